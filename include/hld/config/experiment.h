@@ -1,0 +1,126 @@
+// The experiment configuration: plain structs filled once from YAML by config::load() and
+// read-only afterwards. Every field has its default and the reason for it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hld/config/model_config.h"
+
+namespace hld::config {
+
+struct RunConfig {
+  std::string dir = "runs/default";  ///< run folder: resolved config, checkpoints, metrics, eval
+  uint64_t seed = 0;                 ///< init, data order; CPU runs are bitwise reproducible
+  std::string device = "auto";       ///< cpu | cuda | cuda:N | auto (cuda when available)
+  std::string dtype = "float32";     ///< float32 | bfloat16 (autocast with float32 master weights)
+  int64_t log_every = 10;            ///< steps between progress lines / metrics records
+  int64_t checkpoint_every = 0;      ///< steps between checkpoints (0: only at the end)
+  int64_t keep_checkpoints = 2;      ///< how many recent checkpoints to keep
+  int64_t eval_every = 0;            ///< steps between held-out evaluations (0: only at the end)
+  int64_t eval_batches = 8;          ///< held-out batches per periodic evaluation
+  int64_t threads = 0;               ///< intra-op CPU threads (0: all cores)
+  double peak_flops = 0;             ///< MFU denominator in FLOP/s (0: measured once per machine)
+  int64_t max_bad_steps = 0;         ///< non-finite steps skipped before stopping (0: stop at once)
+};
+
+struct DataConfig {
+  std::string train = "";            ///< token shard directory (from `hld-train prepare`)
+  std::string valid = "";            ///< held-out shard directory
+  std::string tokenizer = "";        ///< SentencePiece .model path
+  int64_t context = 2048;            ///< sequence length (paper: 2048)
+  int64_t batch_size = 256;          ///< sequences per optimizer step per rank (paper: 256)
+  int64_t grad_accum = 1;            ///< micro-batches per optimizer step (batch_size divisible)
+};
+
+enum class Objective { kNll, kKd, kHldc, kHldf };
+enum class RegressorKind { kLinear, kMlp, kGatedMlp };
+
+struct ObjectiveConfig {
+  Objective name = Objective::kNll;  ///< nll | kd | hldc | hldf
+  double alpha = 0.9;                ///< KD weight α (β = 1 − α on NLL)
+  double temperature = 1.0;          ///< τ, applied to teacher and student logits
+  int64_t top_k = 128;               ///< teacher logits kept (paper: 128); k = vocab: full
+  double gamma = 0.1;                ///< HLDC weight γ of the hidden-state loss
+  double p1 = 0.01;                  ///< HLDF share of the budget spent in phase 1
+  int64_t student_layer = -1;        ///< student hint layer (-1: D_S/2)
+  int64_t teacher_layer = -1;        ///< teacher hint layer (-1: D_T/2)
+  std::optional<RegressorKind> regressor;  ///< unset: linear for HLDC, mlp for HLDF (paper)
+  double regressor_expansion = 4;    ///< MLP hidden width = expansion × d_S (paper: 4)
+  std::string hidden_reduction = "mean";  ///< mean over tokens and dims (paper) | sum_dims
+};
+
+struct OptimConfig {
+  double lr = 4e-4;                  ///< peak η (paper grid {1,4,16}e-4)
+  double beta1 = 0.9, beta2 = 0.98;  ///< paper
+  double eps = 1e-9;                 ///< paper
+  double weight_decay = 0.1;         ///< paper; decoupled (AdamW)
+  bool decay_norms_and_embeddings = false;  ///< norms/embeddings are usually excluded
+  double grad_clip = 0.0;            ///< global-norm clip (0: off; the paper does not clip)
+};
+
+struct ScheduleConfig {
+  int64_t warmup_steps = 1000;       ///< linear warm-up (paper: 1000)
+  double decay_fraction = 0.1;       ///< WSD decay over the last 10 % of steps
+  double final_lr_ratio = 0.01;      ///< decay ends at η/100
+  double hint_lr = 0;                ///< η_HT for HLDF phase 1 (0: same as optimizer.lr)
+  int64_t hint_warmup_steps = 1000;  ///< phase-1 warm-up, then constant (no decay)
+};
+
+enum class BudgetUnit { kSteps, kTokens, kFlops, kOt };
+
+struct BudgetConfig {
+  BudgetUnit unit = BudgetUnit::kSteps;  ///< steps | tokens (NLL-equivalent) | flops | ot
+  double amount = 100;               ///< in the unit above (ot: k of OT_k)
+  bool count_teacher = false;        ///< count the teacher forward (online) in the FLOPs
+};
+
+struct TeacherConfig {
+  std::optional<ModelConfig> model;  ///< teacher shape (else taken from the checkpoint)
+  std::string checkpoint = "";       ///< hld-train checkpoint/run dir or Hugging Face dir
+  std::string source = "online";     ///< online | cache
+  std::string cache = "";            ///< teacher-cache directory (source: cache)
+  std::string logits_encoding = "bf16";  ///< cache: bf16 | logq8 (quantised log-probabilities)
+  std::string hidden_encoding = "bf16";  ///< cache: bf16 | dir8 (8-bit unit direction + scale)
+  int64_t cache_tokens = 0;          ///< tokens to cache (0: what the budget needs)
+};
+
+struct EvalConfig {
+  std::map<std::string, std::string> tasks;  ///< task name → file (c4, wikitext, hellaswag, ...)
+  std::string piqa_labels = "";      ///< PIQA valid-labels.lst
+  int64_t max_examples = 0;          ///< per task (0: all)
+  int64_t batch_size = 16;           ///< sequences per scoring forward
+  int64_t context = 0;               ///< scoring window (0: data.context)
+  std::string checkpoint = "";       ///< model to evaluate (default: the run's latest)
+  std::string output = "";           ///< eval JSON path (default: RUN/eval.json)
+};
+
+struct ExperimentConfig {
+  RunConfig run;
+  ModelConfig model;
+  DataConfig data;
+  ObjectiveConfig objective;
+  OptimConfig optimizer;
+  ScheduleConfig schedule;
+  BudgetConfig budget;
+  TeacherConfig teacher;
+  EvalConfig eval;
+  std::string source_path;  ///< the YAML file this came from
+  std::string resolved_yaml;  ///< the merged YAML after includes and overrides
+
+  bool needs_teacher() const { return objective.name != Objective::kNll; }
+  /// Student hint layer after defaults (D_S/2).
+  int64_t student_hint_layer() const;
+  /// Teacher hint layer after defaults (D_T/2); needs teacher.model.
+  int64_t teacher_hint_layer() const;
+  RegressorKind regressor_kind() const;
+};
+
+const char* to_string(Objective o);
+const char* to_string(RegressorKind r);
+const char* to_string(BudgetUnit u);
+
+}  // namespace hld::config

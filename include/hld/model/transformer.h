@@ -1,0 +1,50 @@
+// The Gemma 3 causal language model (Hugging Face Gemma3ForCausalLM, text only, tied head).
+// Parameter names match Hugging Face's without the "model." prefix.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <map>
+#include <vector>
+
+#include "hld/config/model_config.h"
+#include "hld/model/block.h"
+
+namespace hld::model {
+
+struct ForwardOptions {
+  std::vector<int64_t> hidden_layers;  ///< residual streams to return: m = after m blocks (0: embeddings)
+  int64_t stop_after = -1;             ///< run only the first m blocks (no final norm, no logits)
+  bool logits = true;                  ///< compute the (B, T, V) logits
+  bool final_normed = false;           ///< also return the final-norm output (B, T, d)
+};
+
+struct ForwardOutput {
+  torch::Tensor logits_BxTxV;                 ///< undefined when not requested or stopped early
+  torch::Tensor final_normed_BxTxD;           ///< when requested
+  std::map<int64_t, torch::Tensor> hidden;    ///< layer m → (B, T, d)
+};
+
+class TransformerImpl : public torch::nn::Module {
+ public:
+  explicit TransformerImpl(const config::ModelConfig& cfg);
+  ForwardOutput forward(const torch::Tensor& ids_BxT, const ForwardOptions& opts = {});
+  /// Scaled token embeddings (B, T, d).
+  torch::Tensor embed(const torch::Tensor& ids_BxT);
+  /// Tied de-embedding of final-normed states: (…, d) → (…, V).
+  torch::Tensor logits(const torch::Tensor& normed_xD);
+  /// Hugging Face-style initialisation: normal(0, std) for matrices, zeros for norm weights.
+  void init_weights(double std = 0.02);
+
+  const config::ModelConfig& config() const { return cfg_; }
+  torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+  std::vector<Block> blocks;
+  RMSNorm norm{nullptr};
+
+ private:
+  config::ModelConfig cfg_;
+};
+TORCH_MODULE(Transformer);
+
+}  // namespace hld::model

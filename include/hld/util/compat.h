@@ -1,0 +1,32 @@
+// The one place that knows LibTorch versions apart (Debian's 1.13 CPU build here, 2.x CUDA on the
+// GPU machine). Everything else calls these helpers instead of testing TORCH_VERSION itself.
+#pragma once
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#if TORCH_VERSION_MAJOR >= 2
+#define HLD_TORCH2 1
+#else
+#define HLD_TORCH2 0
+#endif
+
+namespace hld::compat {
+
+/// True when at::scaled_dot_product_attention exists (LibTorch ≥ 2.0).
+constexpr bool kHasSdpa = HLD_TORCH2;
+
+/// Fused attention on LibTorch 2.x: `mask_TxT` is a boolean "may attend" mask (or undefined
+/// for plain causal). Only called when kHasSdpa; the 1.13 build has a stub that throws.
+torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                   const torch::Tensor& mask_TxT, double scale, bool is_causal);
+
+/// True when the fused AdamW kernel (at::_fused_adamw_) is available for `device`.
+bool has_fused_adamw(const torch::Device& device);
+
+/// Peak CUDA memory allocated since the last reset, in bytes (0 on CPU / without CUDA).
+int64_t cuda_peak_memory(int device_index);
+void cuda_reset_peak_memory(int device_index);
+void cuda_synchronize(int device_index);
+
+}  // namespace hld::compat

@@ -1,0 +1,30 @@
+// Filesystem helpers: atomic writes (temporary name + fsync + rename), whole-file reads, hashes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace hld::util {
+
+/// Reads a whole file; throws InputError naming the path when it cannot be read.
+std::string read_file(const std::string& path);
+
+/// Writes `data` to `path` atomically: `path.tmp.<pid>`, fsync, rename. Throws std::runtime_error
+/// with the path and errno text on failure (a full disk included); the old file stays intact.
+void write_file_atomic(const std::string& path, std::string_view data);
+
+/// fsyncs a directory so that a rename inside it is durable.
+void fsync_dir(const std::string& dir);
+
+/// 64-bit FNV-1a, used for chunk checksums and tokenizer/teacher identity hashes.
+uint64_t fnv1a64(const void* data, size_t n, uint64_t seed = 1469598103934665603ULL);
+uint64_t fnv1a64(std::string_view s);
+
+/// Hex string of a 64-bit hash (16 lowercase digits).
+std::string hex64(uint64_t h);
+
+/// fnv1a64 of a file's contents, as hex; throws InputError if the file cannot be read.
+std::string file_hash(const std::string& path);
+
+}  // namespace hld::util

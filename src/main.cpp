@@ -1,0 +1,40 @@
+// hld-train: one binary, many subcommands. main() only wires CLI11 to the command modules and
+// maps errors to exit codes (0 ok, 2 bad input, 1 anything else).
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "hld/cli/common.h"
+#include "hld/util/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"hld-train: compute-matched hidden-layer distillation for LLM pre-training"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", hld::cli::version_string());
+  hld::cli::Action action;
+  hld::cli::register_info(app, action);
+  hld::cli::register_tokenizer(app, action);
+  hld::cli::register_prepare(app, action);
+  hld::cli::register_train(app, action);
+  hld::cli::register_cache_teacher(app, action);
+  hld::cli::register_eval(app, action);
+  hld::cli::register_flops(app, action);
+  hld::cli::register_bench(app, action);
+  hld::cli::register_report(app, action);
+  hld::cli::register_hf(app, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? hld::kExitOk : hld::kExitBadInput;
+  }
+  try {
+    return action ? action() : hld::kExitFailure;
+  } catch (const hld::InputError& e) {
+    spdlog::error("{}", e.what());
+    return hld::kExitBadInput;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return hld::kExitFailure;
+  }
+}

@@ -1,0 +1,67 @@
+// Gemma 3 grouped-query attention with QK-norm, RoPE and sliding-window masks.
+#include "hld/model/attention.h"
+
+#include <cmath>
+#include <limits>
+
+#include "hld/util/compat.h"
+
+namespace hld::model {
+
+torch::Tensor attention_mask(int64_t T, int64_t window, torch::Device device) {
+  auto idx = torch::arange(T, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  auto q = idx.unsqueeze(1), k = idx.unsqueeze(0);
+  auto allowed = k <= q;
+  if (window > 0) allowed = allowed & (k > q - window);
+  return allowed;
+}
+
+torch::Tensor eager_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                              const torch::Tensor& allowed, double scale) {
+  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
+  const int64_t KV = k.size(1), G = H / KV;
+  // Group query heads by their shared KV head: head h uses KV head h / G (repeat_kv order).
+  auto qg = q.reshape({B, KV, G * T, D});
+  auto scores = torch::matmul(qg, k.transpose(-2, -1)) * scale;  // (B, KV, G*T, T)
+  scores = scores.view({B, KV, G, T, T});
+  scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
+  auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
+  auto out = torch::matmul(probs.view({B, KV, G * T, T}), v);    // (B, KV, G*T, D)
+  return out.view({B, H, T, D});
+}
+
+AttentionImpl::AttentionImpl(const config::ModelConfig& c, bool global)
+    : heads_(c.num_heads), kv_heads_(c.num_kv_heads), head_dim_(c.head_dim),
+      scale_(1.0 / std::sqrt(c.query_pre_attn_scalar)), global_(global) {
+  auto lin = [](int64_t in, int64_t out) { return torch::nn::LinearOptions(in, out).bias(false); };
+  q_proj = register_module("q_proj", torch::nn::Linear(lin(c.hidden_size, c.num_heads * c.head_dim)));
+  k_proj = register_module("k_proj", torch::nn::Linear(lin(c.hidden_size, c.num_kv_heads * c.head_dim)));
+  v_proj = register_module("v_proj", torch::nn::Linear(lin(c.hidden_size, c.num_kv_heads * c.head_dim)));
+  o_proj = register_module("o_proj", torch::nn::Linear(lin(c.num_heads * c.head_dim, c.hidden_size)));
+  q_norm = register_module("q_norm", RMSNorm(c.head_dim, c.rms_norm_eps));
+  k_norm = register_module("k_norm", RMSNorm(c.head_dim, c.rms_norm_eps));
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& allowed,
+                                     const RopeTables& rope) {
+  const int64_t B = x.size(0), T = x.size(1);
+  auto q = q_proj(x).view({B, T, heads_, head_dim_}).transpose(1, 2);
+  auto k = k_proj(x).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
+  auto v = v_proj(x).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
+  q = apply_rope(q_norm(q), rope);
+  k = apply_rope(k_norm(k), rope);
+  torch::Tensor out;
+  if (compat::kHasSdpa && x.is_cuda()) {
+    const int64_t G = heads_ / kv_heads_;
+    if (G > 1) {
+      k = k.repeat_interleave(G, 1);
+      v = v.repeat_interleave(G, 1);
+    }
+    out = compat::sdpa(q, k, v, global_ ? torch::Tensor() : allowed, scale_, /*is_causal=*/true);
+  } else {
+    out = eager_attention(q, k.contiguous(), v.contiguous(), allowed, scale_);
+  }
+  return o_proj(out.transpose(1, 2).reshape({B, T, heads_ * head_dim_}));
+}
+
+}  // namespace hld::model

@@ -1,0 +1,67 @@
+// Saving and loading hld-train model directories.
+#include "hld/model/model_io.h"
+
+#include <filesystem>
+
+#include "hld/config/loader.h"
+#include "hld/hf/gemma3_hf.h"
+#include "hld/hf/safetensors.h"
+#include "hld/util/error.h"
+#include "hld/util/fs.h"
+
+namespace fs = std::filesystem;
+
+namespace hld::model {
+
+void save_model_dir(Transformer& m, const std::string& dir) {
+  fs::create_directories(dir);
+  hf::TensorMap t;
+  for (const auto& p : m->named_parameters()) t.emplace(p.key(), p.value().detach());
+  hf::save_safetensors((fs::path(dir) / "model.safetensors").string(), t, {{"format", "hld-train"}});
+  util::write_file_atomic((fs::path(dir) / "model.yaml").string(), config::model_to_yaml(m->config()));
+}
+
+std::string latest_checkpoint(const std::string& run_dir) {
+  const fs::path ck = fs::path(run_dir) / "checkpoints";
+  if (!fs::is_directory(ck)) return "";
+  std::string best;
+  for (const auto& e : fs::directory_iterator(ck)) {
+    const std::string n = e.path().filename().string();
+    if (!e.is_directory() || n.rfind("step-", 0) != 0 || n.find(".tmp") != std::string::npos) continue;
+    if (!fs::exists(e.path() / "state.json")) continue;  // incomplete
+    if (best.empty() || n > fs::path(best).filename().string()) best = e.path().string();
+  }
+  return best;
+}
+
+std::string resolve_model_dir(const std::string& path) {
+  HLD_INPUT_CHECK(fs::exists(path), "model path '" + path + "' does not exist");
+  if (fs::exists(fs::path(path) / "model.yaml") || fs::exists(fs::path(path) / "config.json")) return path;
+  const std::string ck = latest_checkpoint(path);
+  HLD_INPUT_CHECK(!ck.empty(), "'" + path + "' holds no model (expected model.yaml, config.json or checkpoints/step-*)");
+  return ck;
+}
+
+Transformer load_model_any(const std::string& path) {
+  const std::string dir = resolve_model_dir(path);
+  if (!fs::exists(fs::path(dir) / "model.yaml")) return hf::load_hf_dir(dir);
+  auto cfg = config::load_model((fs::path(dir) / "model.yaml").string());
+  Transformer m(cfg);
+  const std::string w = (fs::path(dir) / "model.safetensors").string();
+  auto file = hf::load_safetensors(w);
+  torch::NoGradGuard ng;
+  auto params = m->named_parameters();
+  for (auto& p : params) {
+    auto it = file.tensors.find(p.key());
+    HLD_INPUT_CHECK(it != file.tensors.end(), w + ": missing tensor '" + p.key() + "'");
+    HLD_INPUT_CHECK(it->second.sizes() == p.value().sizes(),
+                    w + ": tensor '" + p.key() + "' has shape " + c10::str(it->second.sizes()) + ", expected " +
+                        c10::str(p.value().sizes()));
+    p.value().copy_(it->second);
+  }
+  for (const auto& [name, t] : file.tensors)
+    HLD_INPUT_CHECK(params.find(name) != nullptr, w + ": unexpected tensor '" + name + "'");
+  return m;
+}
+
+}  // namespace hld::model
