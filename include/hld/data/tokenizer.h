@@ -50,6 +50,7 @@ struct TokenizerTrainOptions {
   uint64_t seed = 0;                   ///< reservoir sampling seed
   int64_t max_sentence_bytes = 8192;   ///< documents are cut into pieces of at most this size
   int num_threads = 0;                 ///< SentencePiece trainer threads (0: hardware)
+  bool verbose = false;                ///< show SentencePiece's own training log
 };
 
 struct TokenizerTrainResult {

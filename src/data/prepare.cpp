@@ -1,0 +1,264 @@
+// prepare_shards: reads corpora, routes each document to train or valid, encodes batches of
+// documents on several threads, appends them in input order to the split's ShardWriter, prints a
+// progress line, and skips all work when the finished output already matches.
+#include "hld/data/prepare.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <thread>
+#include <unordered_set>
+
+#include "hld/data/permutation.h"
+#include "hld/data/shards.h"
+#include "hld/data/tokenizer.h"
+#include "hld/util/error.h"
+#include "hld/util/fs.h"
+
+namespace hld::data {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// Identity of the inputs: absolute path, size and modification time of each file.
+nlohmann::json fingerprint(const std::vector<std::string>& files) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& f : files) {
+    struct stat st {};
+    ::stat(f.c_str(), &st);
+    out.push_back({{"path", std::filesystem::absolute(f).lexically_normal().string()},
+                   {"bytes", static_cast<uint64_t>(st.st_size)},
+                   {"mtime_ns", static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec}});
+  }
+  return out;
+}
+
+std::string human(double v) {
+  char buf[32];
+  if (v >= 1e9) std::snprintf(buf, sizeof buf, "%.2fG", v / 1e9);
+  else if (v >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
+  else if (v >= 1e4) std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
+  else std::snprintf(buf, sizeof buf, "%.0f", v);
+  return buf;
+}
+
+std::string duration(double s) {
+  char buf[32];
+  const auto t = static_cast<long long>(s + 0.5);
+  if (t >= 3600) std::snprintf(buf, sizeof buf, "%lldh%02lldm", t / 3600, (t / 60) % 60);
+  else std::snprintf(buf, sizeof buf, "%lldm%02llds", t / 60, t % 60);
+  return buf;
+}
+
+/// Progress over all readers of one run: documents/s, tokens/s, share of input bytes, ETA.
+struct Progress {
+  double every;
+  uint64_t total_bytes;
+  std::vector<const CorpusReader*> readers;
+  Clock::time_point start = Clock::now(), last = Clock::now();
+  int64_t docs = 0;
+  uint64_t tokens = 0;
+
+  uint64_t consumed() const {
+    uint64_t c = 0;
+    for (auto* r : readers) c += r->consumed_bytes();
+    return c;
+  }
+  void tick(bool final = false) {
+    const auto now = Clock::now();
+    if (!final && (every <= 0 || std::chrono::duration<double>(now - last).count() < every)) return;
+    last = now;
+    const double el = std::max(1e-9, std::chrono::duration<double>(now - start).count());
+    std::string line = "prepare: " + human(docs) + " docs (" + human(docs / el) + " docs/s), " + human(tokens) +
+                       " tokens (" + human(tokens / el) + " tokens/s)";
+    if (total_bytes > 0) {
+      const double frac = std::min(1.0, static_cast<double>(consumed()) / static_cast<double>(total_bytes));
+      char pct[32];
+      std::snprintf(pct, sizeof pct, ", %.1f%% of input", 100 * frac);
+      line += pct;
+      if (!final && frac > 0) line += ", ETA " + duration(el * (1 - frac) / frac);
+    }
+    if (final) line += ", " + duration(el) + " total";
+    spdlog::info("{}", line);
+  }
+};
+
+/// Reads `reader` to the end; `route` picks the writer of each document (nullptr: drop it).
+/// Documents are encoded in batches on `threads` threads and written in input order.
+template <class Route>
+void run_pipeline(CorpusReader& reader, const Tokenizer& tok, int threads, Route route, Progress& progress) {
+  constexpr size_t kBatchDocs = 2048, kBatchBytes = 16 << 20;
+  std::vector<Document> docs;
+  std::vector<ShardWriter*> dest;
+  std::vector<std::vector<int32_t>> ids;
+  Document d;
+  bool more = true;
+  while (more) {
+    docs.clear();
+    dest.clear();
+    size_t bytes = 0;
+    while (docs.size() < kBatchDocs && bytes < kBatchBytes && (more = reader.next(d))) {
+      ShardWriter* w = route(d);
+      if (!w) continue;
+      bytes += d.text.size();
+      dest.push_back(w);
+      docs.push_back(std::move(d));
+    }
+    if (docs.empty()) break;
+    ids.resize(docs.size());
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i; (i = next.fetch_add(1)) < docs.size();) ids[i] = tok.encode(docs[i].text);
+    };
+    const int n = std::max(1, std::min<int>(threads, static_cast<int>(docs.size())));
+    std::vector<std::thread> pool;
+    for (int t = 1; t < n; ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+    for (size_t i = 0; i < docs.size(); ++i) {
+      dest[i]->add_document(ids[i], docs[i].source);
+      ++progress.docs;
+      progress.tokens += ids[i].size() + 1;
+    }
+    progress.tick();
+  }
+}
+
+void check_options(const PrepareOptions& o) {
+  HLD_INPUT_CHECK(!o.tokenizer.empty(), "prepare: --tokenizer MODEL is required");
+  HLD_INPUT_CHECK(!o.inputs.empty(), "prepare: --input FILES is required");
+  HLD_INPUT_CHECK(!o.out_dir.empty(), "prepare: --out DIR is required");
+  HLD_INPUT_CHECK(o.shard_tokens > 0, "prepare: --shard-tokens must be positive");
+  if (o.valid_inputs.empty())
+    HLD_INPUT_CHECK(o.valid_fraction >= 0 && o.valid_fraction < 1,
+                    "prepare: --valid-fraction must be in [0, 1), got " + std::to_string(o.valid_fraction));
+}
+
+/// True when `dir` holds a complete split written from the same tokenizer, inputs and settings.
+bool split_up_to_date(const std::string& dir, const std::string& tok_hash, const nlohmann::json& inputs,
+                      const nlohmann::json& settings, nlohmann::json& index) {
+  if (!std::filesystem::exists(dir + "/index.json")) return false;
+  try {
+    ShardSet set(dir, tok_hash);
+    const auto& ix = set.index();
+    if (ix.value("inputs", nlohmann::json()) != inputs || ix.value("settings", nlohmann::json()) != settings)
+      return false;
+    index = ix;
+    return true;
+  } catch (const InputError& e) {
+    spdlog::info("prepare: existing output in {} will be rewritten ({})", dir, e.what());
+    return false;
+  }
+}
+
+}  // namespace
+
+bool hash_to_valid(const std::string& text, double fraction, uint64_t seed) {
+  if (fraction <= 0) return false;
+  const uint64_t h = splitmix64(util::fnv1a64(text.data(), text.size(), splitmix64(seed) | 1));
+  const double u = static_cast<double>(h >> 11) * 0x1.0p-53;
+  return u < fraction;
+}
+
+PrepareResult prepare_shards(const PrepareOptions& o) {
+  check_options(o);
+  const auto t0 = Clock::now();
+  Tokenizer tok(o.tokenizer);
+  // Opening the readers checks that every input exists before anything is written.
+  CorpusReader train_reader(o.inputs, o.reader);
+  std::unique_ptr<CorpusReader> valid_reader;
+  if (!o.valid_inputs.empty()) valid_reader = std::make_unique<CorpusReader>(o.valid_inputs, o.reader);
+  const bool by_files = valid_reader != nullptr;
+
+  const nlohmann::json settings = {
+      {"split", by_files ? "files" : "hash"},
+      {"valid_fraction", by_files ? 0.0 : o.valid_fraction},
+      {"split_seed", o.split_seed},
+      {"text_field", o.reader.text_field},
+      {"allow_truncated_gz", o.reader.allow_truncated_gz},
+      {"max_line_bytes", o.reader.max_line_bytes},
+      {"shard_tokens", o.shard_tokens},
+  };
+  const nlohmann::json inputs = {{"train", fingerprint(o.inputs)}, {"valid", fingerprint(o.valid_inputs)}};
+  const std::string train_dir = o.out_dir + "/train", valid_dir = o.out_dir + "/valid";
+
+  PrepareResult res;
+  if (split_up_to_date(train_dir, tok.hash(), inputs, settings, res.train_index) &&
+      split_up_to_date(valid_dir, tok.hash(), inputs, settings, res.valid_index)) {
+    res.up_to_date = true;
+    spdlog::info("prepare: {} is up to date ({} train tokens, {} valid tokens); nothing to do", o.out_dir,
+                 res.train_index["tokens"].get<uint64_t>(), res.valid_index["tokens"].get<uint64_t>());
+    return res;
+  }
+
+  const bool out_existed = std::filesystem::exists(o.out_dir);
+  const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const CorpusReader* vr = valid_reader ? valid_reader.get() : &train_reader;
+  ShardWriter train_w(train_dir, "train", tok.hash(), tok.vocab_size(), tok.eos_id(), o.shard_tokens,
+                      [&] { return train_reader.stats().to_json(); });
+  ShardWriter valid_w(valid_dir, "valid", tok.hash(), tok.vocab_size(), tok.eos_id(), o.shard_tokens,
+                      [vr] { return vr->stats().to_json(); });
+  Progress progress{o.progress_seconds, train_reader.total_bytes() + (valid_reader ? valid_reader->total_bytes() : 0),
+                    {&train_reader}};
+  if (valid_reader) progress.readers.push_back(valid_reader.get());
+  spdlog::info("prepare: {} -> {} ({} threads, tokenizer {} with {} pieces, {})", o.inputs.size() == 1 ? o.inputs[0] :
+               std::to_string(o.inputs.size()) + " files", o.out_dir, threads, tok.hash(), tok.vocab_size(),
+               dtype_name(dtype_for_vocab(tok.vocab_size())));
+  try {
+    if (by_files) {
+      // Valid first, remembering its documents so that none of them is also trained on.
+      std::unordered_set<uint64_t> valid_docs;
+      run_pipeline(*valid_reader, tok, threads, [&](const Document& d) {
+        valid_docs.insert(util::fnv1a64(d.text));
+        return &valid_w;
+      }, progress);
+      run_pipeline(train_reader, tok, threads, [&](const Document& d) -> ShardWriter* {
+        if (valid_docs.count(util::fnv1a64(d.text))) {
+          ++res.dropped_in_valid;
+          return nullptr;
+        }
+        return &train_w;
+      }, progress);
+    } else {
+      run_pipeline(train_reader, tok, threads, [&](const Document& d) {
+        return hash_to_valid(d.text, o.valid_fraction, o.split_seed) ? &valid_w : &train_w;
+      }, progress);
+    }
+  } catch (const InputError&) {
+    train_w.abort();
+    valid_w.abort();
+    std::error_code ec;
+    if (!out_existed) std::filesystem::remove(o.out_dir, ec);
+    throw;
+  }
+  progress.tick(/*final=*/true);
+
+  res.train_reader = train_reader.stats();
+  res.valid_reader = vr->stats();
+  const nlohmann::json common = {{"inputs", inputs}, {"settings", settings}, {"tokenizer_path", o.tokenizer}};
+  nlohmann::json train_extra = common, valid_extra = common;
+  train_extra["reader"] = res.train_reader.to_json();
+  train_extra["dropped_in_valid"] = res.dropped_in_valid;
+  valid_extra["reader"] = res.valid_reader.to_json();
+  res.train_index = train_w.finish(train_extra);
+  res.valid_index = valid_w.finish(valid_extra);
+  res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  const auto& s = res.train_reader;
+  spdlog::info("prepare: train {} docs / {} tokens, valid {} docs / {} tokens; skipped {} malformed, {} invalid "
+               "UTF-8, {} empty, {} truncated files{}",
+               train_w.documents(), train_w.tokens(), valid_w.documents(), valid_w.tokens(),
+               s.malformed + (by_files ? res.valid_reader.malformed : 0),
+               s.invalid_utf8 + (by_files ? res.valid_reader.invalid_utf8 : 0),
+               s.empty + (by_files ? res.valid_reader.empty : 0),
+               s.truncated_gz + (by_files ? res.valid_reader.truncated_gz : 0),
+               res.dropped_in_valid ? "; dropped " + std::to_string(res.dropped_in_valid) + " train docs also in valid"
+                                    : std::string());
+  if (valid_w.documents() == 0) spdlog::warn("prepare: the valid split is empty");
+  return res;
+}
+
+}  // namespace hld::data
