@@ -11,7 +11,6 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -92,6 +91,15 @@ nlohmann::json evaluate_wikitext(Scorer& scorer, const TextEncoder& enc, const s
 nlohmann::json evaluate_c4(Scorer& scorer, const TextEncoder& enc, const std::string& path, int64_t max_docs,
                            const HarnessOptions& opts);
 
+/// Held-out token shards (a split directory from `hld-train prepare`, or the prepared directory
+/// holding `valid/`): sequence i is BatchStream::sequence(i) (context+1 tokens, unshuffled); the
+/// model reads its first `context` = scorer.max_length() tokens and each of the `context` next
+/// tokens is scored, as in training. log_perplexity = Σ NLL / Σ scored tokens. `max_sequences` 0: all.
+nlohmann::json evaluate_shards(Scorer& scorer, const std::string& dir, int64_t max_sequences);
+/// The split directory `evaluate_shards` reads for `path` (itself, or path/valid); InputError
+/// naming eval.tasks.valid_shards when neither has an index.json.
+std::string shard_split_dir(const std::string& path);
+
 /// Every task named in an EvalConfig, read and checked up front.
 struct TaskSuite {
   std::vector<ChoiceTask> choice;            ///< hellaswag, piqa, arc_easy, winogrande (config order)
@@ -105,9 +113,8 @@ struct TaskSuite {
 /// unknown task names are rejected by the config loader.
 TaskSuite load_tasks(const config::EvalConfig& cfg);
 
-/// Runs every task of `suite` and returns {task name: metrics}. `valid_shards`, when configured, is
-/// evaluated through `shards_fn` (it needs the data pipeline; null: skipped with a note).
-nlohmann::json run_tasks(Scorer& scorer, const TextEncoder& enc, const TaskSuite& suite, const HarnessOptions& opts,
-                         const std::function<nlohmann::json(RollingEvaluator&)>& shards_fn = nullptr);
+/// Runs every task of `suite` and returns {task name: metrics}, in the order c4, valid_shards,
+/// wikitext, hellaswag, piqa, arc_easy, winogrande, lambada.
+nlohmann::json run_tasks(Scorer& scorer, const TextEncoder& enc, const TaskSuite& suite, const HarnessOptions& opts);
 
 }  // namespace hld::eval

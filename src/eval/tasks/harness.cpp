@@ -4,9 +4,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
+#include "hld/data/batch_stream.h"
 #include "hld/data/corpus_reader.h"
 #include "hld/eval/pytext.h"
 #include "hld/util/error.h"
@@ -162,6 +164,38 @@ nlohmann::json evaluate_c4(Scorer& scorer, const TextEncoder& enc, const std::st
   return j;
 }
 
+std::string shard_split_dir(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (fs::exists(fs::path(path) / "index.json")) return path;
+  if (fs::exists(fs::path(path) / "valid" / "index.json")) return (fs::path(path) / "valid").string();
+  throw InputError("eval.tasks.valid_shards: '" + path +
+                   "' is neither a shard split (with index.json) nor a prepared directory with valid/index.json");
+}
+
+nlohmann::json evaluate_shards(Scorer& scorer, const std::string& dir, int64_t max_sequences) {
+  const std::string split = shard_split_dir(dir);
+  const int64_t context = scorer.max_length();
+  data::BatchStream stream(split, 1, context, 0);
+  const int64_t n = max_sequences > 0 ? std::min(max_sequences, stream.num_sequences()) : stream.num_sequences();
+  HLD_INPUT_CHECK(n > 0, split + ": no sequences of " + std::to_string(context + 1) + " tokens");
+  RollingTotals t;
+  std::vector<int32_t> seq;
+  const int64_t chunk = 64;
+  for (int64_t b = 0; b < n; b += chunk) {
+    std::vector<TokenRequest> reqs;
+    for (int64_t i = b; i < std::min(n, b + chunk); ++i) {
+      stream.sequence(i, seq);
+      reqs.push_back({{seq.front()}, std::vector<int32_t>(seq.begin() + 1, seq.end())});
+      t.tokens += int64_t(seq.size()) - 1;
+      ++t.docs;
+    }
+    for (const auto& r : score_requests(scorer, reqs, "valid_shards")) t.logprob += r.logprob;
+  }
+  const double nll = -t.logprob / double(t.tokens);
+  return {{"log_perplexity", nll}, {"token_perplexity", std::exp(nll)}, {"tokens", t.tokens},
+          {"examples", t.docs},    {"context", context},                {"file", split}};
+}
+
 TaskSuite load_tasks(const config::EvalConfig& cfg) {
   TaskSuite s;
   s.max_examples = cfg.max_examples;
@@ -175,9 +209,7 @@ TaskSuite load_tasks(const config::EvalConfig& cfg) {
     s.c4 = p;
   }
   if (auto p = get("valid_shards"); !p.empty()) {
-    HLD_INPUT_CHECK(std::filesystem::is_directory(p),
-                    "eval.tasks.valid_shards: '" + p + "' is not a directory of prepared shards");
-    s.valid_shards = p;
+    s.valid_shards = shard_split_dir(p);
   }
   if (auto p = get("wikitext"); !p.empty()) {
     s.wikitext = read_wikitext(p, m);
@@ -198,18 +230,10 @@ TaskSuite load_tasks(const config::EvalConfig& cfg) {
   return s;
 }
 
-nlohmann::json run_tasks(Scorer& scorer, const TextEncoder& enc, const TaskSuite& suite, const HarnessOptions& opts,
-                         const std::function<nlohmann::json(RollingEvaluator&)>& shards_fn) {
+nlohmann::json run_tasks(Scorer& scorer, const TextEncoder& enc, const TaskSuite& suite, const HarnessOptions& opts) {
   nlohmann::json out = nlohmann::json::object();
   if (!suite.c4.empty()) out["c4"] = evaluate_c4(scorer, enc, suite.c4, suite.max_examples, opts);
-  if (!suite.valid_shards.empty()) {
-    if (shards_fn) {
-      RollingEvaluator ev(scorer, enc, opts, "valid_shards", false);
-      out["valid_shards"] = shards_fn(ev);
-    } else {
-      spdlog::warn("valid_shards: no shard reader in this build; skipped");
-    }
-  }
+  if (!suite.valid_shards.empty()) out["valid_shards"] = evaluate_shards(scorer, suite.valid_shards, suite.max_examples);
   if (!suite.wikitext_path.empty())
     out["wikitext"] = evaluate_wikitext(scorer, enc, suite.wikitext, suite.wikitext_path, opts);
   for (const auto& t : suite.choice) out[t.name] = evaluate_choice(scorer, enc, t, opts);

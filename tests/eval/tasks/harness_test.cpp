@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "eval_test_util.h"
+#include "hld/data/shards.h"
 #include "hld/data/tokenizer.h"
 #include "hld/eval/harness.h"
 #include "hld/eval/pytext.h"
@@ -178,6 +179,29 @@ TEST_F(HarnessTest, C4AppendsEosAndStreamsInChunks) {
   EXPECT_EQ(j["skipped"].get<int64_t>(), 1);
   EXPECT_NEAR(j["log_perplexity"].get<double>(), std::log(double(kVocab)), 1e-12);
   EXPECT_EQ(evaluate_c4(scorer, enc, path, 1, o)["examples"].get<int64_t>(), 1);
+}
+
+TEST_F(HarnessTest, ValidShardsScoreEveryNextToken) {
+  const std::string split = *dir_ / "prep/valid";
+  {
+    data::ShardWriter w(split, "valid", tok_->hash(), kVocab, 1, 1 << 20, [] { return nlohmann::json::object(); });
+    for (int d = 0; d < 5; ++d) {
+      std::vector<int32_t> doc;
+      for (int i = 0; i < 7 + d; ++i) doc.push_back(10 + (d * 13 + i) % 300);
+      w.add_document(doc, "mem");
+    }
+    w.finish(nlohmann::json::object());
+  }
+  const int64_t total = 7 + 8 + 9 + 10 + 11 + 5;  // documents + one EOS each
+  UniformScorer scorer(8);
+  const auto j = evaluate_shards(scorer, *dir_ / "prep", 0);  // the prepared dir resolves to valid/
+  const int64_t n = (total - 1) / 8;
+  EXPECT_EQ(j["examples"].get<int64_t>(), n);
+  EXPECT_EQ(j["tokens"].get<int64_t>(), n * 8);
+  EXPECT_NEAR(j["log_perplexity"].get<double>(), std::log(double(kVocab)), 1e-12);
+  EXPECT_EQ(j["file"].get<std::string>(), split);
+  EXPECT_EQ(evaluate_shards(scorer, split, 2)["examples"].get<int64_t>(), 2);
+  expect_input_error([&] { shard_split_dir(dir_->path()); }, {"valid_shards"});
 }
 
 TEST_F(HarnessTest, SuiteFromConfig) {
