@@ -1,0 +1,218 @@
+// Reading run folders into RunRecords and grouping them into hyper-parameter points.
+#include "hld/report/runs.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <tuple>
+
+#include "hld/config/experiment.h"
+#include "hld/report/metrics.h"
+#include "hld/util/error.h"
+#include "hld/util/fs.h"
+
+namespace fs = std::filesystem;
+
+namespace hld::report {
+namespace {
+
+// Loose reading of the resolved config: only the keys the report needs, defaults from the config
+// structs (the resolved YAML omits keys left at their defaults).
+template <typename T>
+T get(const YAML::Node& root, const char* section, const char* key, T fallback, const std::string& file) {
+  const YAML::Node s = root[section];
+  if (!s || !s.IsMap()) return fallback;
+  const YAML::Node v = s[key];
+  if (!v || v.IsNull()) return fallback;
+  try {
+    return v.as<T>();
+  } catch (const YAML::Exception&) {
+    throw InputError(file + ": " + section + "." + key + " = '" + (v.IsScalar() ? v.Scalar() : "<mapping>") +
+                     "': not a valid value");
+  }
+}
+
+void read_config(const YAML::Node& root, const std::string& file, RunRecord& r) {
+  HLD_INPUT_CHECK(root.IsMap(), file + ": expected a YAML mapping at the top level");
+  const config::ObjectiveConfig od;
+  const std::string name = get<std::string>(root, "objective", "name", "nll", file);
+  HLD_INPUT_CHECK(name == "nll" || name == "kd" || name == "hldc" || name == "hldf",
+                  file + ": objective.name = '" + name + "': expected nll, kd, hldc or hldf");
+  r.method = name;
+  r.alpha = get<double>(root, "objective", "alpha", od.alpha, file);
+  r.temperature = get<double>(root, "objective", "temperature", od.temperature, file);
+  r.gamma = get<double>(root, "objective", "gamma", od.gamma, file);
+  r.p1 = get<double>(root, "objective", "p1", od.p1, file);
+  r.lr = get<double>(root, "optimizer", "lr", config::OptimConfig{}.lr, file);
+  r.seed = get<uint64_t>(root, "run", "seed", 0, file);
+  const YAML::Node m = root["model"];
+  if (m && m.IsMap() && m["name"] && m["name"].IsScalar()) r.model = m["name"].Scalar();
+  else if (m && m.IsScalar()) r.model = fs::path(m.Scalar()).stem().string();
+  else r.model = config::ModelConfig{}.name;
+}
+
+YAML::Node parse_yaml(const std::string& text, const std::string& file) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw InputError(file + ": invalid YAML: " + e.what());
+  }
+}
+
+}  // namespace
+
+double canon(double v) {
+  if (v == 0 || !std::isfinite(v)) return v;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return std::strtod(buf, nullptr);
+}
+
+RunRecord load_run(const std::string& dir) {
+  RunRecord r;
+  r.dir = dir;
+  const std::string cfg_path = (fs::path(dir) / "config.yaml").string();
+  const std::string eval_path = (fs::path(dir) / "eval.json").string();
+  const bool has_cfg = fs::exists(cfg_path), has_eval = fs::exists(eval_path);
+  HLD_INPUT_CHECK(has_cfg || has_eval, "run folder '" + dir + "': neither config.yaml nor eval.json found");
+
+  nlohmann::json eval;
+  if (has_eval) {
+    try {
+      eval = nlohmann::json::parse(util::read_file(eval_path));
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(eval_path + ": invalid JSON: " + e.what());
+    }
+    HLD_INPUT_CHECK(eval.is_object(), eval_path + ": expected a JSON object");
+    r.finished = true;
+    r.metrics = extract_metrics(eval);
+    r.flops = extract_number(eval, {"flops", "flops_spent", "train.flops", "training.flops", "trained.flops",
+                                    "budget.flops_spent", "budget.flops"});
+    r.tokens = extract_number(eval, {"tokens", "tokens_spent", "train.tokens", "training.tokens",
+                                     "trained.tokens"});
+  }
+  if (has_cfg) {
+    read_config(parse_yaml(util::read_file(cfg_path), cfg_path), cfg_path, r);
+  } else {
+    const auto it = eval.find("config");
+    HLD_INPUT_CHECK(it != eval.end() && (it->is_object() || it->is_string()),
+                    "run folder '" + dir + "': no config.yaml and eval.json has no `config`");
+    // JSON is YAML: an embedded object parses the same way as the YAML file would.
+    const std::string text = it->is_string() ? it->get<std::string>() : it->dump();
+    read_config(parse_yaml(text, eval_path + " (config)"), eval_path + " (config)", r);
+  }
+  if (r.model.empty()) r.model = config::ModelConfig{}.name;
+  return r;
+}
+
+std::vector<std::string> find_run_dirs(const std::vector<std::string>& roots) {
+  std::vector<std::string> out;
+  auto is_run = [](const fs::path& p) { return fs::exists(p / "config.yaml") || fs::exists(p / "eval.json"); };
+  std::function<void(const fs::path&, int)> walk = [&](const fs::path& p, int depth) {
+    if (is_run(p)) {
+      out.push_back(p.string());
+      return;
+    }
+    if (depth >= 4) return;
+    std::vector<fs::path> subs;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(p, ec))
+      if (e.is_directory() && e.path().filename().string().rfind('.', 0) != 0) subs.push_back(e.path());
+    std::sort(subs.begin(), subs.end());
+    for (const auto& s : subs) walk(s, depth + 1);
+  };
+  for (const auto& root : roots) {
+    HLD_INPUT_CHECK(fs::is_directory(root), "run folder '" + root + "' does not exist or is not a directory");
+    const size_t before = out.size();
+    walk(fs::path(root), 0);
+    HLD_INPUT_CHECK(out.size() > before,
+                    "'" + root + "': no run folder (with config.yaml or eval.json) in it or below it");
+  }
+  return out;
+}
+
+std::string method_label(const std::string& m) {
+  if (m == "nll") return "NLL";
+  if (m == "kd") return "KD";
+  if (m == "hldc") return "HLDC";
+  if (m == "hldf") return "HLDF";
+  if (m == "teacher") return "Teacher";
+  return m;
+}
+
+int method_rank(const std::string& m) {
+  if (m == "teacher") return 0;
+  if (m == "nll") return 1;
+  if (m == "kd") return 2;
+  if (m == "hldc") return 3;
+  if (m == "hldf") return 4;
+  return 5;
+}
+
+namespace {
+auto tie_key(const PointKey& k) {
+  return std::make_tuple(k.model, method_rank(k.method), k.method, k.lr, k.alpha, k.temperature, k.gamma, k.p1);
+}
+}  // namespace
+
+bool PointKey::operator<(const PointKey& o) const { return tie_key(*this) < tie_key(o); }
+bool PointKey::operator==(const PointKey& o) const { return tie_key(*this) == tie_key(o); }
+
+bool shares_hparams(const PointKey& m, const PointKey& kd) {
+  if (m.model != kd.model || m.lr != kd.lr) return false;
+  return m.method == "nll" || (m.alpha == kd.alpha && m.temperature == kd.temperature);
+}
+
+PointKey point_key(const RunRecord& r) {
+  PointKey k;
+  k.model = r.model;
+  k.method = r.method;
+  if (r.method == "teacher") return k;
+  k.lr = canon(r.lr);
+  if (r.method != "nll") {
+    k.alpha = canon(r.alpha);
+    k.temperature = canon(r.temperature);
+  }
+  if (r.method == "hldc") k.gamma = canon(r.gamma);
+  if (r.method == "hldf") k.p1 = canon(r.p1);
+  return k;
+}
+
+std::vector<Point> group_points(const std::vector<RunRecord>& runs) {
+  std::map<PointKey, Point> by_key;
+  for (const auto& r : runs) {
+    Point& p = by_key[point_key(r)];
+    p.key = point_key(r);
+    p.runs.push_back(&r);
+  }
+  std::vector<Point> out;
+  for (auto& [key, p] : by_key) {
+    std::stable_sort(p.runs.begin(), p.runs.end(),
+                     [](const RunRecord* a, const RunRecord* b) { return a->seed < b->seed; });
+    std::map<std::string, double> sum;
+    double flops_sum = 0;
+    int flops_n = 0;
+    for (const RunRecord* r : p.runs) {
+      for (const auto& [id, v] : r->metrics) {
+        sum[id] += v;
+        p.count[id] += 1;
+      }
+      if (r->flops) {
+        flops_sum += *r->flops;
+        ++flops_n;
+      }
+    }
+    for (const auto& [id, s] : sum) p.mean[id] = s / p.count[id];
+    if (flops_n) p.flops = flops_sum / flops_n;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace hld::report

@@ -1,0 +1,215 @@
+// `report` end to end on synthetic run folders: every file is written, non-empty and parses; the
+// figures are PNGs when gnuplot exists; bad folders are InputErrors naming the file.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "hld/report/metrics.h"
+#include "hld/report/report.h"
+#include "hld/report/table.h"
+#include "hld/report/figures.h"
+#include "hld/util/error.h"
+#include "hld/util/fs.h"
+#include "run_fixtures.h"
+
+namespace fs = std::filesystem;
+
+namespace hld::report {
+namespace {
+
+using testing::FakeRun;
+using testing::write_run;
+
+// A 2 η × 2 α grid: 2 NLL, 4 KD, 4 HLDC, 4 HLDF; KD and HLDF with two seeds; one unfinished run.
+std::string make_grid(bool with_c4) {
+  const std::string root = testing::make_temp_dir("report");
+  int n = 0;
+  for (double lr : {1e-3, 4e-3}) {
+    FakeRun nll;
+    nll.method = "nll";
+    nll.lr = lr;
+    nll.metrics = {{"valid", 4.0 + lr * 10}, {"hellaswag", 0.74}};
+    if (with_c4) nll.metrics["c4"] = 4.1 + lr * 10;
+    write_run(root + "/r" + std::to_string(n++), nll);
+    for (double alpha : {0.7, 0.9}) {
+      for (const char* m : {"kd", "hldc", "hldf"}) {
+        for (uint64_t seed : {0, 1}) {
+          if (std::string(m) == "hldc" && seed == 1) continue;
+          FakeRun r;
+          r.method = m;
+          r.lr = lr;
+          r.alpha = alpha;
+          r.seed = seed;
+          const double base = 4.0 + lr * 10 - alpha * 0.1 + seed * 0.003;
+          const double delta = std::string(m) == "hldf" ? -0.01 : std::string(m) == "hldc" ? 0.002 : 0.0;
+          r.metrics = {{"valid", base + delta}, {"hellaswag", 0.73 - delta}};
+          if (with_c4) r.metrics["c4"] = base + 0.1 + delta;
+          r.flops = 1e12 + (std::string(m) == "hldf" ? 3e9 : 0.0);
+          write_run(root + "/r" + std::to_string(n++), r);
+        }
+      }
+    }
+  }
+  FakeRun unfinished;
+  unfinished.method = "hldf";
+  unfinished.write_eval = false;
+  write_run(root + "/unfinished", unfinished);
+  return root;
+}
+
+TEST(Report, WritesTablesCsvAndFigures) {
+  const std::string root = make_grid(true);
+  const std::string teacher = testing::make_temp_dir("teacher");
+  FakeRun t;
+  t.model = "teacher_tiny";
+  t.method = "nll";
+  t.metrics = {{"c4", 3.5}, {"valid", 3.4}, {"hellaswag", 0.6}};
+  write_run(teacher, t);
+
+  ReportOptions opt;
+  opt.out_dir = root + "/report";
+  opt.bootstrap = 500;
+  const auto res = report_dirs({root}, {teacher}, opt);
+  EXPECT_EQ(res.runs, 23);  // 2 × (1 NLL + 2 α × (2 KD + 1 HLDC + 2 HLDF)) + 1 unfinished
+  EXPECT_EQ(res.finished, 22);
+  for (const char* f : {"report.md", "runs.csv", "best.csv", "improvement.csv", "sign_tests.csv"}) {
+    const std::string p = opt.out_dir + "/" + f;
+    ASSERT_TRUE(fs::exists(p)) << p;
+    EXPECT_GT(fs::file_size(p), 50u) << p;
+  }
+  // CSVs parse with one header and consistent rows.
+  const auto runs_csv = parse_csv(util::read_file(opt.out_dir + "/runs.csv"), "runs.csv");
+  EXPECT_EQ(runs_csv.size(), 1u + 2 + 4 + 4 + 4 + 1);  // 15 points (+ the unfinished HLDF point)
+  const auto best = parse_csv(util::read_file(opt.out_dir + "/best.csv"), "best.csv");
+  ASSERT_EQ(best.size(), 1u + 6);  // random, teacher, nll, kd, hldc, hldf
+  EXPECT_EQ(best[0][0], "model");
+  EXPECT_EQ(best[2][1], "teacher");
+  EXPECT_EQ(best[6][1], "hldf");
+  // HLDF's best point: η 1e-3, α 0.9 (lowest C4), mean of seeds 0 and 1.
+  const double expect_c4 = 4.0 + 0.01 - 0.09 + 0.0015 + 0.1 - 0.01;
+  EXPECT_NEAR(std::stod(best[6][2]), expect_c4, 1e-6);
+  const auto imp = parse_csv(util::read_file(opt.out_dir + "/improvement.csv"), "improvement.csv");
+  EXPECT_GT(imp.size(), 20u);
+  const auto signs = parse_csv(util::read_file(opt.out_dir + "/sign_tests.csv"), "sign_tests.csv");
+  bool seed_hldf_c4 = false;
+  for (const auto& r : signs)
+    if (r[0] == "seed" && r[2] == "c4" && r[3] == "hldf") {
+      seed_hldf_c4 = true;
+      EXPECT_EQ(r[4], "8");  // 4 points × 2 seeds
+      EXPECT_EQ(r[5], "8");  // HLDF beats KD in every pair
+    }
+  EXPECT_TRUE(seed_hldf_c4);
+
+  const std::string md = util::read_file(opt.out_dir + "/report.md");
+  for (const char* s : {"## student_tiny", "Table 2 layout", "Tables 4/5 layout", "| Teacher |", "| HLDF |",
+                        "Paired over seeds", "unfinished", "sign test"})
+    EXPECT_NE(md.find(s), std::string::npos) << s;
+  EXPECT_NE(res.summary.find("| HLDF |"), std::string::npos);
+
+  if (gnuplot_available()) {
+    ASSERT_FALSE(res.figures.empty());
+    for (const auto& f : res.figures) {
+      std::ifstream in(f, std::ios::binary);
+      char magic[8] = {};
+      in.read(magic, 8);
+      EXPECT_EQ(std::string(magic, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << f;
+    }
+    EXPECT_TRUE(fs::exists(opt.out_dir + "/figures/student_tiny_c4_hist.png"));
+    EXPECT_TRUE(fs::exists(opt.out_dir + "/figures/student_tiny_c4_scatter.png"));
+  } else {
+    GTEST_LOG_(WARNING) << "gnuplot not installed: figure checks skipped";
+  }
+  fs::remove_all(root);
+  fs::remove_all(teacher);
+}
+
+TEST(Report, WithoutC4TheHeldOutShardsSelect) {
+  const std::string root = make_grid(false);
+  ReportOptions opt;
+  opt.out_dir = root + "/out";
+  opt.figures = false;
+  opt.bootstrap = 100;
+  const auto res = report_dirs({root}, {}, opt);
+  const std::string md = util::read_file(opt.out_dir + "/report.md");
+  EXPECT_NE(md.find("by Valid log-perplexity"), std::string::npos);
+  EXPECT_FALSE(fs::exists(opt.out_dir + "/figures"));
+  fs::remove_all(root);
+}
+
+TEST(Report, ComparePaperSetsTheRunsBesideTable2) {
+  const std::string root = make_grid(true);
+  ReportOptions opt;
+  opt.out_dir = root + "/out";
+  opt.figures = false;
+  opt.bootstrap = 100;
+  opt.compare_paper = "123m";
+  report_dirs({root}, {}, opt);
+  const std::string md = util::read_file(opt.out_dir + "/report.md");
+  EXPECT_NE(md.find("Beside the paper"), std::string::npos);
+  EXPECT_NE(md.find("3.000"), std::string::npos);  // the paper's HLDF C4
+  EXPECT_NE(md.find("23 / 24"), std::string::npos);  // the paper's HLDF sign count
+  const auto cmp = parse_csv(util::read_file(opt.out_dir + "/paper_comparison.csv"), "paper_comparison.csv");
+  // η 1e-3 / 4e-3 are not grid points of the paper; the unfinished run (η 4e-4, α 0.9, τ 1,
+  // P1 0.01: defaults) is, with no metrics of its own yet.
+  ASSERT_EQ(cmp.size(), 2u);
+  EXPECT_EQ(cmp[1][1], "hldf");
+  EXPECT_EQ(cmp[1][2], "0.0004");
+  EXPECT_EQ(cmp[1][7], "");
+  EXPECT_EQ(cmp[1][8], "3.037");  // paper Table 4: HLDF 0.0004 0.01 0.9 1.0
+  opt.compare_paper = "9b";
+  EXPECT_THROW(report_dirs({root}, {}, opt), InputError);
+  fs::remove_all(root);
+}
+
+TEST(Report, MetricKeyVariants) {
+  const auto j = nlohmann::json::parse(R"({
+    "metrics": {"c4": {"log_perplexity": 3.1}, "hellaswag": {"acc": 0.25},
+                "piqa": {"acc": 0.6, "error": 0.41}, "winogrande/error": 0.45},
+    "wikitext": {"log_ppl": 2.9},
+    "tasks": {"arc_easy": {"acc": "n/a"}},
+    "train": {"flops": 1.5e18}})");
+  const auto m = extract_metrics(j);
+  EXPECT_DOUBLE_EQ(m.at("c4"), 3.1);
+  EXPECT_DOUBLE_EQ(m.at("hellaswag"), 0.75);  // 1 − acc
+  EXPECT_DOUBLE_EQ(m.at("piqa"), 0.41);       // error wins over acc
+  EXPECT_DOUBLE_EQ(m.at("winogrande"), 0.45);
+  EXPECT_DOUBLE_EQ(m.at("wikitext"), 2.9);
+  EXPECT_EQ(m.count("arc_easy"), 0u);         // not a number: "—"
+  EXPECT_EQ(m.count("lambada"), 0u);
+  EXPECT_DOUBLE_EQ(*extract_number(j, {"flops", "train.flops"}), 1.5e18);
+}
+
+TEST(Report, BadFoldersAreInputErrors) {
+  const std::string root = testing::make_temp_dir("badrun");
+  EXPECT_THROW(find_run_dirs({root + "/missing"}), InputError);
+  EXPECT_THROW(find_run_dirs({root}), InputError);  // no run inside
+  FakeRun r;
+  write_run(root + "/a", r);
+  util::write_file_atomic(root + "/a/eval.json", "{ not json");
+  try {
+    load_run(root + "/a");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("eval.json"), std::string::npos) << e.what();
+  }
+  write_run(root + "/b", r);
+  util::write_file_atomic(root + "/b/config.yaml", "objective:\n  name: magic\n");
+  EXPECT_THROW(load_run(root + "/b"), InputError);
+  util::write_file_atomic(root + "/b/config.yaml", "objective: [unclosed\n");
+  EXPECT_THROW(load_run(root + "/b"), InputError);
+  // eval.json alone, with the config embedded: readable.
+  fs::create_directories(root + "/c");
+  util::write_file_atomic(root + "/c/eval.json",
+                          R"({"config": {"objective": {"name": "hldc", "gamma": 0.05}, "model": {"name": "x"}},
+                              "metrics": {"c4": {"log_ppl": 3.0}}})");
+  const auto c = load_run(root + "/c");
+  EXPECT_EQ(c.method, "hldc");
+  EXPECT_DOUBLE_EQ(c.gamma, 0.05);
+  EXPECT_EQ(c.model, "x");
+  EXPECT_DOUBLE_EQ(c.metrics.at("c4"), 3.0);
+  fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace hld::report

@@ -1,0 +1,56 @@
+// Test helpers: fake run folders in the layout the trainer writes (resolved config.yaml +
+// eval.json), so that report tests go through the real readers.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "hld/util/fs.h"
+
+namespace hld::report::testing {
+
+struct FakeRun {
+  std::string model = "student_tiny";
+  std::string method = "kd";
+  double lr = 4e-4, alpha = 0.9, temperature = 1.0, gamma = 0.1, p1 = 0.01;
+  uint64_t seed = 0;
+  std::map<std::string, double> metrics;  ///< metric id → value (error metrics written as acc too)
+  double flops = 1e12;
+  bool write_eval = true;
+};
+
+inline std::string make_temp_dir(const std::string& tag) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / ("hld_" + tag + "_XXXXXX")).string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  return tmpl;
+}
+
+/// Writes DIR/config.yaml and (unless disabled) DIR/eval.json for `r`.
+inline void write_run(const std::string& dir, const FakeRun& r) {
+  std::filesystem::create_directories(dir);
+  std::string y = "model:\n  name: " + r.model + "\n  hidden_size: 64\nobjective:\n  name: " + r.method + "\n";
+  if (r.method != "nll") {
+    y += "  alpha: " + std::to_string(r.alpha) + "\n  temperature: " + std::to_string(r.temperature) + "\n";
+  }
+  if (r.method == "hldc") y += "  gamma: " + std::to_string(r.gamma) + "\n";
+  if (r.method == "hldf") y += "  p1: " + std::to_string(r.p1) + "\n";
+  y += "optimizer:\n  lr: " + std::to_string(r.lr) + "\nrun:\n  seed: " + std::to_string(r.seed) + "\n";
+  util::write_file_atomic(dir + "/config.yaml", y);
+  if (!r.write_eval) return;
+  nlohmann::json m = nlohmann::json::object();
+  for (const auto& [id, v] : r.metrics) {
+    if (id == "c4" || id == "wikitext" || id == "valid") {
+      m[id == "valid" ? "valid_shards" : id] = {{"log_ppl", v}, {"ppl", std::exp(v)}};
+    } else {
+      m[id] = {{"acc", 1.0 - v}, {"error", v}, {"n", 100}};
+    }
+  }
+  nlohmann::json e = {{"model", r.model}, {"metrics", m}, {"flops", r.flops}, {"tokens", 1000}};
+  util::write_file_atomic(dir + "/eval.json", e.dump(2));
+}
+
+}  // namespace hld::report::testing
