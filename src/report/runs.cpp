@@ -103,9 +103,15 @@ RunRecord load_run(const std::string& dir) {
     const auto it = eval.find("config");
     HLD_INPUT_CHECK(it != eval.end() && (it->is_object() || it->is_string()),
                     "run folder '" + dir + "': no config.yaml and eval.json has no `config`");
-    // JSON is YAML: an embedded object parses the same way as the YAML file would.
-    const std::string text = it->is_string() ? it->get<std::string>() : it->dump();
-    read_config(parse_yaml(text, eval_path + " (config)"), eval_path + " (config)", r);
+    // JSON is YAML: an embedded object parses the same way as the YAML file would. A string is
+    // either the config's path (what `hld-train eval` records) or its YAML text.
+    std::string text = it->is_string() ? it->get<std::string>() : it->dump();
+    std::string where = eval_path + " (config)";
+    if (it->is_string() && text.find('\n') == std::string::npos && fs::is_regular_file(text)) {
+      where = text;
+      text = util::read_file(text);
+    }
+    read_config(parse_yaml(text, where), where, r);
   }
   if (r.model.empty()) r.model = config::ModelConfig{}.name;
   return r;

@@ -208,6 +208,18 @@ TEST(Report, BadFoldersAreInputErrors) {
   EXPECT_DOUBLE_EQ(c.gamma, 0.05);
   EXPECT_EQ(c.model, "x");
   EXPECT_DOUBLE_EQ(c.metrics.at("c4"), 3.0);
+  // What `hld-train eval` writes: the config's path, and metrics under their task names.
+  fs::create_directories(root + "/d");
+  util::write_file_atomic(root + "/d.yaml", "objective:\n  name: kd\n  alpha: 0.7\noptimizer:\n  lr: 1.6e-3\n");
+  util::write_file_atomic(root + "/d/eval.json", R"({"config": ")" + root + R"(/d.yaml", "flops": 2.5e15,
+      "metrics": {"valid_shards": {"log_perplexity": 4.25}, "piqa": {"acc": 0.6, "error": 0.4}}})");
+  const auto d = load_run(root + "/d");
+  EXPECT_EQ(d.method, "kd");
+  EXPECT_DOUBLE_EQ(d.alpha, 0.7);
+  EXPECT_DOUBLE_EQ(d.lr, 1.6e-3);
+  EXPECT_DOUBLE_EQ(d.metrics.at("valid"), 4.25);
+  EXPECT_DOUBLE_EQ(d.metrics.at("piqa"), 0.4);
+  EXPECT_DOUBLE_EQ(*d.flops, 2.5e15);
   fs::remove_all(root);
 }
 

@@ -44,7 +44,7 @@ inline void write_run(const std::string& dir, const FakeRun& r) {
   nlohmann::json m = nlohmann::json::object();
   for (const auto& [id, v] : r.metrics) {
     if (id == "c4" || id == "wikitext" || id == "valid") {
-      m[id == "valid" ? "valid_shards" : id] = {{"log_ppl", v}, {"ppl", std::exp(v)}};
+      m[id == "valid" ? "valid_shards" : id] = {{"log_perplexity", v}, {"token_perplexity", std::exp(v)}};
     } else {
       m[id] = {{"acc", 1.0 - v}, {"error", v}, {"n", 100}};
     }
