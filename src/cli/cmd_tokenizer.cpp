@@ -48,7 +48,8 @@ int run_decode(const TokenizerArgs& a) {
   data::Tokenizer tok(a.model);
   std::vector<int32_t> ids;
   for (int64_t v : a.ids) {
-    HLD_INPUT_CHECK(v >= 0 && v < tok.vocab_size(), "token id " + std::to_string(v) + " is outside the vocabulary [0, " +
+    HLD_INPUT_CHECK(v >= 0 && v < tok.vocab_size(), "token id " + std::to_string(v) +
+                                                        " is outside the vocabulary [0, " +
                                                         std::to_string(tok.vocab_size()) + ") of '" + a.model + "'");
     ids.push_back(static_cast<int32_t>(v));
   }

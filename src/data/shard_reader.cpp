@@ -92,10 +92,12 @@ ShardSet::ShardSet(const std::string& dir, const std::string& expected_tokenizer
     const auto hdr = load_json(hdr_path);
     HLD_INPUT_CHECK(get_str(hdr, "format", hdr_path) == "hld-token-shard", "'" + hdr_path + "': not a shard header");
     HLD_INPUT_CHECK(get_str(hdr, "dtype", hdr_path) == dtype, "'" + hdr_path + "': dtype differs from the index");
-    HLD_INPUT_CHECK(get_u64(hdr, "tokens", hdr_path) == m.tokens, "'" + hdr_path + "': token count differs from the index");
+    HLD_INPUT_CHECK(get_u64(hdr, "tokens", hdr_path) == m.tokens,
+                    "'" + hdr_path + "': token count differs from the index");
     HLD_INPUT_CHECK(get_str(hdr, "tokenizer_hash", hdr_path) == tokenizer_hash_,
                     "'" + hdr_path + "': tokenizer hash differs from the index");
-    HLD_INPUT_CHECK(get_str(hdr, "checksum", hdr_path) == checksum, "'" + hdr_path + "': checksum differs from the index");
+    HLD_INPUT_CHECK(get_str(hdr, "checksum", hdr_path) == checksum,
+                    "'" + hdr_path + "': checksum differs from the index");
     m.checksum = std::strtoull(checksum.c_str(), nullptr, 16);
     num_documents_ += static_cast<int64_t>(get_u64(hdr, "documents", hdr_path));
     // The data file must hold exactly `tokens` ids.

@@ -27,7 +27,8 @@ std::vector<int32_t> write_synthetic(const std::string& dir, int64_t vocab, int 
   for (int d = 0; d < docs; ++d) {
     std::vector<int32_t> ids;
     const int len = 5 + (d * 37) % 120;
-    for (int k = 0; k < len; ++k) ids.push_back(static_cast<int32_t>(4 + (int64_t{d} * 131 + k * 7) * 1009 % (vocab - 4)));
+    for (int k = 0; k < len; ++k)
+      ids.push_back(static_cast<int32_t>(4 + (int64_t{d} * 131 + k * 7) * 1009 % (vocab - 4)));
     w.add_document(ids, "doc-source-" + std::to_string(d % 3));
     stream.insert(stream.end(), ids.begin(), ids.end());
     stream.push_back(1);
