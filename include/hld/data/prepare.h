@@ -4,6 +4,9 @@
 // valid files are dropped), so no document is in both. Encoding runs on several threads; the
 // order of documents in the shards is the input order regardless. Re-running with the same
 // tokenizer, inputs (path, size, mtime) and settings on finished output does nothing.
+// Each split's index.json records `inputs`, `settings`, `tokenizer_path`, `reader` (the counters
+// of the reader that fed it: in hash mode one reader feeds both splits, so both show the same
+// counts) and, for train, `dropped_in_valid`.
 #pragma once
 
 #include <nlohmann/json.hpp>
