@@ -1,19 +1,53 @@
-// `hld-train flops`: print the FLOPs budget plan.
-#include "hld/cli/common.h"
+// `hld-train flops CONFIG`: the FLOPs budget plan of an experiment config — parameter counts,
+// per-token costs of the four objectives and their ratios to C_data, tokens and steps per phase,
+// and a wall-clock estimate at a given throughput (`--json` for machines).
+#include <nlohmann/json.hpp>
 
-#include <spdlog/spdlog.h>
+#include <cstdio>
+#include <memory>
+
+#include "hld/budget/plan.h"
+#include "hld/cli/common.h"
+#include "hld/util/error.h"
 
 namespace hld::cli {
+namespace {
+
+struct FlopsArgs {
+  ConfigArgs cfg;
+  bool json = false;
+  double throughput = 0;  // NLL-equivalent training tokens/s, all ranks together
+  int world_size = 1;
+};
+
+int run_flops(const FlopsArgs& a) {
+  HLD_INPUT_CHECK(a.throughput >= 0, "--throughput: expected a non-negative tokens/s value");
+  const auto c = a.cfg.load();
+  const auto p = budget::plan(c, a.world_size);
+  if (a.json) {
+    auto j = budget::to_json(p, a.throughput);
+    j["config"] = a.cfg.path;
+    j["model"] = c.model.name;
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("hld-train flops: %s (student %s)\n", a.cfg.path.c_str(), c.model.name.c_str());
+    std::printf("%s", budget::format_plan(p, a.throughput).c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace
 
 void register_flops(CLI::App& app, Action& action) {
-  auto* sub = app.add_subcommand("flops", "print the FLOPs budget plan");
-  sub->allow_extras();
-  sub->callback([&action] {
-    action = [] {
-      spdlog::error("flops: not yet available in this build");
-      return 1;
-    };
-  });
+  auto args = std::make_shared<FlopsArgs>();
+  auto* sub = app.add_subcommand("flops", "print the FLOPs budget plan: per-token costs, ratios, tokens and steps per phase");
+  add_config_args(sub, args->cfg);
+  sub->add_flag("--json", args->json, "print JSON (params.*, cost_per_token.*, ratio.*, phases[], total.*)");
+  sub->add_option("--throughput", args->throughput,
+                  "NLL-equivalent training tokens/s (all ranks) for a wall-clock estimate");
+  sub->add_option("--world-size", args->world_size, "data-parallel ranks (global batch = batch_size × ranks)")
+      ->check(CLI::PositiveNumber);
+  sub->callback([&action, args] { action = [args] { return run_flops(*args); }; });
 }
 
 }  // namespace hld::cli
