@@ -1,0 +1,125 @@
+// The on-disk layout of an offline teacher cache (SPEC §5), without LibTorch.
+//
+// A cache is a directory:
+//   index.json        identity (teacher weights hash, tokenizer hash, data split, context, layer,
+//                     k, vocabulary, width, encodings), the sequence selection, the planned chunk
+//                     count and the finished chunks with their byte sizes and checksums. Rewritten
+//                     atomically after every finished chunk; "complete" once all are there.
+//   chunk_00000.bin   rows [c·chunk_rows, …) of the cache, each row one training sequence:
+//       header        64 bytes: magic "HLDTCCH1", format version, cache id (hash of the index's
+//                     identity), chunk index, first row, row count, context, record sizes
+//       row table     32 bytes per row: sequence id, hash of its `context` input ids, checksum of
+//                     its logits block, checksum of its hidden block
+//       logits        rows × context × logits record   (teacher_cache_codec.h)
+//       hidden        rows × context × hidden record
+//   The index's chunk checksum covers header + row table, and the table's checksums cover the
+//   data, so one small read validates a chunk and each row is checked when it is read.
+// Rows are the selected sequences in ascending sequence id. Selection "all": every sequence of
+// the split (row = sequence id). Selection "prefix": the sequences at positions [0, positions)
+// of the seeded training order (what a run with that seed reads first).
+// Every parser here treats its input as hostile: InputError naming the file and field.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hld/io/teacher_cache_codec.h"
+
+namespace hld::io {
+
+constexpr int kTeacherCacheVersion = 1;
+constexpr size_t kChunkHeaderBytes = 64;
+constexpr size_t kRowEntryBytes = 32;
+
+struct ChunkHeader {
+  uint64_t cache_id = 0;     ///< CacheIndex::cache_id() of the cache the chunk belongs to
+  uint64_t chunk_index = 0;
+  uint64_t first_row = 0;
+  uint64_t num_rows = 0;
+  uint32_t context = 0;
+  uint32_t logits_record_bytes = 0;
+  uint32_t hidden_record_bytes = 0;
+};
+
+struct RowEntry {
+  uint64_t seq_id = 0;
+  uint64_t tokens_hash = 0;      ///< tokens_hash() of the row's input ids
+  uint64_t logits_checksum = 0;  ///< cache_checksum of the row's logits block
+  uint64_t hidden_checksum = 0;  ///< cache_checksum of the row's hidden block
+};
+
+/// Byte offsets of a chunk file's parts (per-row blocks are context × record bytes).
+struct ChunkGeometry {
+  uint64_t table_offset = 0, logits_offset = 0, hidden_offset = 0, file_bytes = 0;
+  uint64_t row_logits_bytes = 0, row_hidden_bytes = 0;
+  uint64_t logits_at(uint64_t r) const { return logits_offset + r * row_logits_bytes; }
+  uint64_t hidden_at(uint64_t r) const { return hidden_offset + r * row_hidden_bytes; }
+};
+ChunkGeometry chunk_geometry(const ChunkHeader& h);
+
+/// Header + row table bytes of a chunk (the part the index checksums).
+std::string encode_chunk_prefix(const ChunkHeader& h, const std::vector<RowEntry>& rows);
+/// InputError (naming `what`) on a short buffer, wrong magic/version or impossible sizes.
+ChunkHeader parse_chunk_header(const uint8_t* p, size_t n, const std::string& what);
+std::vector<RowEntry> parse_row_table(const uint8_t* p, size_t n, uint64_t rows, const std::string& what);
+
+/// "chunk_00042.bin".
+std::string chunk_file_name(int64_t index);
+
+/// Hash identifying a row's input: the `context` token ids as little-endian int32.
+uint64_t tokens_hash(const int32_t* ids_T, int64_t context);
+
+struct CacheChunkEntry {
+  int64_t index = 0;
+  std::string file;
+  int64_t first_row = 0, rows = 0;
+  uint64_t bytes = 0;
+  uint64_t checksum = 0;  ///< cache_checksum of header + row table
+};
+
+struct CacheSelection {
+  std::string kind = "all";  ///< "all" | "prefix"
+  uint64_t seed = 0;         ///< prefix: the data-order seed (run.seed of the runs it serves)
+  int64_t positions = 0;     ///< prefix: how many positions of that order
+};
+
+struct CacheIndex {
+  std::string teacher_checkpoint;  ///< path as configured when written (informative)
+  std::string teacher_hash;        ///< hash of the teacher's weights file
+  std::string teacher_name;
+  int64_t teacher_layers = 0;
+  std::string tokenizer_hash;      ///< from the shards
+  std::string data_split;          ///< path as configured when written (informative)
+  uint64_t data_tokens = 0;
+  std::string data_checksum;       ///< hash of the split's shard checksums
+  int64_t data_sequences = 0;      ///< sequences of `context` tokens in the split
+  int64_t context = 0;
+  int64_t layer = 0;               ///< hidden state after this many teacher blocks
+  CacheLayout layout;              ///< vocabulary, k, width, encodings, record sizes
+  CacheSelection selection;
+  int64_t rows = 0;                ///< sequences stored
+  int64_t chunk_rows = 0;          ///< rows per chunk (the last one may have fewer)
+  std::vector<CacheChunkEntry> chunks;  ///< finished chunks, ascending index
+  std::string created_by;
+
+  int64_t num_chunks() const { return chunk_rows > 0 ? (rows + chunk_rows - 1) / chunk_rows : 0; }
+  int64_t chunk_first_row(int64_t c) const { return c * chunk_rows; }
+  int64_t chunk_num_rows(int64_t c) const;
+  bool complete() const { return static_cast<int64_t>(chunks.size()) == num_chunks(); }
+  /// Hash of every identity field (not progress, not informative paths).
+  uint64_t cache_id() const;
+  /// Total bytes of all chunk files once complete.
+  uint64_t total_bytes() const;
+};
+
+nlohmann::json to_json(const CacheIndex& ix);
+/// The identity fields (what cache_id() hashes) that differ between two indexes, each as
+/// "field: A vs B"; empty when they describe the same cache.
+std::vector<std::string> identity_differences(const CacheIndex& a, const CacheIndex& b);
+/// Strict parse of index.json text; InputError naming `what` and the bad field.
+CacheIndex parse_cache_index(const std::string& text, const std::string& what);
+
+}  // namespace hld::io
