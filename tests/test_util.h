@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace hld::test {
@@ -36,6 +37,11 @@ struct CommandResult {
   int exit_code;
   std::string output;  ///< stdout + stderr
 };
+
+/// A directory built once per build tree and shared by every test process (ctest runs each test
+/// in its own process): `builder(dir)` fills a temporary directory that is then renamed into
+/// place; concurrent callers wait on a file lock. Returns the directory.
+std::string shared_artifact(const std::string& name, const std::function<void(const std::string&)>& builder);
 
 /// Runs a shell command, capturing stdout+stderr and the exit code.
 CommandResult run_command(const std::string& cmd);

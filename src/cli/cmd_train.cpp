@@ -1,17 +1,41 @@
-// `hld-train train`: one training run (NLL, KD, HLDC or HLDF).
-#include "hld/cli/common.h"
-
+// `hld-train train CONFIG`: one training run (NLL, KD, HLDC or HLDF), resuming when the run
+// folder already has a checkpoint.
 #include <spdlog/spdlog.h>
 
+#include <memory>
+
+#include "hld/cli/common.h"
+#include "hld/train/trainer.h"
+#include "hld/util/error.h"
+#include "hld/util/compat.h"
+
 namespace hld::cli {
+namespace {
+
+struct TrainArgs {
+  ConfigArgs cfg;
+  int64_t stop_after = -1;
+  bool quiet = false;
+};
+
+}  // namespace
 
 void register_train(CLI::App& app, Action& action) {
-  auto* sub = app.add_subcommand("train", "one training run (NLL, KD, HLDC or HLDF)");
-  sub->allow_extras();
-  sub->callback([&action] {
-    action = [] {
-      spdlog::error("train: not yet available in this build");
-      return 1;
+  auto args = std::make_shared<TrainArgs>();
+  auto* sub = app.add_subcommand("train", "one training run (NLL, KD, HLDC or HLDF) under the FLOPs budget");
+  add_config_args(sub, args->cfg);
+  sub->add_option("--stop-after-steps", args->stop_after, "checkpoint and stop after this many optimizer steps");
+  sub->add_flag("--quiet", args->quiet, "no progress lines");
+  sub->callback([&action, args] {
+    action = [args] {
+      auto cfg = args->cfg.load();
+      auto coll = dist::from_environment(compat::resolve_device(cfg.run.device));
+      train::TrainOptions o;
+      o.collective = coll.get();
+      o.stop_after_steps = args->stop_after;
+      o.quiet = args->quiet;
+      train::run_training(cfg, o);
+      return kExitOk;
     };
   });
 }

@@ -5,6 +5,7 @@
 #include <torch/version.h>
 
 #include "hld/config/loader.h"
+#include "hld/util/version.h"
 
 namespace hld::cli {
 
@@ -17,7 +18,7 @@ void add_config_args(CLI::App* sub, ConfigArgs& args) {
 }
 
 std::string version_string() {
-  std::string s = std::string("hld-train ") + HLD_VERSION + " (" + HLD_GIT_REV + "), LibTorch " +
+  std::string s = std::string("hld-train ") + util::version() + " (" + util::git_revision() + "), LibTorch " +
                   TORCH_VERSION + ", CUDA " + (torch::cuda::is_available() ? "available" : "not available");
   return s;
 }

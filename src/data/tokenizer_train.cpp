@@ -1,8 +1,6 @@
 // Tokenizer training: streams the corpus once, keeps a reservoir sample of documents (seeded),
 // cuts them into sentences SentencePiece accepts (<= max_sentence_bytes, at newlines or spaces),
 // trains a unigram model in memory and writes <prefix>.model / .vocab / .json atomically.
-#include <sentencepiece_processor.h>
-#include <sentencepiece_trainer.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -11,14 +9,10 @@
 #include <thread>
 #include <unordered_map>
 
+#include "hld/data/spm_lib.h"
 #include "hld/data/tokenizer.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
-
-// Exported by libsentencepiece (common.h) but not declared in its public headers.
-namespace sentencepiece::logging {
-void SetMinLogLevel(int v);
-}
 
 namespace hld::data {
 namespace {
@@ -38,17 +32,21 @@ size_t next_cut(const std::string& doc, size_t pos, size_t max) {
 }
 
 /// Feeds the sampled documents to SentencePiece one sentence at a time, without copying them all.
-class SampleIterator : public sentencepiece::SentenceIterator {
+class SampleIterator {
  public:
-  SampleIterator(const std::vector<std::string>& docs, size_t max) : docs_(docs), max_(max) { advance(); }
-  bool done() const override { return doc_ >= docs_.size(); }
-  void Next() override { advance(); }
-  const std::string& value() const override { return value_; }
-  sentencepiece::util::Status status() const override { return sentencepiece::util::Status(); }
+  SampleIterator(const std::vector<std::string>& docs, size_t max) : docs_(docs), max_(max) {}
   int64_t count() const { return count_; }
+  /// The shim's hld_spm_next_fn: the next sentence, or 0 when the sample is exhausted.
+  static int next(void* ctx, const char** data, size_t* len) {
+    auto* self = static_cast<SampleIterator*>(ctx);
+    if (!self->advance()) return 0;
+    *data = self->value_.data();
+    *len = self->value_.size();
+    return 1;
+  }
 
  private:
-  void advance() {
+  bool advance() {
     while (doc_ < docs_.size()) {
       const std::string& d = docs_[doc_];
       if (pos_ >= d.size()) {
@@ -63,8 +61,9 @@ class SampleIterator : public sentencepiece::SentenceIterator {
       while (!value_.empty() && (value_.back() == '\n' || value_.back() == '\r')) value_.pop_back();
       if (value_.empty()) continue;
       ++count_;
-      return;
+      return true;
     }
+    return false;
   }
   const std::vector<std::string>& docs_;
   size_t max_;
@@ -120,7 +119,7 @@ TokenizerTrainResult train_tokenizer(const TokenizerTrainOptions& opts) {
   // identity normalisation and no dummy prefix / whitespace folding so decoding is lossless.
   const int threads = opts.num_threads > 0 ? opts.num_threads
                                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const std::unordered_map<std::string, std::string> args = {
+  const std::vector<std::pair<std::string, std::string>> args = {
       {"model_type", "unigram"},
       {"vocab_size", std::to_string(opts.vocab_size)},
       {"character_coverage", std::to_string(opts.character_coverage)},
@@ -137,33 +136,33 @@ TokenizerTrainResult train_tokenizer(const TokenizerTrainOptions& opts) {
       {"shuffle_input_sentence", "false"},
       {"num_threads", std::to_string(threads)},
   };
-  sentencepiece::logging::SetMinLogLevel(opts.verbose ? 0 : 1);
-  sentencepiece::SetRandomGeneratorSeed(static_cast<unsigned>(opts.seed & 0xffffffffu));
+  std::string arg_lines;
+  for (const auto& [k, v] : args) arg_lines += k + "=" + v + "\n";
   SampleIterator it(sample, static_cast<size_t>(opts.max_sentence_bytes));
-  std::string model;
-  const auto st = sentencepiece::SentencePieceTrainer::Train(args, &it, &model);
-  HLD_INPUT_CHECK(st.ok(), "tokenizer train: SentencePiece failed: " + st.ToString());
+  std::string model, err;
+  auto append = [](void* ctx, const char* d, size_t n) { static_cast<std::string*>(ctx)->append(d, n); };
+  const int rc = spm::api().train(arg_lines.c_str(), &SampleIterator::next, &it,
+                                  static_cast<unsigned>(opts.seed & 0xffffffffu), opts.verbose ? 0 : 1, append,
+                                  &model, append, &err);
+  HLD_INPUT_CHECK(rc == 0, "tokenizer train: SentencePiece failed: " + err);
   res.sentences = it.count();
   sample.clear();
   sample.shrink_to_fit();
 
   // 3. Write the model (atomically), a readable vocabulary and the training metadata.
-  sentencepiece::SentencePieceProcessor sp;
-  const auto lst = sp.LoadFromSerializedProto(model);
-  if (!lst.ok()) throw std::runtime_error("tokenizer train: trained model does not load: " + lst.ToString());
   const auto parent = std::filesystem::path(opts.out_prefix).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
   res.model_path = opts.out_prefix + ".model";
   util::write_file_atomic(res.model_path, model);
+  const Tokenizer sp(res.model_path);
   std::string vocab;
-  for (int i = 0; i < sp.GetPieceSize(); ++i)
-    vocab += sp.IdToPiece(i) + "\t" + std::to_string(sp.GetScore(i)) + "\n";
+  for (int i = 0; i < sp.vocab_size(); ++i) vocab += sp.id_to_piece(i) + "\t" + std::to_string(sp.score(i)) + "\n";
   util::write_file_atomic(opts.out_prefix + ".vocab", vocab);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   nlohmann::json meta = {
       {"model", res.model_path},
       {"hash", util::hex64(util::fnv1a64(model))},
-      {"vocab_size", sp.GetPieceSize()},
+      {"vocab_size", sp.vocab_size()},
       {"model_type", "unigram"},
       {"character_coverage", opts.character_coverage},
       {"sample_docs", opts.sample_docs},
@@ -177,7 +176,7 @@ TokenizerTrainResult train_tokenizer(const TokenizerTrainOptions& opts) {
       {"seconds", secs},
   };
   util::write_file_atomic(opts.out_prefix + ".json", meta.dump(2) + "\n");
-  spdlog::info("tokenizer: wrote {} ({} pieces, {} sentences, {:.1f} s)", res.model_path, sp.GetPieceSize(),
+  spdlog::info("tokenizer: wrote {} ({} pieces, {} sentences, {:.1f} s)", res.model_path, sp.vocab_size(),
                res.sentences, secs);
   return res;
 }

@@ -25,7 +25,7 @@ torch::Tensor eager_attention(const torch::Tensor& q, const torch::Tensor& k, co
   auto scores = torch::matmul(qg, k.transpose(-2, -1)) * scale;  // (B, KV, G*T, T)
   scores = scores.view({B, KV, G, T, T});
   scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
-  auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
+  auto probs = torch::softmax(scores, -1, at::promote_types(q.scalar_type(), torch::kFloat32)).to(q.scalar_type());
   auto out = torch::matmul(probs.view({B, KV, G * T, T}), v);    // (B, KV, G*T, D)
   return out.view({B, H, T, D});
 }

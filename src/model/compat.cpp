@@ -1,13 +1,24 @@
 // Version-dependent LibTorch calls (see hld/util/compat.h).
 #include "hld/util/compat.h"
 
+#include <ATen/autocast_mode.h>
+
 // HLD_WITH_CUDA is defined by CMake when LibTorch was built with CUDA.
 #if defined(HLD_WITH_CUDA)
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
 #endif
 
+#include "hld/util/error.h"
+
 namespace hld::compat {
+
+torch::Device resolve_device(const std::string& spec) {
+  if (spec == "auto") return torch::cuda::is_available() ? torch::Device("cuda:0") : torch::Device(torch::kCPU);
+  if (spec == "cpu") return torch::kCPU;
+  HLD_INPUT_CHECK(torch::cuda::is_available(), "run.device = '" + spec + "': CUDA is not available in this build/machine");
+  return torch::Device(spec == "cuda" ? "cuda:0" : spec);
+}
 
 torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                    const torch::Tensor& mask_TxT, double scale, bool is_causal) {
@@ -18,6 +29,42 @@ torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::
 #else
   (void)q, (void)k, (void)v, (void)mask_TxT, (void)scale, (void)is_causal;
   throw std::runtime_error("[sdpa] scaled_dot_product_attention needs LibTorch >= 2.0");
+#endif
+}
+
+// The autocast API took a device type argument in LibTorch 2.4.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define HLD_AUTOCAST_BY_DEVICE 1
+#else
+#define HLD_AUTOCAST_BY_DEVICE 0
+#endif
+
+CudaAutocastGuard::CudaAutocastGuard(bool enabled, at::ScalarType dtype) {
+  if (!enabled) return;
+  active_ = true;
+#if HLD_AUTOCAST_BY_DEVICE
+  prev_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
+  prev_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
+  at::autocast::set_autocast_enabled(at::kCUDA, true);
+  at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+#else
+  prev_enabled_ = at::autocast::is_enabled();
+  prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
+  at::autocast::set_enabled(true);
+  at::autocast::set_autocast_gpu_dtype(dtype);
+#endif
+  at::autocast::increment_nesting();
+}
+
+CudaAutocastGuard::~CudaAutocastGuard() {
+  if (!active_) return;
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if HLD_AUTOCAST_BY_DEVICE
+  at::autocast::set_autocast_enabled(at::kCUDA, prev_enabled_);
+  at::autocast::set_autocast_dtype(at::kCUDA, prev_dtype_);
+#else
+  at::autocast::set_enabled(prev_enabled_);
+  at::autocast::set_autocast_gpu_dtype(prev_dtype_);
 #endif
 }
 

@@ -4,9 +4,11 @@
 namespace hld::model {
 
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps) {
-  auto xf = x.to(torch::kFloat32);
+  // float32 statistics for float32/bf16 inputs (Hugging Face's x.float()); float64 stays float64.
+  const auto acc = at::promote_types(x.scalar_type(), torch::kFloat32);
+  auto xf = x.to(acc);
   auto y = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
-  y = y * (1.0 + w.to(torch::kFloat32));
+  y = y * (1.0 + w.to(acc));
   return y.to(x.scalar_type());
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "hld/config/experiment.h"
+#include "hld/util/error.h"
 
 namespace hld::cli {
 

@@ -9,7 +9,7 @@
 
 #include "hld/data/corpus_reader.h"
 
-namespace sentencepiece { class SentencePieceProcessor; }
+struct hld_spm;
 
 namespace hld::data {
 
@@ -30,12 +30,14 @@ class Tokenizer {
   int32_t unk_id() const;
   /// The piece string of `id` (for `tokenizer encode --pieces`); InputError when out of range.
   std::string id_to_piece(int32_t id) const;
+  /// The piece's unigram log-probability (for the .vocab listing).
+  float score(int32_t id) const;
   /// Hash of the model file's bytes (hex), stored in shard and cache headers.
   const std::string& hash() const { return hash_; }
   const std::string& path() const { return path_; }
 
  private:
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  hld_spm* sp_ = nullptr;  ///< owned; lives in the SentencePiece shim (spm_lib.h)
   std::string hash_, path_;
 };
 

@@ -21,8 +21,26 @@ constexpr bool kHasSdpa = HLD_TORCH2;
 torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                    const torch::Tensor& mask_TxT, double scale, bool is_causal);
 
+/// "auto" → cuda when available, else cpu; "cuda"/"cuda:N" → InputError when CUDA is absent.
+torch::Device resolve_device(const std::string& spec);
+
 /// True when the fused AdamW kernel (at::_fused_adamw_) is available for `device`.
 bool has_fused_adamw(const torch::Device& device);
+
+/// CUDA autocast to `dtype` (bf16) for the guard's lifetime when `enabled` (a no-op otherwise);
+/// restores the previous state and, when the outermost guard ends, clears autocast's cache of
+/// cast weights (which would otherwise go stale once training updates them).
+class CudaAutocastGuard {
+ public:
+  explicit CudaAutocastGuard(bool enabled, at::ScalarType dtype = at::kBFloat16);
+  ~CudaAutocastGuard();
+  CudaAutocastGuard(const CudaAutocastGuard&) = delete;
+  CudaAutocastGuard& operator=(const CudaAutocastGuard&) = delete;
+
+ private:
+  bool active_ = false, prev_enabled_ = false;
+  at::ScalarType prev_dtype_ = at::kBFloat16;
+};
 
 /// Peak CUDA memory allocated since the last reset, in bytes (0 on CPU / without CUDA).
 int64_t cuda_peak_memory(int device_index);

@@ -1,0 +1,25 @@
+// Teacher signals read from an offline cache written by `hld-train cache-teacher`.
+#pragma once
+
+#include <memory>
+
+#include "hld/data/batch_stream.h"
+#include "hld/teacher/cache_reader.h"
+#include "hld/teacher/teacher.h"
+
+namespace hld::teacher {
+
+/// Opens cfg.teacher.cache, checks its header against the run (teacher, tokenizer, layer, k,
+/// token range) and returns a source that serves rows by sequence index. InputError naming the
+/// first field that differs; chunks are validated when first read (corrupt → InputError).
+std::unique_ptr<TeacherSource> make_cache_source(const config::ExperimentConfig& cfg, const config::ModelConfig& shape,
+                                                 int64_t hint_layer, torch::Device device);
+
+/// The checks make_cache_source runs: the cache in `reader` (attached to `order`) must come from
+/// cfg.teacher.checkpoint's weights (when configured; else only its shape is compared), the
+/// split's tokenizer and data, data.context, `hint_layer` and objective.top_k, and hold the first `positions` sequences of the seed-run.seed order. InputError naming the field.
+void check_cache_matches(const CacheReader& reader, const config::ExperimentConfig& cfg,
+                         const config::ModelConfig& shape, int64_t hint_layer, const data::BatchStream& order,
+                         int64_t positions);
+
+}  // namespace hld::teacher

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The whole study in miniature, on a CPU, from the embedded English corpus:
+#   tokenizer → shards → teacher pre-training (NLL) → teacher cache → NLL, KD, HLDC and HLDF
+#   students under one FLOPs budget → evaluation → the Table 2-style report.
+# Every stage skips finished work and resumes after a crash; re-running is cheap.
+#
+#   scripts/quickstart.sh [--preset default|smoke] [--out runs/quickstart]
+#
+# Presets: default (~10–15 min on 2 cores; vocab 4096, teacher 1M tokens, students 600k tokens
+# each, the mini-grid's default points) and smoke (~2 min, for CI: vocab 1024, a corpus subset,
+# small budgets, one run per method). HLD_TRAIN overrides the binary (default build/hld-train).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset=default out=runs/quickstart
+while [ $# -gt 0 ]; do
+  case $1 in
+    --preset) preset=${2:?--preset needs default or smoke}; shift ;;
+    --out) out=${2:?--out needs a directory}; shift ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "quickstart: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+  shift
+done
+bin=${HLD_TRAIN:-build/hld-train}
+[ -x "$bin" ] || { echo "quickstart: $bin not found; run scripts/setup.sh first" >&2; exit 2; }
+data=$out/data
+case $preset in
+  default) vocab=4096 docs=0 teacher_tokens=1.0e6 student_tokens=6.0e5 grid=default ;;
+  smoke)   vocab=1024 docs=4000 teacher_tokens=1.5e5 student_tokens=6.0e4 grid=smoke ;;
+  *) echo "quickstart: unknown preset '$preset' (default, smoke)" >&2; exit 2 ;;
+esac
+stage() { printf '\n== %s\n' "$*"; }
+t0=$(date +%s)
+
+stage "1/6 data: tokenizer ($vocab pieces) and token shards"
+mkdir -p "$data"
+train_in=third_party/corpus/train.jsonl.gz
+if [ "$docs" != 0 ]; then
+  [ -f "$data/train-subset.jsonl" ] || { zcat "$train_in" | head -n "$docs" > "$data/train-subset.jsonl.tmp" \
+    && mv "$data/train-subset.jsonl.tmp" "$data/train-subset.jsonl"; }
+  train_in=$data/train-subset.jsonl
+fi
+[ -f "$data/tokenizer.model" ] || "$bin" tokenizer train --input "$train_in" --vocab-size "$vocab" \
+  --out "$data/tokenizer"
+"$bin" prepare --tokenizer "$data/tokenizer.model" --input "$train_in" \
+  --valid-input third_party/corpus/valid.jsonl.gz --out "$data/shards"
+
+common=(--set "data.train=$data/shards/train" --set "data.valid=$data/shards/valid"
+        --set "data.tokenizer=$data/tokenizer.model" --set "model.vocab_size=$vocab"
+        --set "eval.tasks.valid_shards=$data/shards/valid")
+stage "2/6 teacher pre-training (NLL, $teacher_tokens tokens)"
+"$bin" train configs/quickstart/teacher.yaml "${common[@]}" --set "run.dir=$out/teacher" \
+  --set "budget.amount=$teacher_tokens"
+
+student=(configs/quickstart/student.yaml "${common[@]}" --set "teacher.checkpoint=$out/teacher"
+         --set "teacher.cache=$out/teacher-cache" --set "budget.amount=$student_tokens")
+stage "3/6 teacher cache (top-k logits + hint-layer states)"
+"$bin" cache-teacher "${student[@]}"
+
+stage "4/6 students: NLL, KD, HLDC, HLDF under one FLOPs budget"
+"$bin" flops "${student[@]}" --set objective.name=hldf | sed -n '1,40p'
+sets=()
+for i in "${!student[@]}"; do [ "$i" -eq 0 ] || sets+=("${student[$i]}"); done
+HLD_TRAIN=$bin scripts/mini_grid.sh configs/quickstart/student.yaml --preset "$grid" \
+  --runs-dir "$out/students" "${sets[@]}" --set teacher.source=cache
+
+stage "5/6 evaluation"
+"$bin" eval configs/quickstart/teacher.yaml "${common[@]}" --set "run.dir=$out/teacher" \
+  --out "$out/teacher/eval.json" >/dev/null
+for run in "$out"/students/*/; do
+  [ -f "$run/eval.json" ] || "$bin" eval "$run/config.yaml" --out "$run/eval.json" >/dev/null
+done
+
+stage "6/6 report"
+"$bin" report "$out"/students/*/ --teacher "$out/teacher" --out "$out/report"
+echo
+echo "done in $(( $(date +%s) - t0 )) s. Files:"
+echo "  runs      $out/teacher, $out/students/*"
+echo "  report    $out/report/ (Markdown, CSV, PNG figures)"

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Runs the whole test suite (unit + integration) with CTest on the build from scripts/setup.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${HLD_BUILD_DIR:-build}
+ctest --test-dir "$build" --output-on-failure -j"${HLD_TEST_JOBS:-2}" --timeout 900 "$@"

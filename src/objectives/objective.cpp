@@ -1,0 +1,60 @@
+// Objective dispatch: NLL, KD (eq. 2), HLDC (eq. 3), HLDF hint phase (eq. 4) and its KD phase.
+#include "hld/objectives/objective.h"
+
+#include "hld/objectives/losses.h"
+
+namespace hld::objectives {
+
+using config::Objective;
+
+Needs needs(const config::ExperimentConfig& cfg, Phase phase) {
+  switch (cfg.objective.name) {
+    case Objective::kNll: return {false, false};
+    case Objective::kKd: return {true, false};
+    case Objective::kHldc: return {true, true};
+    case Objective::kHldf: return phase == Phase::kHint ? Needs{false, true} : Needs{true, false};
+  }
+  return {};
+}
+
+LossOutput compute_loss(const config::ExperimentConfig& cfg, Phase phase, model::Transformer& student,
+                        Regressor* reg, const torch::Tensor& input, const torch::Tensor& target,
+                        const TeacherSignals* teacher) {
+  const auto& o = cfg.objective;
+  const Needs n = needs(cfg, phase);
+  const int64_t hint = cfg.student_hint_layer();
+  model::ForwardOptions fo;
+  if (n.teacher_hidden) fo.hidden_layers = {hint};
+  const bool hint_only = cfg.objective.name == Objective::kHldf && phase == Phase::kHint;
+  if (hint_only) {
+    fo.stop_after = hint;  // phase 1 runs only the first D_S/2 blocks
+    fo.logits = false;
+  }
+  auto out = student->forward(input, fo);
+  LossOutput r;
+  torch::Tensor hidden_term;
+  if (n.teacher_hidden) {
+    auto h = out.hidden.at(hint);
+    auto hs = h.reshape({-1, h.size(-1)});
+    hidden_term = normalized_mse(teacher->hidden_NxD, (*reg)(hs), o.hidden_reduction);
+    r.terms["hidden"] = hidden_term.detach();
+  }
+  if (hint_only) {
+    r.loss = hidden_term;
+    return r;
+  }
+  auto logits = out.logits_BxTxV.reshape({-1, out.logits_BxTxV.size(-1)});
+  auto nll_term = nll(logits, target.reshape({-1}));
+  r.terms["nll"] = nll_term.detach();
+  if (!n.teacher_logits) {
+    r.loss = nll_term;
+    return r;
+  }
+  auto kd_term = kd_kl(logits, teacher->vals_NxK, teacher->idx_NxK, o.temperature);
+  r.terms["kd"] = kd_term.detach();
+  r.loss = (1.0 - o.alpha) * nll_term + o.alpha * kd_term;
+  if (cfg.objective.name == Objective::kHldc) r.loss = r.loss + o.gamma * hidden_term;
+  return r;
+}
+
+}  // namespace hld::objectives

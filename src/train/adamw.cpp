@@ -1,0 +1,92 @@
+// AdamW with exact, checkpointable state.
+#include "hld/train/adamw.h"
+
+#include <cmath>
+
+#include "hld/util/error.h"
+
+namespace hld::train {
+
+AdamW::AdamW(std::vector<Param> params, const config::OptimConfig& cfg) : params_(std::move(params)), cfg_(cfg) {
+  for (const auto& p : params_) {
+    exp_avg_.push_back(torch::zeros_like(p.tensor, torch::MemoryFormat::Preserve).detach());
+    exp_avg_sq_.push_back(torch::zeros_like(p.tensor, torch::MemoryFormat::Preserve).detach());
+  }
+}
+
+void AdamW::step(double lr) {
+  torch::NoGradGuard ng;
+  ++steps_;
+  const double bc1 = 1.0 - std::pow(cfg_.beta1, static_cast<double>(steps_));
+  const double bc2 = 1.0 - std::pow(cfg_.beta2, static_cast<double>(steps_));
+  const double step_size = lr / bc1;
+  const double bc2_sqrt = std::sqrt(bc2);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto& p = params_[i].tensor;
+    const auto& g = p.grad();
+    if (!g.defined()) continue;
+    if (params_[i].decay && cfg_.weight_decay != 0) p.mul_(1.0 - lr * cfg_.weight_decay);
+    exp_avg_[i].lerp_(g, 1.0 - cfg_.beta1);
+    exp_avg_sq_[i].mul_(cfg_.beta2).addcmul_(g, g, 1.0 - cfg_.beta2);
+    auto denom = (exp_avg_sq_[i].sqrt() / bc2_sqrt).add_(cfg_.eps);
+    p.addcdiv_(exp_avg_[i], denom, -step_size);
+  }
+}
+
+void AdamW::zero_grad() {
+  for (auto& p : params_)
+    if (p.tensor.grad().defined()) p.tensor.mutable_grad() = torch::Tensor();
+}
+
+double AdamW::grad_norm() const {
+  double sq = 0;
+  for (const auto& p : params_)
+    if (p.tensor.grad().defined()) sq += p.tensor.grad().to(torch::kFloat64).pow(2).sum().item<double>();
+  return std::sqrt(sq);
+}
+
+void AdamW::clip_grad_norm(double max_norm, double norm) {
+  if (max_norm <= 0 || norm <= max_norm) return;
+  torch::NoGradGuard ng;
+  for (auto& p : params_)
+    if (p.tensor.grad().defined()) p.tensor.mutable_grad().mul_(max_norm / (norm + 1e-6));
+}
+
+std::map<std::string, torch::Tensor> AdamW::state() const {
+  std::map<std::string, torch::Tensor> s;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    s["exp_avg/" + params_[i].name] = exp_avg_[i];
+    s["exp_avg_sq/" + params_[i].name] = exp_avg_sq_[i];
+  }
+  return s;
+}
+
+void AdamW::load_state(const std::map<std::string, torch::Tensor>& s, int64_t steps, const std::string& what) {
+  torch::NoGradGuard ng;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    for (auto* pair : {&exp_avg_, &exp_avg_sq_}) {
+      const std::string key = (pair == &exp_avg_ ? "exp_avg/" : "exp_avg_sq/") + params_[i].name;
+      auto it = s.find(key);
+      HLD_INPUT_CHECK(it != s.end(), what + ": missing optimizer tensor '" + key + "'");
+      HLD_INPUT_CHECK(it->second.sizes() == (*pair)[i].sizes(), what + ": optimizer tensor '" + key + "' has the wrong shape");
+      (*pair)[i].copy_(it->second);
+    }
+  }
+  HLD_INPUT_CHECK(s.size() == 2 * params_.size(), what + ": optimizer state has tensors for other parameters");
+  steps_ = steps;
+}
+
+std::vector<AdamW::Param> param_groups(const torch::nn::Module& m, const config::OptimConfig& cfg,
+                                       const std::string& prefix) {
+  std::vector<AdamW::Param> out;
+  for (const auto& p : m.named_parameters()) {
+    const std::string& n = p.key();
+    const bool is_norm = n.find("norm") != std::string::npos;
+    const bool is_embed = n.find("embed_tokens") != std::string::npos;
+    const bool decay = cfg.decay_norms_and_embeddings || (!is_norm && !is_embed && p.value().dim() >= 2);
+    out.push_back({prefix + n, p.value(), decay});
+  }
+  return out;
+}
+
+}  // namespace hld::train

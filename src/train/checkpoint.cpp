@@ -1,0 +1,132 @@
+// Atomic, checksummed training checkpoints.
+#include "hld/train/checkpoint.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
+#include "hld/hf/safetensors.h"
+#include "hld/model/model_io.h"
+#include "hld/util/error.h"
+#include "hld/util/fs.h"
+
+namespace fs = std::filesystem;
+
+namespace hld::train {
+namespace {
+
+hf::TensorMap named(const torch::nn::Module& m) {
+  hf::TensorMap t;
+  for (const auto& p : m.named_parameters()) t.emplace(p.key(), p.value().detach());
+  return t;
+}
+
+void load_named(torch::nn::Module& m, const hf::TensorMap& t, const std::string& what) {
+  torch::NoGradGuard ng;
+  auto params = m.named_parameters();
+  for (auto& p : params) {
+    auto it = t.find(p.key());
+    HLD_INPUT_CHECK(it != t.end(), what + ": missing tensor '" + p.key() + "'");
+    HLD_INPUT_CHECK(it->second.sizes() == p.value().sizes(), what + ": tensor '" + p.key() + "' has the wrong shape");
+    p.value().copy_(it->second);
+  }
+  HLD_INPUT_CHECK(t.size() == params.size(), what + ": holds tensors that are not part of the model");
+}
+
+}  // namespace
+
+nlohmann::json TrainState::to_json() const {
+  return {{"step", step},     {"phase", phase},         {"phase_step", phase_step}, {"flops", flops},
+          {"tokens", tokens}, {"bad_steps", bad_steps}, {"data", data},             {"fingerprint", fingerprint}};
+}
+
+TrainState TrainState::from_json(const nlohmann::json& j, const std::string& what) {
+  TrainState s;
+  try {
+    s.step = j.at("step").get<int64_t>();
+    s.phase = j.at("phase").get<int>();
+    s.phase_step = j.at("phase_step").get<int64_t>();
+    s.flops = j.at("flops").get<double>();
+    s.tokens = j.at("tokens").get<int64_t>();
+    s.bad_steps = j.value("bad_steps", int64_t{0});
+    s.data = j.at("data");
+    s.fingerprint = j.at("fingerprint").get<std::string>();
+  } catch (const std::exception& e) {
+    throw InputError(what + ": malformed checkpoint state: " + e.what());
+  }
+  HLD_INPUT_CHECK(s.step >= 0 && s.phase >= 0 && s.phase_step >= 0 && s.phase_step <= s.step,
+                  what + ": checkpoint state has negative or inconsistent step counters");
+  return s;
+}
+
+std::string save_checkpoint(const std::string& run_dir, const TrainState& state, model::Transformer& m,
+                            objectives::Regressor* reg, const AdamW& opt, int64_t keep) {
+  const fs::path root = fs::path(run_dir) / "checkpoints";
+  fs::create_directories(root);
+  char name[32];
+  std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(state.step));
+  const fs::path final_dir = root / name;
+  const fs::path tmp = root / (std::string(name) + ".tmp");
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  model::save_model_dir(m, tmp.string());
+  hf::save_safetensors((tmp / "optimizer.safetensors").string(), opt.state(),
+                       {{"steps", std::to_string(opt.steps())}});
+  if (reg) hf::save_safetensors((tmp / "regressor.safetensors").string(), named(**reg));
+  nlohmann::json j = state.to_json();
+  j["optimizer_steps"] = opt.steps();
+  for (const auto& e : fs::directory_iterator(tmp))
+    j["checksums"][e.path().filename().string()] = util::file_hash(e.path().string());
+  util::write_file_atomic((tmp / "state.json").string(), j.dump(1));
+  util::fsync_dir(tmp.string());
+  if (fs::exists(final_dir)) fs::remove_all(final_dir);
+  fs::rename(tmp, final_dir);
+  util::fsync_dir(root.string());
+  // Prune: keep the newest `keep` complete checkpoints.
+  std::vector<std::string> all;
+  for (const auto& e : fs::directory_iterator(root)) {
+    const std::string n = e.path().filename().string();
+    if (e.is_directory() && n.rfind("step-", 0) == 0 && n.find(".tmp") == std::string::npos) all.push_back(n);
+  }
+  std::sort(all.begin(), all.end());
+  for (size_t i = 0; i + keep < all.size(); ++i) fs::remove_all(root / all[i]);
+  return final_dir.string();
+}
+
+TrainState read_checkpoint_state(const std::string& dir) {
+  const std::string sp = (fs::path(dir) / "state.json").string();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(util::read_file(sp));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(sp + ": invalid JSON: " + e.what());
+  }
+  HLD_INPUT_CHECK(j.contains("checksums") && j["checksums"].is_object(), sp + ": no file checksums");
+  for (auto it = j["checksums"].begin(); it != j["checksums"].end(); ++it) {
+    const std::string f = (fs::path(dir) / it.key()).string();
+    HLD_INPUT_CHECK(fs::exists(f), dir + ": checkpoint file '" + it.key() + "' is missing");
+    HLD_INPUT_CHECK(it.value().is_string() && util::file_hash(f) == it.value().get<std::string>(),
+                    dir + ": checkpoint file '" + it.key() + "' is corrupt (checksum mismatch)");
+  }
+  return TrainState::from_json(j, sp);
+}
+
+void load_checkpoint(const std::string& dir, model::Transformer& m, objectives::Regressor* reg, AdamW* opt) {
+  const fs::path d(dir);
+  load_named(*m, hf::load_safetensors((d / "model.safetensors").string()).tensors, (d / "model.safetensors").string());
+  if (reg) {
+    const std::string rp = (d / "regressor.safetensors").string();
+    HLD_INPUT_CHECK(fs::exists(rp), dir + ": checkpoint has no regressor.safetensors");
+    load_named(**reg, hf::load_safetensors(rp).tensors, rp);
+  }
+  if (opt) {
+    const std::string op = (d / "optimizer.safetensors").string();
+    auto f = hf::load_safetensors(op);
+    auto it = f.metadata.find("steps");
+    HLD_INPUT_CHECK(it != f.metadata.end(), op + ": no 'steps' metadata");
+    opt->load_state(f.tensors, std::stoll(it->second), op);
+  }
+}
+
+}  // namespace hld::train

@@ -1,0 +1,97 @@
+// Run-folder helpers: config fingerprint, metrics log, peak FLOP/s measurement.
+#include "hld/train/run_dir.h"
+
+#include <torch/torch.h>
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "hld/util/fs.h"
+
+namespace fs = std::filesystem;
+
+namespace hld::train {
+
+std::string config_fingerprint(const config::ExperimentConfig& cfg, int world) {
+  YAML::Node root = YAML::Load(cfg.resolved_yaml);
+  root.remove("run");
+  if (world != 1) root["data"]["batch_size"] = cfg.data.batch_size * world;  // the global batch
+  YAML::Emitter e;
+  e << root;
+  return util::hex64(util::fnv1a64(std::string(e.c_str()) + "\nseed=" + std::to_string(cfg.run.seed)));
+}
+
+MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) {
+  if (fs::exists(path)) {
+    std::ifstream in(path);
+    std::string kept, line;
+    while (std::getline(in, line)) {
+      try {
+        auto j = nlohmann::json::parse(line);
+        if (j.value("step", int64_t{0}) <= resume_step) kept += line + "\n";
+      } catch (const std::exception&) {
+        // a torn last line from a crash: drop it
+      }
+    }
+    util::write_file_atomic(path, kept);
+  }
+  f_ = std::fopen(path.c_str(), "a");
+  if (!f_) throw std::runtime_error("cannot open metrics file '" + path + "'");
+}
+
+MetricsLog::~MetricsLog() {
+  if (f_) std::fclose(f_);
+}
+
+void MetricsLog::write(const nlohmann::json& record) {
+  const std::string s = record.dump() + "\n";
+  std::fwrite(s.data(), 1, s.size(), f_);
+  std::fflush(f_);
+}
+
+double measured_peak_flops(const std::string& device, const std::string& dtype) {
+  const int threads = torch::get_num_threads();
+  const std::string key = device + "/" + dtype + "/threads=" + std::to_string(threads);
+  const char* home = std::getenv("HOME");
+  const fs::path cache = fs::path(home ? home : "/tmp") / ".cache" / "hld-train" / "peak_flops.json";
+  nlohmann::json j = nlohmann::json::object();
+  if (fs::exists(cache)) {
+    try {
+      j = nlohmann::json::parse(util::read_file(cache.string()));
+      if (j.contains(key) && j[key].is_number()) return j[key].get<double>();
+    } catch (const std::exception&) {
+      j = nlohmann::json::object();
+    }
+  }
+  torch::NoGradGuard ng;
+  const auto dev = torch::Device(device);
+  const auto dt = dtype == "bfloat16" && dev.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
+  const int64_t n = dev.is_cuda() ? 8192 : 1024;
+  auto a = torch::randn({n, n}, torch::TensorOptions().dtype(dt).device(dev));
+  auto b = torch::randn({n, n}, torch::TensorOptions().dtype(dt).device(dev));
+  auto c = torch::matmul(a, b);  // warm-up
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    if (dev.is_cuda()) c.cpu();
+    const auto t0 = std::chrono::steady_clock::now();
+    const int iters = dev.is_cuda() ? 20 : 3;
+    for (int i = 0; i < iters; ++i) c = torch::matmul(a, b);
+    (void)c.sum().item<double>();  // synchronise
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, 2.0 * n * n * n * iters / s);
+  }
+  j[key] = best;
+  try {
+    fs::create_directories(cache.parent_path());
+    util::write_file_atomic(cache.string(), j.dump(1));
+  } catch (const std::exception&) {
+    // a read-only home is fine: measure again next time
+  }
+  return best;
+}
+
+}  // namespace hld::train
