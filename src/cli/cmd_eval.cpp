@@ -85,7 +85,7 @@ int run(const EvalArgs& a) {
   j["model"] = {{"name", model->config().name},
                 {"checkpoint", fs::absolute(model_dir).lexically_normal().string()},
                 {"params", config::count_params(model->config()).total}};
-  j["config"] = cfg.source_path;
+  j["config"] = fs::absolute(cfg.source_path).lexically_normal().string();
   j["tokenizer"] = {{"path", tok.path()}, {"hash", tok.hash()}};
   j["trained"] = trained;
   j["tokens"] = trained["tokens"];

@@ -46,7 +46,8 @@ struct TokenRequest {
 
 /// harness `_encode_pair` for a non-empty context; for an empty one the continuation is encoded
 /// alone and `prefix_token` becomes the context (unless the continuation already starts with it,
-/// then that first token is the context), as `TemplateLM.loglikelihood` does.
+/// then that first token is the context), as `TemplateLM.loglikelihood` does. A context that
+/// encodes to no tokens at all (whitespace only) also gets the prefix token.
 TokenRequest encode_request(const TextEncoder& enc, const TextRequest& req, int32_t prefix_token);
 
 /// harness `get_rolling_token_windows(token_list, prefix_token, max_seq_len, context_len)`:

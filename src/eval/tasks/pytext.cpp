@@ -4,7 +4,10 @@
 
 namespace hld::eval {
 
-std::u32string utf8_decode(std::string_view s) {
+namespace {
+
+// utf8_decode, also recording the byte offset where each code point starts.
+std::u32string decode_impl(std::string_view s, std::vector<size_t>* offsets) {
   std::u32string out;
   out.reserve(s.size());
   size_t i = 0;
@@ -27,6 +30,7 @@ std::u32string utf8_decode(std::string_view s) {
       if ((b & 0xC0) != 0x80) ok = false;
       c = (c << 6) | (b & 0x3F);
     }
+    if (offsets) offsets->push_back(i);
     if (!ok) {
       out.push_back(0xFFFD);
       ++i;
@@ -37,6 +41,10 @@ std::u32string utf8_decode(std::string_view s) {
   }
   return out;
 }
+
+}  // namespace
+
+std::u32string utf8_decode(std::string_view s) { return decode_impl(s, nullptr); }
 
 size_t utf8_invalid_at(std::string_view s) {
   size_t i = 0;
@@ -101,12 +109,17 @@ bool py_isspace(char32_t c) {
 
 namespace {
 
-std::u32string strip_u32(const std::u32string& u, bool left) {
+// Byte range of `s` without leading (when `left`) and trailing whitespace; the bytes themselves
+// are kept as they are (the result is a substring of the input).
+std::string_view strip_view(std::string_view s, bool left) {
+  std::vector<size_t> off;
+  const std::u32string u = decode_impl(s, &off);
+  off.push_back(s.size());
   size_t b = 0, e = u.size();
   if (left)
     while (b < e && py_isspace(u[b])) ++b;
   while (e > b && py_isspace(u[e - 1])) --e;
-  return u.substr(b, e - b);
+  return s.substr(off[b], off[e] - off[b]);
 }
 
 // One-to-one lower-case mapping (0 when the code point has none in the covered blocks).
@@ -153,9 +166,9 @@ char32_t upper_of(char32_t c) {
 
 }  // namespace
 
-std::string py_strip(std::string_view s) { return utf8_encode(strip_u32(utf8_decode(s), true)); }
+std::string py_strip(std::string_view s) { return std::string(strip_view(s, true)); }
 
-std::string py_rstrip(std::string_view s) { return utf8_encode(strip_u32(utf8_decode(s), false)); }
+std::string py_rstrip(std::string_view s) { return std::string(strip_view(s, false)); }
 
 std::string py_capitalize(std::string_view s) {
   const std::u32string u = utf8_decode(s);

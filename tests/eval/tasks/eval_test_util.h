@@ -8,7 +8,9 @@
 #include <fstream>
 #include <string>
 
+#include "hld/data/tokenizer.h"
 #include "hld/util/error.h"
+#include "hld/util/fs.h"
 
 namespace hld::eval::testing {
 
@@ -50,6 +52,26 @@ void expect_input_error(Fn fn, std::initializer_list<std::string> parts) {
     const std::string msg = e.what();
     for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
   }
+}
+
+/// Trains a small SentencePiece unigram model (`vocab` pieces) on the fixture texts plus generated
+/// sentences, into `dir`; returns the .model path. About 0.1 s.
+inline std::string train_fixture_tokenizer(const std::string& dir, int64_t vocab) {
+  std::string corpus;
+  for (const char* f : {"hellaswag_val.jsonl", "piqa_valid.jsonl", "ARC-Easy-Test.jsonl", "winogrande_dev.jsonl",
+                        "lambada_test.jsonl", "wiki.test.raw"})
+    corpus += util::read_file(fixture(f)) + "\n\n";
+  const char* words[] = {"the", "river", "boat", "map", "light", "stone", "harbour", "song", "tree", "water",
+                         "question", "answer", "small", "town", "quickly", "under", "before", "after"};
+  for (int i = 0; i < 400; ++i)
+    corpus += std::string(words[i % 18]) + " " + words[(i * 7) % 18] + " " + words[(i * 5 + 3) % 18] + ".\n\n";
+  write_file(dir + "/corpus.txt", corpus);
+  data::TokenizerTrainOptions o;
+  o.inputs = {dir + "/corpus.txt"};
+  o.out_prefix = dir + "/tok";
+  o.vocab_size = vocab;
+  o.num_threads = 1;
+  return data::train_tokenizer(o).model_path;
 }
 
 }  // namespace hld::eval::testing

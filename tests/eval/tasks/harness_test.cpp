@@ -47,26 +47,12 @@ class UniformScorer : public Scorer {
   int64_t max_len_;
 };
 
-// A small unigram model trained once on the fixture texts plus generated sentences.
+// A small unigram model trained once for the suite.
 class HarnessTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    std::string corpus;
-    for (const char* f : {"hellaswag_val.jsonl", "piqa_valid.jsonl", "ARC-Easy-Test.jsonl", "winogrande_dev.jsonl",
-                          "lambada_test.jsonl", "wiki.test.raw"})
-      corpus += util::read_file(fixture(f)) + "\n\n";
-    const char* words[] = {"the", "river", "boat", "map", "light", "stone", "harbour", "song", "tree", "water",
-                           "question", "answer", "small", "town", "quickly", "under", "before", "after"};
-    for (int i = 0; i < 400; ++i)
-      corpus += std::string(words[i % 18]) + " " + words[(i * 7) % 18] + " " + words[(i * 5 + 3) % 18] + ".\n\n";
-    write_file(*dir_ / "corpus.txt", corpus);
-    data::TokenizerTrainOptions o;
-    o.inputs = {*dir_ / "corpus.txt"};
-    o.out_prefix = *dir_ / "tok";
-    o.vocab_size = kVocab;
-    o.num_threads = 1;
-    tok_ = new data::Tokenizer(data::train_tokenizer(o).model_path);
+    tok_ = new data::Tokenizer(testing::train_fixture_tokenizer(dir_->path(), kVocab));
   }
   static void TearDownTestSuite() {
     delete tok_;

@@ -13,6 +13,7 @@ TEST(PyText, StripUsesUnicodeWhitespace) {
   EXPECT_EQ(py_rstrip("  a  \n"), "  a");
   EXPECT_EQ(py_strip(""), "");
   EXPECT_EQ(py_strip(" \n "), "");
+  EXPECT_EQ(py_rstrip("a\xFF\xC0\xAF  "), "a\xFF\xC0\xAF");  // bytes kept as they are
 }
 
 TEST(PyText, CapitalizeLowersTheRest) {

@@ -65,6 +65,13 @@ TEST(EncodePair, EmptyContextUsesPrefixToken) {
   EXPECT_EQ(r.continuation, (Ids{11}));
 }
 
+TEST(EncodePair, WhitespaceOnlyContextFallsBackToPrefix) {
+  PieceEncoder enc({"a", " "});
+  const auto r = encode_request(enc, {"  ", "a"}, 1);
+  EXPECT_EQ(r.context, (Ids{1}));
+  EXPECT_EQ(r.continuation, (Ids{11, 11, 10}));  // " ", " ", "a"
+}
+
 TEST(RollingWindows, HarnessDocstringExample) {
   // Tokens 0..9, prefix P, max length 4 (lm_eval/api/model.py loglikelihood_rolling docstring).
   const int32_t P = -1;
@@ -86,6 +93,20 @@ TEST(RollingWindows, HarnessDocstringExample) {
   EXPECT_EQ(r[2].continuation, (Ids{8, 9}));
   EXPECT_EQ(model_input(r[2], 4), (Ids{5, 6, 7, 8}));
   EXPECT_EQ(model_input(r[0], 4), (Ids{P, 0, 1, 2}));
+}
+
+TEST(RollingWindows, ShortLastWindowGetsFullContext) {
+  // 34 tokens, max length 10: three full windows, then 4 tokens scored after 6 re-read ones.
+  Ids toks(34);
+  std::iota(toks.begin(), toks.end(), 0);
+  const auto w = rolling_token_windows(toks, -100, 10, 1);
+  ASSERT_EQ(w.size(), 4u);
+  EXPECT_EQ(w[0].first, (Ids{-100, 0, 1, 2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(w[1].first, (Ids{9, 10, 11, 12, 13, 14, 15, 16, 17, 18}));
+  EXPECT_EQ(w[2].second, (Ids{20, 21, 22, 23, 24, 25, 26, 27, 28, 29}));
+  EXPECT_EQ(w[3].first, (Ids{23, 24, 25, 26, 27, 28, 29, 30, 31, 32}));
+  EXPECT_EQ(w[3].second, (Ids{30, 31, 32, 33}));
+  EXPECT_EQ(make_disjoint_window(w[3]).context, (Ids{23, 24, 25, 26, 27, 28, 29}));
 }
 
 TEST(RollingWindows, LongerContextLen) {
