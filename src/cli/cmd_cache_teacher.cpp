@@ -1,19 +1,101 @@
-// `hld-train cache-teacher`: write the teacher's top-k logits and hint-layer states.
-#include "hld/cli/common.h"
-
+// `hld-train cache-teacher CONFIG`: write the teacher's top-k logits and hint-layer states for
+// the sequences a run will read (teacher.cache), or with --verify re-read and check a cache.
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+#include <memory>
+
+#include "hld/cli/common.h"
+#include "hld/teacher/cache_verify.h"
+#include "hld/teacher/cache_writer.h"
+#include "hld/util/error.h"
+
 namespace hld::cli {
+namespace {
+
+struct CacheArgs {
+  ConfigArgs cfg;
+  bool verify = false;
+  bool json = false;
+  int64_t sequences = 0;
+  int64_t chunk_sequences = 256;
+  int64_t batch = 0;
+  int64_t sample = 4;
+  int64_t stop_after_chunks = -1;
+  int world = 0;
+  bool quiet = false;
+};
+
+int run_verify(const CacheArgs& a, const config::ExperimentConfig& cfg) {
+  teacher::VerifyOptions o;
+  o.sample_sequences = a.sample;
+  const auto rep = teacher::verify_teacher_cache(cfg, o);
+  if (a.json) {
+    std::printf("%s\n", rep.to_json().dump(2).c_str());
+  } else {
+    std::printf("cache '%s': %lld of %lld chunks verified, %s, %.1f bytes/token on disk (%lld in records)\n",
+                cfg.teacher.cache.c_str(), (long long)rep.chunks_ok, (long long)rep.chunks_planned,
+                teacher::human_bytes(double(rep.chunk_bytes)).c_str(), rep.bytes_per_token,
+                (long long)rep.record_bytes_per_token);
+    for (const auto& e : rep.errors) std::printf("  error: %s\n", e.c_str());
+    if (rep.sample_tokens > 0) {
+      std::printf("sample: %lld sequences, %lld tokens vs a fresh teacher forward\n", (long long)rep.sample_sequences,
+                  (long long)rep.sample_tokens);
+      std::printf("  top-k ids identical on %.4f of tokens; max |value error| %.3g (values shifted to max 0)\n",
+                  rep.topk_same_set, rep.logits_max_abs_err);
+      std::printf("  KD loss, initial student: fresh %.6g cached %.6g (rel. diff %.3g)\n", rep.kd_fresh, rep.kd_cached,
+                  rep.kd_rel_diff);
+      std::printf("  KD loss, teacher as student: fresh %.6g cached %.6g (rel. diff %.3g)\n", rep.kd_self_fresh,
+                  rep.kd_self_cached, rep.kd_self_rel_diff);
+      std::printf("  hidden cosine to fresh: mean %.6f min %.6f\n", rep.hidden_cos_mean, rep.hidden_cos_min);
+    }
+  }
+  std::fflush(stdout);
+  if (!rep.ok()) {
+    spdlog::error("cache-teacher --verify: {} problem(s) in '{}'", rep.errors.size(), cfg.teacher.cache);
+    return kExitBadInput;
+  }
+  return kExitOk;
+}
+
+int run_cache(const CacheArgs& a) {
+  const auto cfg = a.cfg.load();
+  if (a.verify) return run_verify(a, cfg);
+  teacher::CacheWriteOptions o;
+  o.plan.sequences = a.sequences;
+  o.plan.chunk_rows = a.chunk_sequences;
+  o.plan.world = a.world > 0 ? a.world : teacher::world_from_environment();
+  o.batch = a.batch;
+  o.stop_after_chunks = a.stop_after_chunks;
+  o.quiet = a.quiet;
+  const auto r = teacher::write_teacher_cache(cfg, o);
+  const double tokens = double(r.index.rows) * double(r.index.context);
+  std::printf("cache-teacher: %s: %lld of %lld chunks, %.1f bytes/token on disk (%lld in records)\n",
+              r.index.complete() ? "complete" : "incomplete", (long long)r.index.chunks.size(),
+              (long long)r.index.num_chunks(), tokens > 0 ? double(r.index.total_bytes()) / tokens : 0.0,
+              (long long)r.index.layout.bytes_per_token());
+  return kExitOk;
+}
+
+}  // namespace
 
 void register_cache_teacher(CLI::App& app, Action& action) {
+  auto a = std::make_shared<CacheArgs>();
   auto* sub = app.add_subcommand("cache-teacher", "write the teacher's top-k logits and hint-layer states");
-  sub->allow_extras();
-  sub->callback([&action] {
-    action = [] {
-      spdlog::error("cache-teacher: not yet available in this build");
-      return 1;
-    };
-  });
+  add_config_args(sub, a->cfg);
+  sub->add_flag("--verify", a->verify,
+                "re-read every chunk, check checksums and measure the error against a fresh teacher forward");
+  sub->add_flag("--json", a->json, "--verify: print the report as JSON");
+  sub->add_option("--sequences", a->sequences,
+                  "positions of the run's data order to cache (default: teacher.cache_tokens, else what the "
+                  "budget reads; capped at the split)");
+  sub->add_option("--chunk-sequences", a->chunk_sequences, "sequences per chunk file")->capture_default_str();
+  sub->add_option("--batch", a->batch, "sequences per teacher forward (default: the run's micro-batch)");
+  sub->add_option("--sample", a->sample, "--verify: sequences compared with a fresh forward")->capture_default_str();
+  sub->add_option("--world", a->world, "data-parallel ranks of the runs it serves (default: WORLD_SIZE or 1)");
+  sub->add_option("--stop-after-chunks", a->stop_after_chunks, "stop after writing this many chunks (resume later)");
+  sub->add_flag("--quiet", a->quiet, "no progress lines");
+  sub->callback([&action, a] { action = [a] { return run_cache(*a); }; });
 }
 
 }  // namespace hld::cli

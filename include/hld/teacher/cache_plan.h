@@ -1,0 +1,47 @@
+// What a teacher cache for a run must be: its identity (teacher weights, tokenizer, data split,
+// context, layer, k) and which sequences it holds. Shared by `cache-teacher`, which writes
+// exactly this, and the training-side cache source, which compares a cache's header with it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hld/config/experiment.h"
+#include "hld/data/batch_stream.h"
+#include "hld/io/teacher_cache_format.h"
+
+namespace hld::teacher {
+
+/// Hash of a teacher's weights: util::file_hash of model.safetensors in the directory that
+/// `checkpoint` resolves to (an hld-train model/checkpoint/run dir or a Hugging Face dir).
+std::string teacher_weights_hash(const std::string& checkpoint);
+
+/// Identity of a token split: hash of its shards' checksums (index.json), hex.
+std::string split_checksum(const data::ShardSet& shards);
+
+/// How many positions of the seeded training order a run of `cfg` reads: total optimizer steps
+/// of its budget plan × global batch (batch_size × world).
+int64_t run_positions(const config::ExperimentConfig& cfg, const config::ModelConfig& teacher, int world);
+
+/// The sequence ids a selection holds, ascending (the cache's rows).
+std::vector<int64_t> selection_rows(const io::CacheSelection& sel, const data::BatchStream& order);
+
+/// The selection for `positions` of the order seeded `seed`: "all" when that reaches the whole
+/// split (then valid for every seed), else "prefix".
+io::CacheSelection make_selection(int64_t positions, uint64_t seed, int64_t num_sequences);
+
+/// The data-parallel world size from the launcher's WORLD_SIZE (1 when unset or invalid).
+int world_from_environment();
+
+struct CachePlanOptions {
+  int64_t sequences = 0;    ///< positions to cache (0: teacher.cache_tokens, else the budget's)
+  int64_t chunk_rows = 256; ///< sequences per chunk file
+  int world = 1;            ///< data-parallel ranks of the runs the cache serves
+};
+
+/// The index (identity and chunk plan, no finished chunks) of the cache `cfg` asks for; reads
+/// the teacher's shape and weights hash and the train split's header. InputError on bad config.
+io::CacheIndex plan_cache(const config::ExperimentConfig& cfg, const CachePlanOptions& opts);
+
+}  // namespace hld::teacher

@@ -1,0 +1,153 @@
+// The training-side teacher cache: header checks against the run, then per-batch rows looked up
+// by the stream's sequence ids, checked against the batch's tokens, read (sequentially), then
+// checksummed and decoded in parallel over rows.
+#include "hld/teacher/cache_source.h"
+
+#include <ATen/Parallel.h>
+#include <spdlog/spdlog.h>
+
+#include "hld/teacher/cache_plan.h"
+#include "hld/util/error.h"
+
+namespace hld::teacher {
+namespace {
+
+class CacheSource : public TeacherSource {
+ public:
+  CacheSource(std::unique_ptr<CacheReader> reader, config::ModelConfig shape, torch::Device device)
+      : reader_(std::move(reader)), shape_(std::move(shape)), device_(device) {}
+
+  objectives::TeacherSignals signals(const torch::Tensor& input_BxT, const std::vector<int64_t>& seq_ids,
+                                     const objectives::Needs& needs) override {
+    const auto& ix = reader_->index();
+    const auto& l = ix.layout;
+    const std::string& dir = reader_->dir();
+    auto in = input_BxT.to(torch::kCPU).to(torch::kInt32).contiguous();
+    const int64_t B = in.size(0), T = in.size(1);
+    HLD_INPUT_CHECK(T == ix.context && static_cast<int64_t>(seq_ids.size()) == B,
+                    "teacher.cache '" + dir + "': batch of " + std::to_string(B) + "x" + std::to_string(T) +
+                        " tokens for a cache of context " + std::to_string(ix.context));
+    std::vector<std::string> lraw(static_cast<size_t>(B)), hraw(static_cast<size_t>(B));
+    std::vector<int64_t> rows(static_cast<size_t>(B));
+    std::vector<io::RowEntry> entries(static_cast<size_t>(B));
+    const int32_t* ids = in.data_ptr<int32_t>();
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t seq = seq_ids[static_cast<size_t>(b)];
+      const int64_t row = reader_->row_of(seq);
+      HLD_INPUT_CHECK(row >= 0, "teacher.cache '" + dir + "' does not hold sequence " + std::to_string(seq) +
+                                    " (it holds " + std::to_string(ix.rows) + " of the split's " +
+                                    std::to_string(ix.data_sequences) + " sequences); re-run cache-teacher with "
+                                    "more teacher.cache_tokens");
+      entries[static_cast<size_t>(b)] = reader_->entry(row);
+      HLD_INPUT_CHECK(io::tokens_hash(ids + b * T, T) == entries[static_cast<size_t>(b)].tokens_hash,
+                      "teacher.cache '" + dir + "': sequence " + std::to_string(seq) +
+                          " has other tokens than when the cache was written (data.train changed?)");
+      rows[static_cast<size_t>(b)] = row;
+      reader_->read_raw(row, needs.teacher_logits ? &lraw[static_cast<size_t>(b)] : nullptr,
+                        needs.teacher_hidden ? &hraw[static_cast<size_t>(b)] : nullptr, /*verify=*/false);
+    }
+    objectives::TeacherSignals s;
+    torch::Tensor vals, idx, hidden;
+    if (needs.teacher_logits) {
+      vals = torch::empty({B * T, l.top_k}, torch::kFloat32);
+      idx = torch::empty({B * T, l.top_k}, torch::kInt64);
+    }
+    if (needs.teacher_hidden) hidden = torch::empty({B * T, l.hidden_size}, torch::kFloat32);
+    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const size_t i = static_cast<size_t>(b);
+        reader_->check_raw(rows[i], entries[i], needs.teacher_logits ? &lraw[i] : nullptr,
+                           needs.teacher_hidden ? &hraw[i] : nullptr);
+        if (needs.teacher_logits)
+          reader_->decode_logits_block(rows[i], lraw[i], vals.data_ptr<float>() + b * T * l.top_k,
+                                       idx.data_ptr<int64_t>() + b * T * l.top_k);
+        if (needs.teacher_hidden)
+          reader_->decode_hidden_block(rows[i], hraw[i], hidden.data_ptr<float>() + b * T * l.hidden_size);
+      }
+    });
+    if (needs.teacher_logits) {
+      s.vals_NxK = vals.to(device_);
+      s.idx_NxK = idx.to(device_);
+    }
+    if (needs.teacher_hidden) s.hidden_NxD = hidden.to(device_);
+    return s;
+  }
+
+  const config::ModelConfig& model_config() const override { return shape_; }
+
+ private:
+  std::unique_ptr<CacheReader> reader_;
+  config::ModelConfig shape_;
+  torch::Device device_;
+};
+
+std::string mismatch(const std::string& dir, const std::string& field, const std::string& cache_value,
+                     const std::string& run_value, const std::string& key) {
+  return "teacher.cache '" + dir + "' does not match this run: header field '" + field + "' is " + cache_value +
+         " in the cache but " + run_value + " for the run (" + key + ")";
+}
+
+}  // namespace
+
+void check_cache_matches(const CacheReader& reader, const config::ExperimentConfig& cfg,
+                         const config::ModelConfig& shape, int64_t hint, const data::BatchStream& order,
+                         int64_t positions) {
+  const auto& ix = reader.index();
+  const std::string& dir = reader.dir();
+  auto num = [](auto v) { return std::to_string(v); };
+  if (!cfg.teacher.checkpoint.empty()) {
+    const std::string h = teacher_weights_hash(cfg.teacher.checkpoint);
+    HLD_INPUT_CHECK(h == ix.teacher_hash, mismatch(dir, "teacher.hash", ix.teacher_hash + " (written from '" +
+                                                                             ix.teacher_checkpoint + "')",
+                                                   h, "teacher.checkpoint '" + cfg.teacher.checkpoint + "'"));
+  } else {
+    spdlog::warn("teacher.checkpoint is not set: the cache's teacher ({}, hash {}) is checked by shape only",
+                 ix.teacher_checkpoint, ix.teacher_hash);
+  }
+  HLD_INPUT_CHECK(ix.teacher_layers == shape.num_layers,
+                  mismatch(dir, "teacher.num_layers", num(ix.teacher_layers), num(shape.num_layers), "the teacher's depth"));
+  HLD_INPUT_CHECK(ix.layout.hidden_size == shape.hidden_size,
+                  mismatch(dir, "hidden_size", num(ix.layout.hidden_size), num(shape.hidden_size), "the teacher's width"));
+  HLD_INPUT_CHECK(ix.layout.vocab_size == shape.vocab_size,
+                  mismatch(dir, "vocab_size", num(ix.layout.vocab_size), num(shape.vocab_size), "the teacher's vocabulary"));
+  HLD_INPUT_CHECK(ix.tokenizer_hash == order.tokenizer_hash(),
+                  mismatch(dir, "tokenizer_hash", ix.tokenizer_hash, order.tokenizer_hash(),
+                           "the tokenizer of data.train '" + cfg.data.train + "'"));
+  HLD_INPUT_CHECK(ix.data_tokens == order.num_tokens() && ix.data_checksum == split_checksum(order.shards()),
+                  mismatch(dir, "data", num(ix.data_tokens) + " tokens, checksum " + ix.data_checksum,
+                           num(order.num_tokens()) + " tokens, checksum " + split_checksum(order.shards()),
+                           "data.train '" + cfg.data.train + "'"));
+  HLD_INPUT_CHECK(ix.context == cfg.data.context, mismatch(dir, "context", num(ix.context), num(cfg.data.context), "data.context"));
+  HLD_INPUT_CHECK(ix.layer == hint, mismatch(dir, "layer", num(ix.layer), num(hint), "objective.teacher_layer"));
+  HLD_INPUT_CHECK(ix.layout.top_k == cfg.objective.top_k,
+                  mismatch(dir, "top_k", num(ix.layout.top_k), num(cfg.objective.top_k), "objective.top_k"));
+  if (ix.selection.kind == "prefix") {
+    const int64_t need = std::min(positions, order.num_sequences());
+    HLD_INPUT_CHECK(need <= ix.selection.positions || need == 0,
+                    mismatch(dir, "selection.positions", num(ix.selection.positions), num(need),
+                             "the sequences the run reads: budget steps x global batch"));
+    HLD_INPUT_CHECK(ix.selection.seed == cfg.run.seed,
+                    mismatch(dir, "selection.seed", num(ix.selection.seed), num(cfg.run.seed),
+                             "run.seed, which orders the sequences; a cache of the whole split serves every seed"));
+  }
+}
+
+std::unique_ptr<TeacherSource> make_cache_source(const config::ExperimentConfig& cfg, const config::ModelConfig& shape,
+                                                 int64_t hint_layer, torch::Device device) {
+  HLD_INPUT_CHECK(!cfg.teacher.cache.empty(), "teacher.cache: teacher.source is 'cache' but no cache directory is set");
+  auto reader = std::make_unique<CacheReader>(cfg.teacher.cache);
+  const data::BatchStream order(cfg.data.train, 1, cfg.data.context, cfg.run.seed);
+  const int64_t positions = run_positions(cfg, shape, world_from_environment());
+  check_cache_matches(*reader, cfg, shape, hint_layer, order, positions);
+  const auto& ix = reader->index();
+  HLD_INPUT_CHECK(ix.complete(), "teacher.cache '" + cfg.teacher.cache + "' is incomplete: " +
+                                     std::to_string(ix.chunks.size()) + " of " + std::to_string(ix.num_chunks()) +
+                                     " chunks written; run `hld-train cache-teacher` again to finish it");
+  reader->attach(order);
+  spdlog::info("teacher: cache '{}' ({} sequences, k {}, layer {}, logits {}, hidden {}, {} B/token)", cfg.teacher.cache,
+               ix.rows, ix.layout.top_k, ix.layer, io::to_string(ix.layout.logits), io::to_string(ix.layout.hidden),
+               ix.layout.bytes_per_token());
+  return std::make_unique<CacheSource>(std::move(reader), shape, device);
+}
+
+}  // namespace hld::teacher

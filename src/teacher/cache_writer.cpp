@@ -1,0 +1,323 @@
+// Writing a teacher cache: plan → resume check → storage check → teacher forward per batch of
+// sequences → encoded records written into a temporary chunk file → fsync + rename → index.json.
+#include "hld/teacher/cache_writer.h"
+
+#include <ATen/Parallel.h>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+
+#include "hld/data/batch_stream.h"
+#include "hld/model/model_io.h"
+#include "hld/objectives/losses.h"
+#include "hld/teacher/cache_reader.h"
+#include "hld/train/progress.h"
+#include "hld/util/compat.h"
+#include "hld/util/error.h"
+#include "hld/util/fs.h"
+
+namespace fs = std::filesystem;
+
+namespace hld::teacher {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// An exclusive flock on DIR/.lock for the writer's lifetime.
+class DirLock {
+ public:
+  explicit DirLock(const std::string& dir) {
+    const std::string p = (fs::path(dir) / ".lock").string();
+    fd_ = ::open(p.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw std::runtime_error("cannot create '" + p + "': " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      throw InputError("teacher.cache '" + dir + "': another cache-teacher is writing this directory");
+    }
+  }
+  ~DirLock() { ::close(fd_); }
+
+ private:
+  int fd_ = -1;
+};
+
+void pwrite_all(int fd, const void* data, size_t n, uint64_t offset, const std::string& path) {
+  const auto* p = static_cast<const char*>(data);
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t w = ::pwrite(fd, p + done, n - done, static_cast<off_t>(offset + done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) throw std::runtime_error("cannot write '" + path + "': " + std::strerror(errno));
+    done += static_cast<size_t>(w);
+  }
+}
+
+void write_index(const std::string& dir, const io::CacheIndex& ix) {
+  util::write_file_atomic((fs::path(dir) / "index.json").string(), io::to_json(ix).dump(2) + "\n");
+}
+
+struct Writer {
+  const config::ExperimentConfig& cfg;
+  io::CacheIndex& ix;
+  model::Transformer& teacher;
+  const data::BatchStream& order;
+  const std::vector<int64_t>& rows;
+  torch::Device dev;
+  int64_t batch;
+  std::string ix_dir;
+
+  /// Runs the teacher over chunk c's rows and writes the chunk; returns its index entry.
+  io::CacheChunkEntry write_chunk(int64_t c, const std::function<void(int64_t)>& on_rows) {
+    const auto& l = ix.layout;
+    const int64_t T = ix.context, K = l.top_k, D = l.hidden_size, V = l.vocab_size;
+    io::ChunkHeader h;
+    h.cache_id = ix.cache_id();
+    h.chunk_index = static_cast<uint64_t>(c);
+    h.first_row = static_cast<uint64_t>(ix.chunk_first_row(c));
+    h.num_rows = static_cast<uint64_t>(ix.chunk_num_rows(c));
+    h.context = static_cast<uint32_t>(T);
+    h.logits_record_bytes = static_cast<uint32_t>(l.logits_bytes());
+    h.hidden_record_bytes = static_cast<uint32_t>(l.hidden_bytes);
+    const io::ChunkGeometry g = io::chunk_geometry(h);
+    const std::string path = (fs::path(ix_dir) / io::chunk_file_name(c)).string();
+    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw std::runtime_error("cannot create '" + tmp + "': " + std::strerror(errno));
+    std::vector<io::RowEntry> table(h.num_rows);
+    try {
+      if (::ftruncate(fd, static_cast<off_t>(g.file_bytes)) != 0)
+        throw std::runtime_error("cannot size '" + tmp + "': " + std::strerror(errno));
+      std::vector<int32_t> seq;
+      for (int64_t r0 = 0; r0 < static_cast<int64_t>(h.num_rows); r0 += batch) {
+        const int64_t nb = std::min<int64_t>(batch, static_cast<int64_t>(h.num_rows) - r0);
+        std::vector<int32_t> ids(static_cast<size_t>(nb * T));
+        for (int64_t b = 0; b < nb; ++b) {
+          const int64_t row = static_cast<int64_t>(h.first_row) + r0 + b;
+          const int64_t sid = rows[static_cast<size_t>(row)];
+          order.sequence(sid, seq);
+          std::copy(seq.begin(), seq.begin() + T, ids.begin() + b * T);
+          auto& e = table[static_cast<size_t>(r0 + b)];
+          e.seq_id = static_cast<uint64_t>(sid);
+          e.tokens_hash = io::tokens_hash(ids.data() + b * T, T);
+        }
+        torch::Tensor vals, idx, hidden;
+        {
+          torch::NoGradGuard ng;
+          compat::CudaAutocastGuard ac(dev.is_cuda() && cfg.run.dtype == "bfloat16");
+          auto input = torch::from_blob(ids.data(), {nb, T}, torch::kInt32).to(torch::kInt64).to(dev);
+          model::ForwardOptions fo;
+          fo.hidden_layers = {ix.layer};
+          auto out = teacher->forward(input, fo);
+          std::tie(vals, idx) = objectives::top_k_logits(out.logits_BxTxV.reshape({-1, V}), K);
+          hidden = out.hidden.at(ix.layer).reshape({-1, D});
+        }
+        vals = vals.to(torch::kCPU, torch::kFloat32).contiguous();
+        idx = idx.to(torch::kCPU, torch::kInt64).contiguous();
+        hidden = hidden.to(torch::kCPU, torch::kFloat32).contiguous();
+        std::vector<std::string> lbuf(static_cast<size_t>(nb)), hbuf(static_cast<size_t>(nb));
+        at::parallel_for(0, nb, 1, [&](int64_t b0, int64_t b1) {
+          for (int64_t b = b0; b < b1; ++b) {
+            auto& lb = lbuf[static_cast<size_t>(b)];
+            auto& hb = hbuf[static_cast<size_t>(b)];
+            lb.resize(g.row_logits_bytes);
+            hb.resize(g.row_hidden_bytes);
+            auto* lp = reinterpret_cast<uint8_t*>(lb.data());
+            auto* hp = reinterpret_cast<uint8_t*>(hb.data());
+            for (int64_t t = 0; t < T; ++t) {
+              const int64_t n = b * T + t;
+              io::encode_logits(l, vals.data_ptr<float>() + n * K, idx.data_ptr<int64_t>() + n * K,
+                                lp + t * l.logits_bytes());
+              io::encode_hidden(l, hidden.data_ptr<float>() + n * D, hp + t * l.hidden_bytes);
+            }
+            auto& e = table[static_cast<size_t>(r0 + b)];
+            e.logits_checksum = io::cache_checksum(lb.data(), lb.size());
+            e.hidden_checksum = io::cache_checksum(hb.data(), hb.size());
+          }
+        });
+        for (int64_t b = 0; b < nb; ++b) {
+          const auto r = static_cast<uint64_t>(r0 + b);
+          pwrite_all(fd, lbuf[static_cast<size_t>(b)].data(), g.row_logits_bytes, g.logits_at(r), tmp);
+          pwrite_all(fd, hbuf[static_cast<size_t>(b)].data(), g.row_hidden_bytes, g.hidden_at(r), tmp);
+        }
+        on_rows(nb);
+      }
+      const std::string prefix = io::encode_chunk_prefix(h, table);
+      pwrite_all(fd, prefix.data(), prefix.size(), 0, tmp);
+      if (::fsync(fd) != 0) throw std::runtime_error("cannot fsync '" + tmp + "': " + std::strerror(errno));
+      ::close(fd);
+      if (::rename(tmp.c_str(), path.c_str()) != 0)
+        throw std::runtime_error("cannot rename '" + tmp + "': " + std::strerror(errno));
+      util::fsync_dir(ix_dir);
+      io::CacheChunkEntry e;
+      e.index = c;
+      e.file = io::chunk_file_name(c);
+      e.first_row = static_cast<int64_t>(h.first_row);
+      e.rows = static_cast<int64_t>(h.num_rows);
+      e.bytes = g.file_bytes;
+      e.checksum = io::cache_checksum(prefix.data(), prefix.size());
+      return e;
+    } catch (...) {
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw;
+    }
+  }
+};
+
+}  // namespace
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  int u = 0;
+  while (b >= 1024 && u < 5) {
+    b /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u ? "%.2f %s" : "%.0f %s", b, units[u]);
+  return buf;
+}
+
+uint64_t free_disk_bytes(const std::string& path) {
+  fs::path p = fs::absolute(path);
+  std::error_code ec;
+  while (!fs::exists(p, ec) && p.has_parent_path() && p != p.parent_path()) p = p.parent_path();
+  struct statvfs s {};
+  if (::statvfs(p.c_str(), &s) != 0) throw std::runtime_error("statvfs '" + p.string() + "': " + std::strerror(errno));
+  return static_cast<uint64_t>(s.f_bavail) * static_cast<uint64_t>(s.f_frsize);
+}
+
+void check_disk_space(const std::string& dir, uint64_t need) {
+  const uint64_t avail = free_disk_bytes(dir);
+  HLD_INPUT_CHECK(avail >= need, "teacher.cache '" + dir + "': the cache needs " + human_bytes(double(need)) +
+                                     " more but the disk has " + human_bytes(double(avail)) +
+                                     " free; free space, choose another teacher.cache or cache fewer tokens "
+                                     "(teacher.cache_tokens / --sequences)");
+}
+
+CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const CacheWriteOptions& opts) {
+  const auto t0 = Clock::now();
+  CacheWriteResult res;
+  io::CacheIndex ix = plan_cache(cfg, opts.plan);
+  const std::string dir = cfg.teacher.cache;
+  const std::string ip = (fs::path(dir) / "index.json").string();
+
+  // ---- resume: keep the finished chunks of an identical earlier cache ----------------------
+  if (fs::exists(ip)) {
+    const io::CacheIndex old = io::parse_cache_index(util::read_file(ip), ip);
+    const auto diffs = io::identity_differences(old, ix);
+    if (!diffs.empty()) {
+      std::string d;
+      for (const auto& s : diffs) d += (d.empty() ? "" : "; ") + s;
+      throw InputError("teacher.cache '" + dir + "' already holds a cache of another configuration (" + d +
+                       "); use another directory or delete this one");
+    }
+    CacheReader check(dir);
+    for (const auto& e : old.chunks) {
+      try {
+        check.entry(check.index().chunk_first_row(e.index));  // size, header, table checksum
+        ix.chunks.push_back(e);
+      } catch (const InputError& err) {
+        spdlog::warn("cache-teacher: rewriting chunk {}: {}", e.index, err.what());
+      }
+    }
+  }
+  res.chunks_kept = static_cast<int64_t>(ix.chunks.size());
+  uint64_t kept_bytes = 0;
+  for (const auto& e : ix.chunks) kept_bytes += e.bytes;
+
+  // ---- storage -------------------------------------------------------------------------------
+  const auto& l = ix.layout;
+  const uint64_t total = ix.total_bytes(), remaining = total - kept_bytes;
+  const double tokens = double(ix.rows) * double(ix.context);
+  std::printf("cache-teacher: %lld sequences x %lld tokens = %.0f tokens, %lld B/token (logits %s %lld B: "
+              "indices %lld + values %lld; hidden %s %lld B) -> %s in %lld chunks of %lld sequences\n",
+              (long long)ix.rows, (long long)ix.context, tokens, (long long)l.bytes_per_token(), io::to_string(l.logits),
+              (long long)l.logits_bytes(), (long long)l.index_bytes, (long long)l.value_bytes, io::to_string(l.hidden),
+              (long long)l.hidden_bytes, human_bytes(double(total)).c_str(), (long long)ix.num_chunks(),
+              (long long)ix.chunk_rows);
+  std::printf("cache-teacher: %lld chunks already finished; needs %s more on '%s' (%s free)\n",
+              (long long)res.chunks_kept, human_bytes(double(remaining)).c_str(), dir.c_str(),
+              human_bytes(double(free_disk_bytes(dir))).c_str());
+  std::fflush(stdout);
+  check_disk_space(dir, remaining + (1u << 20));
+
+  fs::create_directories(dir);
+  DirLock lock(dir);
+  for (const auto& f : fs::directory_iterator(dir))  // temporary files of an interrupted writer
+    if (f.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(f.path());
+  write_index(dir, ix);
+  res.index = ix;
+  if (ix.complete()) {
+    spdlog::info("cache-teacher: '{}' is already complete", dir);
+    res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    return res;
+  }
+
+  // ---- teacher -------------------------------------------------------------------------------
+  const torch::Device dev = compat::resolve_device(cfg.run.device);
+  if (cfg.run.threads > 0) torch::set_num_threads(static_cast<int>(cfg.run.threads));
+  model::Transformer teacher = model::load_model_any(cfg.teacher.checkpoint);
+  HLD_INPUT_CHECK(teacher->config().num_layers == ix.teacher_layers && teacher->config().hidden_size == l.hidden_size &&
+                      teacher->config().vocab_size == l.vocab_size,
+                  "teacher.model does not match the shape of teacher.checkpoint '" + cfg.teacher.checkpoint + "'");
+  teacher->to(dev);
+  teacher->eval();
+  for (auto& p : teacher->parameters()) p.set_requires_grad(false);
+  const data::BatchStream order(cfg.data.train, 1, cfg.data.context, cfg.run.seed);
+  const std::vector<int64_t> rows = selection_rows(ix.selection, order);
+  int64_t batch = opts.batch > 0 ? opts.batch : std::max<int64_t>(1, cfg.data.batch_size / cfg.data.grad_accum);
+  batch = std::min(batch, ix.chunk_rows);
+
+  // ---- chunks --------------------------------------------------------------------------------
+  std::vector<char> done(static_cast<size_t>(ix.num_chunks()), 0);
+  for (const auto& e : ix.chunks) done[static_cast<size_t>(e.index)] = 1;
+  int64_t todo_rows = 0;
+  for (int64_t c = 0; c < ix.num_chunks(); ++c)
+    if (!done[static_cast<size_t>(c)]) todo_rows += ix.chunk_num_rows(c);
+  Writer w{cfg, ix, teacher, order, rows, dev, batch, dir};
+  const auto start = Clock::now();
+  auto last_print = start;
+  int64_t done_rows = 0;
+  auto progress = [&](int64_t n) {
+    done_rows += n;
+    const auto now = Clock::now();
+    if (opts.quiet || (std::chrono::duration<double>(now - last_print).count() < 10 && done_rows < todo_rows)) return;
+    last_print = now;
+    const double s = std::chrono::duration<double>(now - start).count();
+    const double sps = s > 0 ? done_rows / s : 0;
+    std::printf("cache-teacher: %lld/%lld sequences (%.1f%%) | %.2f seq/s | %.0f tok/s | ETA %s\n",
+                (long long)done_rows, (long long)todo_rows, 100.0 * done_rows / std::max<int64_t>(1, todo_rows), sps,
+                sps * ix.context, train::format_duration(sps > 0 ? (todo_rows - done_rows) / sps : -1).c_str());
+    std::fflush(stdout);
+  };
+  for (int64_t c = 0; c < ix.num_chunks(); ++c) {
+    if (done[static_cast<size_t>(c)]) continue;
+    if (opts.stop_after_chunks >= 0 && res.chunks_written >= opts.stop_after_chunks) break;
+    io::CacheChunkEntry e = w.write_chunk(c, progress);
+    res.bytes_written += e.bytes;
+    ix.chunks.push_back(e);
+    std::sort(ix.chunks.begin(), ix.chunks.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+    write_index(dir, ix);
+    ++res.chunks_written;
+  }
+  res.index = ix;
+  res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  spdlog::info("cache-teacher: {} chunks written, {} kept, {} of {} finished; {} in {:.1f}s{}", res.chunks_written,
+               res.chunks_kept, ix.chunks.size(), ix.num_chunks(), human_bytes(double(res.bytes_written)), res.seconds,
+               ix.complete() ? "" : " (incomplete: run again to continue)");
+  return res;
+}
+
+}  // namespace hld::teacher
