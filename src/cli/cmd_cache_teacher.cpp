@@ -21,6 +21,7 @@ struct CacheArgs {
   int64_t chunk_sequences = 256;
   int64_t batch = 0;
   int64_t sample = 4;
+  std::string student;
   int64_t stop_after_chunks = -1;
   int world = 0;
   bool quiet = false;
@@ -29,6 +30,7 @@ struct CacheArgs {
 int run_verify(const CacheArgs& a, const config::ExperimentConfig& cfg) {
   teacher::VerifyOptions o;
   o.sample_sequences = a.sample;
+  o.student = a.student;
   const auto rep = teacher::verify_teacher_cache(cfg, o);
   if (a.json) {
     std::printf("%s\n", rep.to_json().dump(2).c_str());
@@ -43,8 +45,9 @@ int run_verify(const CacheArgs& a, const config::ExperimentConfig& cfg) {
                   (long long)rep.sample_tokens);
       std::printf("  top-k ids identical on %.4f of tokens; max |value error| %.3g (values shifted to max 0)\n",
                   rep.topk_same_set, rep.logits_max_abs_err);
-      std::printf("  KD loss, initial student: fresh %.6g cached %.6g (rel. diff %.3g)\n", rep.kd_fresh, rep.kd_cached,
-                  rep.kd_rel_diff);
+      std::printf("  KD loss, %s: fresh %.6g cached %.6g (rel. diff %.3g)\n",
+                  a.student.empty() ? "initial student" : ("student " + a.student).c_str(), rep.kd_fresh,
+                  rep.kd_cached, rep.kd_rel_diff);
       std::printf("  KD loss, teacher as student: fresh %.6g cached %.6g (rel. diff %.3g)\n", rep.kd_self_fresh,
                   rep.kd_self_cached, rep.kd_self_rel_diff);
       std::printf("  hidden cosine to fresh: mean %.6f min %.6f\n", rep.hidden_cos_mean, rep.hidden_cos_min);
@@ -92,6 +95,9 @@ void register_cache_teacher(CLI::App& app, Action& action) {
   sub->add_option("--chunk-sequences", a->chunk_sequences, "sequences per chunk file")->capture_default_str();
   sub->add_option("--batch", a->batch, "sequences per teacher forward (default: the run's micro-batch)");
   sub->add_option("--sample", a->sample, "--verify: sequences compared with a fresh forward")->capture_default_str();
+  sub->add_option("--student", a->student,
+                  "--verify: model (checkpoint/run dir) used as the student in the KD comparison (default: the "
+                  "config's student at initialisation)");
   sub->add_option("--world", a->world, "data-parallel ranks of the runs it serves (default: WORLD_SIZE or 1)");
   sub->add_option("--stop-after-chunks", a->stop_after_chunks, "stop after writing this many chunks (resume later)");
   sub->add_flag("--quiet", a->quiet, "no progress lines");

@@ -24,7 +24,8 @@ double rel_diff(double a, double b) { return std::abs(a - b) / std::max(std::abs
 
 /// Compares the cache's rows with a fresh forward of the teacher and a freshly initialised student.
 void sample_error(const config::ExperimentConfig& cfg, CacheReader& reader, const data::BatchStream& order,
-                  int64_t n_sample, VerifyReport& rep) {
+                  const VerifyOptions& opts, VerifyReport& rep) {
+  int64_t n_sample = opts.sample_sequences;
   const auto& ix = reader.index();
   const auto& l = ix.layout;
   const int64_t T = ix.context, K = l.top_k, D = l.hidden_size, V = l.vocab_size;
@@ -34,7 +35,10 @@ void sample_error(const config::ExperimentConfig& cfg, CacheReader& reader, cons
   teacher->to(dev);
   teacher->eval();
   torch::manual_seed(cfg.run.seed);
-  model::Transformer student(cfg.model);
+  model::Transformer student = opts.student.empty() ? model::Transformer(cfg.model) : model::load_model_any(opts.student);
+  HLD_INPUT_CHECK(student->config().vocab_size == V, "--student '" + opts.student + "': its vocabulary (" +
+                                                         std::to_string(student->config().vocab_size) +
+                                                         ") differs from the teacher's (" + std::to_string(V) + ")");
   student->to(dev);
   student->eval();
   const double tau = cfg.objective.temperature;
@@ -160,7 +164,7 @@ VerifyReport verify_teacher_cache(const config::ExperimentConfig& cfg, const Ver
   rep.bytes_per_token = tokens ? static_cast<double>(rep.chunk_bytes) / static_cast<double>(tokens) : 0;
   if (rep.ok() && opts.sample_sequences > 0) {
     if (cfg.teacher.checkpoint.empty()) spdlog::warn("cache-teacher --verify: no teacher.checkpoint, skipping the sample");
-    else sample_error(cfg, reader, order, opts.sample_sequences, rep);
+    else sample_error(cfg, reader, order, opts, rep);
   }
   return rep;
 }

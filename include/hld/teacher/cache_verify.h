@@ -15,6 +15,7 @@ namespace hld::teacher {
 
 struct VerifyOptions {
   int64_t sample_sequences = 4;  ///< sequences compared with a fresh teacher forward (0: none)
+  std::string student;           ///< student model for the KD comparison ("": cfg.model at init)
 };
 
 struct VerifyReport {
@@ -28,7 +29,8 @@ struct VerifyReport {
   int64_t sample_sequences = 0, sample_tokens = 0;
   double topk_same_set = 0;      ///< fraction of tokens whose cached top-k ids equal the fresh ones
   double logits_max_abs_err = 0; ///< max |Δ| of the values, both shifted to a max of 0, same-set tokens
-  double kd_fresh = 0, kd_cached = 0, kd_rel_diff = 0;  ///< KD loss of the initial student (run.seed)
+  double kd_fresh = 0, kd_cached = 0, kd_rel_diff = 0;  ///< KD loss of the student (options.student,
+                                                        ///< else cfg.model initialised with run.seed)
   double kd_self_fresh = 0, kd_self_cached = 0, kd_self_rel_diff = 0;  ///< with the teacher's own full
                                                                         ///< logits as the student
   double hidden_cos_mean = 0, hidden_cos_min = 0;  ///< cosine of cached vs fresh hint-layer states
