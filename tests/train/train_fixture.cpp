@@ -42,7 +42,7 @@ std::string tiny_teacher() {
   return shared_artifact("tiny-teacher", [&](const std::string& dir) {
     auto cfg = config::load_string(yaml, {"run.dir=" + dir, "model.name=tiny_teacher", "model.hidden_size=96",
                                           "model.intermediate_size=192", "model.num_layers=4", "model.head_dim=32",
-                                          "model.query_pre_attn_scalar=32", "budget.amount=1200000",
+                                          "model.query_pre_attn_scalar=32", "budget.amount=600000",
                                           "optimizer.lr=0.004", "run.log_every=50"});
     train::TrainOptions o;
     o.quiet = true;
