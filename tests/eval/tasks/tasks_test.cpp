@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "eval_test_util.h"
+#include "hld/config/loader.h"
 #include "hld/eval/tasks.h"
 
 namespace hld::eval {
@@ -183,6 +184,19 @@ TEST(TaskErrors, InvalidJsonTypesAndFiles) {
                                "\n");
   expect_input_error([&] { read_hellaswag(ends); }, {ends + ":1", "endings"});
   expect_input_error([&] { read_hellaswag(dir / "missing.jsonl"); }, {dir / "missing.jsonl"});
+}
+
+}  // namespace
+}  // namespace hld::eval
+
+namespace hld::eval {
+namespace {
+
+TEST(EvalConfigFile, ShippedTaskConfigParses) {
+  const auto c = config::load(std::string(HLD_SOURCE_DIR) + "/configs/eval/tasks.yaml", {});
+  for (const char* k : {"c4", "wikitext", "hellaswag", "piqa", "arc_easy", "winogrande", "lambada"})
+    EXPECT_EQ(c.eval.tasks.count(k), 1u) << k;
+  EXPECT_FALSE(c.eval.piqa_labels.empty());
 }
 
 }  // namespace
