@@ -96,8 +96,7 @@ nlohmann::json identity_json(const CacheIndex& ix) {
           {"hidden_size", l.hidden_size},
           {"logits_encoding", to_string(l.logits)},
           {"hidden_encoding", to_string(l.hidden)},
-          {"selection", {{"kind", ix.selection.kind}, {"seed", ix.selection.seed}, {"positions", ix.selection.positions}}},
-          {"rows", ix.rows},
+          {"selection", {{"kind", ix.selection.kind}, {"seed", ix.selection.seed}}},
           {"chunk_rows", ix.chunk_rows}};
 }
 

@@ -38,6 +38,17 @@ int64_t run_positions(const config::ExperimentConfig& cfg, const config::ModelCo
   return p.total_steps * p.global_batch;
 }
 
+int64_t teacher_objectives_positions(const config::ExperimentConfig& cfg, const config::ModelConfig& teacher,
+                                     int world) {
+  int64_t most = 0;
+  for (auto o : {config::Objective::kKd, config::Objective::kHldc, config::Objective::kHldf}) {
+    config::ExperimentConfig c = cfg;
+    c.objective.name = o;
+    most = std::max(most, run_positions(c, teacher, world));
+  }
+  return most;
+}
+
 io::CacheSelection make_selection(int64_t positions, uint64_t seed, int64_t num_sequences) {
   io::CacheSelection s;
   if (positions >= num_sequences) return s;  // kind "all"
@@ -57,7 +68,6 @@ std::vector<int64_t> selection_rows(const io::CacheSelection& sel, const data::B
   HLD_INPUT_CHECK(sel.positions <= order.num_sequences(), "teacher cache: selection exceeds the split");
   rows.reserve(static_cast<size_t>(sel.positions));
   for (int64_t p = 0; p < sel.positions; ++p) rows.push_back(order.sequence_at(static_cast<uint64_t>(p)));
-  std::sort(rows.begin(), rows.end());
   return rows;
 }
 
@@ -91,7 +101,7 @@ io::CacheIndex plan_cache(const config::ExperimentConfig& cfg, const CachePlanOp
   int64_t positions = opts.sequences;
   if (positions <= 0 && cfg.teacher.cache_tokens > 0)
     positions = (cfg.teacher.cache_tokens + cfg.data.context - 1) / cfg.data.context;
-  if (positions <= 0) positions = run_positions(cfg, shape, opts.world);
+  if (positions <= 0) positions = teacher_objectives_positions(cfg, shape, opts.world);
   positions = std::min(positions, order.num_sequences());
 
   io::CacheIndex ix;

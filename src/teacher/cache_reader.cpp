@@ -39,14 +39,20 @@ void CacheReader::attach(const data::BatchStream& order) {
                       std::to_string(order.num_sequences()) + " of " + std::to_string(order.context()));
   rows_ = selection_rows(ix_.selection, order);
   HLD_INPUT_CHECK(static_cast<int64_t>(rows_.size()) == ix_.rows, "teacher.cache '" + dir_ + "': row count mismatch");
+  by_seq_.clear();
+  if (ix_.selection.kind != "all") {
+    by_seq_.reserve(rows_.size());
+    for (size_t r = 0; r < rows_.size(); ++r) by_seq_.emplace_back(rows_[r], static_cast<int64_t>(r));
+    std::sort(by_seq_.begin(), by_seq_.end());
+  }
   attached_ = true;
 }
 
 int64_t CacheReader::row_of(int64_t seq_id) const {
   if (!attached_) throw std::logic_error("CacheReader::row_of before attach");
   if (ix_.selection.kind == "all") return seq_id >= 0 && seq_id < ix_.rows ? seq_id : -1;
-  auto it = std::lower_bound(rows_.begin(), rows_.end(), seq_id);
-  return it != rows_.end() && *it == seq_id ? static_cast<int64_t>(it - rows_.begin()) : -1;
+  auto it = std::lower_bound(by_seq_.begin(), by_seq_.end(), std::make_pair(seq_id, int64_t{-1}));
+  return it != by_seq_.end() && it->first == seq_id ? it->second : -1;
 }
 
 std::string CacheReader::chunk_path(int64_t c) const {

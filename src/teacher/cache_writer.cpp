@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -213,7 +214,8 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
   const std::string dir = cfg.teacher.cache;
   const std::string ip = (fs::path(dir) / "index.json").string();
 
-  // ---- resume: keep the finished chunks of an identical earlier cache ----------------------
+  // ---- resume: keep the finished chunks of an identical earlier cache (a prefix cache may grow
+  // or shrink: its rows keep their order, so every full chunk stays valid) ---------------------
   if (fs::exists(ip)) {
     const io::CacheIndex old = io::parse_cache_index(util::read_file(ip), ip);
     const auto diffs = io::identity_differences(old, ix);
@@ -223,8 +225,13 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
       throw InputError("teacher.cache '" + dir + "' already holds a cache of another configuration (" + d +
                        "); use another directory or delete this one");
     }
+    if (old.rows != ix.rows)
+      spdlog::info("cache-teacher: '{}' is resized from {} to {} sequences", dir, old.rows, ix.rows);
     CacheReader check(dir);
     for (const auto& e : old.chunks) {
+      if (e.index >= ix.num_chunks() || e.first_row != ix.chunk_first_row(e.index) ||
+          e.rows != ix.chunk_num_rows(e.index))
+        continue;  // the old last chunk of a resized prefix: rewritten (or dropped)
       try {
         check.entry(check.index().chunk_first_row(e.index));  // size, header, table checksum
         ix.chunks.push_back(e);
@@ -255,8 +262,13 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
 
   fs::create_directories(dir);
   DirLock lock(dir);
-  for (const auto& f : fs::directory_iterator(dir))  // temporary files of an interrupted writer
-    if (f.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(f.path());
+  for (const auto& f : fs::directory_iterator(dir)) {
+    const std::string name = f.path().filename().string();
+    long long c = -1;
+    const bool stale_chunk = std::sscanf(name.c_str(), "chunk_%lld.bin", &c) == 1 && c >= ix.num_chunks() &&
+                             name == io::chunk_file_name(c);  // beyond a shrunk prefix
+    if (name.find(".tmp.") != std::string::npos || stale_chunk) fs::remove(f.path());  // or an interrupted write
+  }
   write_index(dir, ix);
   res.index = ix;
   if (ix.complete()) {

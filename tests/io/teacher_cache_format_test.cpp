@@ -133,7 +133,9 @@ TEST(TeacherCacheFormat, IndexRoundTripsAndNamesBadFields) {
   other = ix;
   other.chunks.clear();
   other.teacher_checkpoint = "moved/elsewhere";  // informative only
+  other.rows = other.selection.positions = 120;   // a longer prefix of the same order
   EXPECT_EQ(other.cache_id(), ix.cache_id());
+  EXPECT_TRUE(identity_differences(ix, other).empty());
 }
 
 }  // namespace

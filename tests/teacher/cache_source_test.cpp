@@ -148,7 +148,7 @@ TEST(TeacherCache, RefusesACacheThatDoesNotMatchTheRunNamingTheField) {
   EXPECT_NE(input_error([&] { make_teacher(shape_only, torch::kCPU); }).find("'hidden_size'"), std::string::npos);
   // A prefix cache serves only its own seed and length.
   const auto small = w.config("kd", "cache", {"teacher.cache=" + (w.tmp / "prefix")}, 2);
-  const auto r = write_cache(small, 4, /*sequences: the budget's*/ 0);
+  const auto r = write_cache(small, 4, /*sequences: 2 steps x 4*/ 8);
   ASSERT_EQ(r.index.selection.kind, "prefix");
   EXPECT_EQ(r.index.rows, 8);
   make_teacher(small, torch::kCPU);  // exactly covered
@@ -253,6 +253,44 @@ TEST(TeacherCache, InterruptedWriteResumesWithoutRewritingFinishedChunks) {
   EXPECT_EQ(fourth.chunks_written, 1);
   EXPECT_TRUE(verify_teacher_cache(cfg, {0}).ok());
   make_teacher(cfg, torch::kCPU);
+}
+
+TEST(TeacherCache, PrefixCachesFollowTheRunOrderAndGrowKeepingTheirChunks) {
+  CacheWorld w;
+  const auto kd = w.config("kd", "cache", {}, 3);  // reads positions [0, 12) of the seed-3 order
+  // The default covers every teacher objective of the budget: HLDF's hint phase reads the most.
+  const auto dflt = write_cache(w.config("kd", "cache", {"teacher.cache=" + (w.tmp / "default")}, 6), 4, 0);
+  EXPECT_EQ(dflt.index.selection.kind, "prefix");
+  EXPECT_GT(dflt.index.rows, 6 * 4);  // more than KD's 6 steps x 4
+  make_teacher(w.config("hldf", "cache", {"teacher.cache=" + (w.tmp / "default")}, 6), torch::kCPU);
+
+  const auto a = write_cache(kd, 4, 6);
+  ASSERT_EQ(a.index.num_chunks(), 2);
+  EXPECT_NE(input_error([&] { make_teacher(kd, torch::kCPU); }).find("'selection.positions'"), std::string::npos);
+  // Rows are the visiting order: what step s reads is rows [4s, 4s + 4).
+  CacheReader rd(w.cache);
+  data::BatchStream order(kd.data.train, 4, 16, kd.run.seed);
+  rd.attach(order);
+  std::vector<int32_t> toks;
+  std::vector<int64_t> ids;
+  order.next(toks, ids);
+  for (int64_t b = 0; b < 4; ++b) EXPECT_EQ(rd.row_of(ids[static_cast<size_t>(b)]), b);
+  const auto t0 = fs::last_write_time(w.cache + "/chunk_00000.bin");
+  const auto b = write_cache(kd, 4, 14);  // grow: chunk 0 is full and kept, chunk 1 (2 rows) rewritten
+  EXPECT_EQ(b.chunks_kept, 1);
+  EXPECT_EQ(b.chunks_written, 3);
+  EXPECT_EQ(fs::last_write_time(w.cache + "/chunk_00000.bin"), t0);
+  make_teacher(kd, torch::kCPU);
+  const auto once = w.config("kd", "cache", {"teacher.cache=" + (w.tmp / "once")}, 3);
+  write_cache(once, 4, 14);
+  for (int64_t c = 0; c < 4; ++c)
+    EXPECT_EQ(util::read_file(w.cache + "/" + io::chunk_file_name(c)),
+              util::read_file(w.tmp / ("once/" + io::chunk_file_name(c))));
+  // Shrinking drops the chunks past the end.
+  const auto s = write_cache(kd, 4, 12);
+  EXPECT_EQ(s.chunks_kept, 3);
+  EXPECT_FALSE(fs::exists(w.cache + "/chunk_00003.bin"));
+  make_teacher(kd, torch::kCPU);
 }
 
 TEST(TeacherCache, RefusesWhenTheDiskIsTooSmall) {

@@ -14,9 +14,11 @@
 //       hidden        rows × context × hidden record
 //   The index's chunk checksum covers header + row table, and the table's checksums cover the
 //   data, so one small read validates a chunk and each row is checked when it is read.
-// Rows are the selected sequences in ascending sequence id. Selection "all": every sequence of
-// the split (row = sequence id). Selection "prefix": the sequences at positions [0, positions)
-// of the seeded training order (what a run with that seed reads first).
+// Rows are the selected sequences. Selection "all": every sequence of the split, row = sequence
+// id (serves every seed). Selection "prefix": the sequences at positions [0, positions) of the
+// seeded training order (what a run with that seed reads first), in that order: a run reads its
+// rows front to back, chunk after chunk, and a longer prefix only appends rows, so a cache can
+// be extended keeping its full chunks (the row count is not part of the identity).
 // Every parser here treats its input as hostile: InputError naming the file and field.
 #pragma once
 
@@ -109,7 +111,7 @@ struct CacheIndex {
   int64_t chunk_first_row(int64_t c) const { return c * chunk_rows; }
   int64_t chunk_num_rows(int64_t c) const;
   bool complete() const { return static_cast<int64_t>(chunks.size()) == num_chunks(); }
-  /// Hash of every identity field (not progress, not informative paths).
+  /// Hash of every identity field (not the row count, not progress, not informative paths).
   uint64_t cache_id() const;
   /// Total bytes of all chunk files once complete.
   uint64_t total_bytes() const;

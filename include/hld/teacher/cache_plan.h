@@ -24,7 +24,13 @@ std::string split_checksum(const data::ShardSet& shards);
 /// of its budget plan × global batch (batch_size × world).
 int64_t run_positions(const config::ExperimentConfig& cfg, const config::ModelConfig& teacher, int world);
 
-/// The sequence ids a selection holds, ascending (the cache's rows).
+/// The most positions any teacher objective (kd, hldc, hldf) reads under cfg's budget: one cache
+/// serves all three, and HLDF's cheaper hint phase reads more tokens for the same FLOPs.
+int64_t teacher_objectives_positions(const config::ExperimentConfig& cfg, const config::ModelConfig& teacher,
+                                     int world);
+
+/// The sequence ids a selection holds, in row order: ascending for "all", the seeded visiting
+/// order for "prefix".
 std::vector<int64_t> selection_rows(const io::CacheSelection& sel, const data::BatchStream& order);
 
 /// The selection for `positions` of the order seeded `seed`: "all" when that reaches the whole
@@ -35,7 +41,8 @@ io::CacheSelection make_selection(int64_t positions, uint64_t seed, int64_t num_
 int world_from_environment();
 
 struct CachePlanOptions {
-  int64_t sequences = 0;    ///< positions to cache (0: teacher.cache_tokens, else the budget's)
+  int64_t sequences = 0;    ///< positions to cache (0: teacher.cache_tokens, else what the budget
+                            ///< makes any teacher objective read)
   int64_t chunk_rows = 256; ///< sequences per chunk file
   int world = 1;            ///< data-parallel ranks of the runs the cache serves
 };
