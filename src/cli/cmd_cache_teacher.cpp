@@ -90,8 +90,8 @@ void register_cache_teacher(CLI::App& app, Action& action) {
                 "re-read every chunk, check checksums and measure the error against a fresh teacher forward");
   sub->add_flag("--json", a->json, "--verify: print the report as JSON");
   sub->add_option("--sequences", a->sequences,
-                  "positions of the run's data order to cache (default: teacher.cache_tokens, else what the "
-                  "budget reads; capped at the split)");
+                  "positions of the run's data order to cache (default: teacher.cache_tokens, else the most "
+                  "any teacher objective (kd, hldc, hldf) reads under the budget; capped at the split)");
   sub->add_option("--chunk-sequences", a->chunk_sequences, "sequences per chunk file")->capture_default_str();
   sub->add_option("--batch", a->batch, "sequences per teacher forward (default: the run's micro-batch)");
   sub->add_option("--sample", a->sample, "--verify: sequences compared with a fresh forward")->capture_default_str();
