@@ -36,8 +36,11 @@ stage "1/6 data: tokenizer ($vocab pieces) and token shards"
 mkdir -p "$data"
 train_in=third_party/corpus/train.jsonl.gz
 if [ "$docs" != 0 ]; then
-  [ -f "$data/train-subset.jsonl" ] || { zcat "$train_in" | head -n "$docs" > "$data/train-subset.jsonl.tmp" \
-    && mv "$data/train-subset.jsonl.tmp" "$data/train-subset.jsonl"; }
+  if [ ! -f "$data/train-subset.jsonl" ]; then
+    # head closes the pipe early: zcat's SIGPIPE is expected here, so no pipefail for this line.
+    (set +o pipefail; zcat "$train_in" | head -n "$docs" > "$data/train-subset.jsonl.tmp")
+    mv "$data/train-subset.jsonl.tmp" "$data/train-subset.jsonl"
+  fi
   train_in=$data/train-subset.jsonl
 fi
 [ -f "$data/tokenizer.model" ] || "$bin" tokenizer train --input "$train_in" --vocab-size "$vocab" \

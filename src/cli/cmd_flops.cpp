@@ -8,6 +8,7 @@
 
 #include "hld/budget/plan.h"
 #include "hld/cli/common.h"
+#include "hld/teacher/teacher.h"
 #include "hld/util/error.h"
 
 namespace hld::cli {
@@ -23,7 +24,10 @@ struct FlopsArgs {
 int run_flops(const FlopsArgs& a) {
   HLD_INPUT_CHECK(a.throughput >= 0, "--throughput: expected a non-negative tokens/s value");
   const auto c = a.cfg.load();
-  const auto p = budget::plan(c, a.world_size);
+  // The teacher's shape may come from teacher.checkpoint rather than teacher.model.
+  std::optional<config::ModelConfig> teacher;
+  if (c.needs_teacher() && (c.teacher.model || !c.teacher.checkpoint.empty())) teacher = teacher::teacher_shape(c);
+  const auto p = budget::plan(c, a.world_size, teacher ? &*teacher : nullptr);
   if (a.json) {
     auto j = budget::to_json(p, a.throughput);
     j["config"] = a.cfg.path;

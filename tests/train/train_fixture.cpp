@@ -26,7 +26,7 @@ std::string small_corpus() {
 
 std::string tiny_experiment_yaml() {
   const std::string c = small_corpus();
-  return "run: {seed: 7, device: cpu, log_every: 10, threads: 2, peak_flops: 1.0e11}\n"
+  return "run: {seed: 7, device: cpu, log_every: 10, threads: 1, peak_flops: 1.0e11}\n"
          "model: {name: tiny_student, vocab_size: 1024, hidden_size: 32, intermediate_size: 64, num_layers: 2,"
          " num_heads: 2, num_kv_heads: 1, head_dim: 16, query_pre_attn_scalar: 16, sliding_window: 32}\n"
          "data: {train: " + c + "/shards/train, valid: " + c + "/shards/valid, tokenizer: " + c +
