@@ -19,7 +19,10 @@ namespace hld::train {
 std::string config_fingerprint(const config::ExperimentConfig& cfg, int world) {
   YAML::Node root = YAML::Load(cfg.resolved_yaml);
   root.remove("run");
-  if (world != 1) root["data"]["batch_size"] = cfg.data.batch_size * world;  // the global batch
+  // Data parallelism and accumulation only change rounding: a run may resume on another world
+  // size or micro-batching with the same global batch (2 ranks x 8 as 1 x 16, accumulated or not).
+  if (world != 1) root["data"]["batch_size"] = cfg.data.batch_size * world;
+  if (root["data"]) root["data"].remove("grad_accum");
   YAML::Emitter e;
   e << root;
   return util::hex64(util::fnv1a64(std::string(e.c_str()) + "\nseed=" + std::to_string(cfg.run.seed)));

@@ -13,8 +13,9 @@ namespace hld::train {
 
 /// Hash of everything that determines the training trajectory: every section but `run`, plus
 /// run.seed. Logging and checkpoint cadence may change between a run and its resumption. With
-/// `world` data-parallel ranks, data.batch_size counts as the global batch (batch_size × world),
-/// so a run may resume on another world size with the same global batch (2 × 8 as 1 × 16).
+/// `world` data-parallel ranks, data.batch_size counts as the global batch (batch_size × world)
+/// and data.grad_accum is left out, so a run may resume on another world size or micro-batching
+/// with the same global batch (2 × 8 as 1 × 16, with or without accumulation).
 std::string config_fingerprint(const config::ExperimentConfig& cfg, int world = 1);
 
 /// Appends one JSON object per line; on resume, drops records past the restored step.
