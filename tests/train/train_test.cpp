@@ -9,6 +9,7 @@
 #include "hld/budget/plan.h"
 #include "hld/hf/safetensors.h"
 #include "hld/model/model_io.h"
+#include "hld/teacher/teacher.h"
 #include "hld/train/adamw.h"
 #include "hld/train/checkpoint.h"
 #include "hld/train/schedule.h"
@@ -98,7 +99,8 @@ TEST(TrainIntegration, ResumeIsBitwiseExact) {
 TEST(TrainIntegration, HldfPhaseOneTrainsOnlyTheFirstHalf) {
   test::TempDir dir;
   auto cfg = test::tiny_config({"objective.name=hldf", "run.dir=" + dir / "r", "budget.amount=40000"});
-  auto plan = budget::plan(cfg, 1, nullptr);
+  const auto tshape = teacher::teacher_shape(cfg);
+  auto plan = budget::plan(cfg, 1, &tshape);
   TrainOptions o;
   o.quiet = true;
   o.stop_after_steps = 0;
@@ -120,7 +122,12 @@ TEST(TrainIntegration, HldfPhaseOneTrainsOnlyTheFirstHalf) {
   }
   EXPECT_GT(changed, 5);
   EXPECT_GT(frozen, 5);
-  EXPECT_TRUE(fs::exists(model::latest_checkpoint(dir / "r") + "/regressor.safetensors"));
+  // Stopped at the phase boundary: phase 2 starts without the regressor (the paper drops it).
+  EXPECT_FALSE(fs::exists(model::latest_checkpoint(dir / "r") + "/regressor.safetensors"));
+  o.stop_after_steps = plan.phases.at(0).steps - 1;  // inside phase 1 the regressor is checkpointed
+  auto mid = test::tiny_config({"objective.name=hldf", "run.dir=" + dir / "mid", "budget.amount=40000"});
+  run_training(mid, o);
+  EXPECT_TRUE(fs::exists(model::latest_checkpoint(dir / "mid") + "/regressor.safetensors"));
 }
 
 TEST(TrainIntegration, EveryObjectiveSpendsTheSameBudgetWithinOneStep) {
@@ -130,7 +137,8 @@ TEST(TrainIntegration, EveryObjectiveSpendsTheSameBudgetWithinOneStep) {
   for (const char* obj : {"nll", "kd", "hldc", "hldf"}) {
     auto cfg = test::tiny_config({std::string("objective.name=") + obj, "run.dir=" + dir / obj,
                                   "budget.amount=30000"});
-    auto plan = budget::plan(cfg, 1, nullptr);
+    const auto tshape = teacher::teacher_shape(cfg);
+    auto plan = budget::plan(cfg, 1, &tshape);
     TrainOptions o;
     o.quiet = true;
     auto r = run_training(cfg, o);
