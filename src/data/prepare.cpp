@@ -1,6 +1,9 @@
 // prepare_shards: reads corpora, routes each document to train or valid, encodes batches of
 // documents on several threads, appends them in input order to the split's ShardWriter, prints a
-// progress line, and skips all work when the finished output already matches.
+// progress line, and skips all work when the finished output already matches. A progress record
+// (OUT/prepare.progress.json) written at every shard close and every few seconds lets a killed run
+// resume: documents already in the shards are read again (the reader counters advance exactly as
+// before) but not encoded.
 #include "hld/data/prepare.h"
 
 #include <spdlog/spdlog.h>
@@ -10,6 +13,10 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <optional>
+#include <regex>
+#include <set>
 #include <thread>
 #include <unordered_set>
 
@@ -60,8 +67,15 @@ struct Progress {
   uint64_t total_bytes;
   std::vector<const CorpusReader*> readers;
   Clock::time_point start = Clock::now(), last = Clock::now();
-  int64_t docs = 0;
+  int64_t docs = 0;        // documents encoded by this process
   uint64_t tokens = 0;
+  uint64_t base_bytes = 0; // input bytes that a resume skipped (not counted in the rates and ETA)
+
+  /// Called when a resume has skipped what was done before: rates and ETA count from here.
+  void resumed() {
+    base_bytes = consumed();
+    start = last = Clock::now();
+  }
 
   uint64_t consumed() const {
     uint64_t c = 0;
@@ -80,32 +94,77 @@ struct Progress {
       char pct[32];
       std::snprintf(pct, sizeof pct, ", %.1f%% of input", 100 * frac);
       line += pct;
-      if (!final && frac > 0) line += ", ETA " + duration(el * (1 - frac) / frac);
+      const double done = static_cast<double>(consumed() - std::min(consumed(), base_bytes));
+      const double left = static_cast<double>(total_bytes - std::min(total_bytes, consumed()));
+      if (!final && done > 0) line += ", ETA " + duration(el * left / done);
     }
     if (final) line += ", " + duration(el) + " total";
     spdlog::info("{}", line);
   }
 };
 
+/// State of one run shared by the pipelines of both readers.
+struct Run {
+  int64_t read = 0;     ///< documents returned by the readers so far (valid reader first in file mode)
+  int64_t skip_to = 0;  ///< resume: the first this many documents are already in the shards
+  std::vector<const ShardWriter*> writers;
+  std::map<const ShardWriter*, int64_t> skipped;  ///< per writer, checked against the restored counts
+  bool skip_done = true;
+  ReaderStats at_doc;   ///< reader counters right after the document being added (shard headers)
+  std::function<void(int64_t consumed)> checkpoint;  ///< writes the progress record
+  double checkpoint_seconds = 0;
+  Clock::time_point last_checkpoint = Clock::now();
+};
+
+/// Thrown when a progress record turns out not to match the inputs: the run starts over.
+struct StartOver : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 /// Reads `reader` to the end; `route` picks the writer of each document (nullptr: drop it).
-/// Documents are encoded in batches on `threads` threads and written in input order.
+/// Documents are encoded in batches on `threads` threads and written in input order. When
+/// resuming, documents before `run.skip_to` are read and routed (rebuilding the router's state)
+/// but not encoded. A progress record is written after every document that closes a shard and,
+/// every `checkpoint_seconds`, after a batch.
 template <class Route>
-void run_pipeline(CorpusReader& reader, const Tokenizer& tok, int threads, Route route, Progress& progress) {
-  constexpr size_t kBatchDocs = 2048, kBatchBytes = 16 << 20;
+void run_pipeline(CorpusReader& reader, const Tokenizer& tok, int threads, Route route, Run& run,
+                  Progress& progress) {
+  const size_t batch_docs = std::max<size_t>(256, 32 * static_cast<size_t>(threads));
+  constexpr size_t kBatchBytes = 4 << 20;
   std::vector<Document> docs;
   std::vector<ShardWriter*> dest;
+  std::vector<int64_t> ordinal;      // run.read after the document
+  std::vector<ReaderStats> stats;    // reader counters after the document
   std::vector<std::vector<int32_t>> ids;
   Document d;
   bool more = true;
+  while (run.read < run.skip_to && (more = reader.next(d))) {
+    ++run.read;
+    if (ShardWriter* w = route(d)) ++run.skipped[w];
+  }
+  if (!more) return;
+  if (!run.skip_done) {
+    for (const ShardWriter* w : run.writers)
+      if (run.skipped[w] != w->documents())
+        throw StartOver("the shards hold " + std::to_string(w->documents()) + " documents where the inputs give " +
+                        std::to_string(run.skipped[w]));
+    run.skip_done = true;
+    progress.resumed();
+  }
   while (more) {
     docs.clear();
     dest.clear();
+    ordinal.clear();
+    stats.clear();
     size_t bytes = 0;
-    while (docs.size() < kBatchDocs && bytes < kBatchBytes && (more = reader.next(d))) {
+    while (docs.size() < batch_docs && bytes < kBatchBytes && (more = reader.next(d))) {
+      ++run.read;
       ShardWriter* w = route(d);
       if (!w) continue;
       bytes += d.text.size();
       dest.push_back(w);
+      ordinal.push_back(run.read);
+      stats.push_back(reader.stats());
       docs.push_back(std::move(d));
     }
     if (docs.empty()) break;
@@ -120,11 +179,17 @@ void run_pipeline(CorpusReader& reader, const Tokenizer& tok, int threads, Route
     work();
     for (auto& t : pool) t.join();
     for (size_t i = 0; i < docs.size(); ++i) {
+      run.at_doc = stats[i];
+      const int64_t closed = dest[i]->num_shards();
       dest[i]->add_document(ids[i], docs[i].source);
       ++progress.docs;
       progress.tokens += ids[i].size() + 1;
+      if (dest[i]->num_shards() != closed) run.checkpoint(ordinal[i]);
     }
     progress.tick();
+    if (run.checkpoint_seconds > 0 &&
+        std::chrono::duration<double>(Clock::now() - run.last_checkpoint).count() >= run.checkpoint_seconds)
+      run.checkpoint(run.read);
   }
 }
 
@@ -155,6 +220,44 @@ bool split_up_to_date(const std::string& dir, const std::string& tok_hash, const
   }
 }
 
+const char* kProgressFile = "prepare.progress.json";
+
+/// Removes the progress record and temporary files of its atomic writes.
+void remove_progress(const std::string& out_dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(out_dir, ec)) return;
+  static const std::regex ours(R"(prepare\.progress\.json(\.tmp\.\d+)?)");
+  for (const auto& e : std::filesystem::directory_iterator(out_dir, ec))
+    if (std::regex_match(e.path().filename().string(), ours)) std::filesystem::remove(e.path(), ec);
+  util::fsync_dir(out_dir);
+}
+
+/// The progress record of an interrupted run with the same fingerprint, or nothing (logged).
+/// Only its envelope is checked here; the writers' states are checked by ShardWriter::restore.
+std::optional<nlohmann::json> load_progress(const std::string& path, const nlohmann::json& fp) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::nullopt;
+  const auto size = std::filesystem::file_size(path, ec);
+  nlohmann::json j;
+  try {
+    if (!ec && size < (64u << 20)) j = nlohmann::json::parse(util::read_file(path), nullptr, false);
+  } catch (const std::exception&) {  // unreadable: handled like a corrupt record
+  }
+  if (j.is_discarded() || !j.is_object() || j.value("format", nlohmann::json()) != "hld-prepare-progress" ||
+      j.value("version", nlohmann::json()) != 1 || !j.contains("consumed") || !j["consumed"].is_number_unsigned() ||
+      j["consumed"].get<uint64_t>() > (uint64_t{1} << 62) || !j.contains("train") || !j.contains("valid")) {
+    spdlog::warn("prepare: ignoring unreadable progress record '{}'; starting over", path);
+    return std::nullopt;
+  }
+  if (j.value("fingerprint", nlohmann::json()) != fp) {
+    spdlog::info("prepare: '{}' is from other inputs, settings or tokenizer; starting over", path);
+    return std::nullopt;
+  }
+  return j;
+}
+
+PrepareResult prepare_impl(const PrepareOptions& o, bool allow_resume);
+
 }  // namespace
 
 bool hash_to_valid(const std::string& text, double fraction, uint64_t seed) {
@@ -165,6 +268,17 @@ bool hash_to_valid(const std::string& text, double fraction, uint64_t seed) {
 }
 
 PrepareResult prepare_shards(const PrepareOptions& o) {
+  try {
+    return prepare_impl(o, /*allow_resume=*/true);
+  } catch (const StartOver& e) {
+    spdlog::warn("prepare: cannot resume ({}); starting over", e.what());
+    return prepare_impl(o, /*allow_resume=*/false);
+  }
+}
+
+namespace {
+
+PrepareResult prepare_impl(const PrepareOptions& o, bool allow_resume) {
   check_options(o);
   const auto t0 = Clock::now();
   Tokenizer tok(o.tokenizer);
@@ -173,6 +287,9 @@ PrepareResult prepare_shards(const PrepareOptions& o) {
   std::unique_ptr<CorpusReader> valid_reader;
   if (!o.valid_inputs.empty()) valid_reader = std::make_unique<CorpusReader>(o.valid_inputs, o.reader);
   const bool by_files = valid_reader != nullptr;
+  auto event = [&](const std::string& name, const nlohmann::json& info) {
+    if (o.on_event) o.on_event(name, info);
+  };
 
   const nlohmann::json settings = {
       {"split", by_files ? "files" : "hash"},
@@ -185,23 +302,67 @@ PrepareResult prepare_shards(const PrepareOptions& o) {
   };
   const nlohmann::json inputs = {{"train", fingerprint(o.inputs)}, {"valid", fingerprint(o.valid_inputs)}};
   const std::string train_dir = o.out_dir + "/train", valid_dir = o.out_dir + "/valid";
+  const std::string progress_path = o.out_dir + "/" + kProgressFile;
 
   PrepareResult res;
   if (split_up_to_date(train_dir, tok.hash(), inputs, settings, res.train_index) &&
       split_up_to_date(valid_dir, tok.hash(), inputs, settings, res.valid_index)) {
     res.up_to_date = true;
+    remove_progress(o.out_dir);  // left when the process died just after writing the last index
     spdlog::info("prepare: {} is up to date ({} train tokens, {} valid tokens); nothing to do", o.out_dir,
                  res.train_index["tokens"].get<uint64_t>(), res.valid_index["tokens"].get<uint64_t>());
     return res;
   }
 
+  // What a progress record must match to be resumed: everything the output depends on.
+  const nlohmann::json fp = {{"tokenizer_hash", tok.hash()}, {"inputs", inputs}, {"settings", settings}};
+  std::optional<nlohmann::json> saved;
+  if (allow_resume) saved = load_progress(progress_path, fp);
+  if (!saved) remove_progress(o.out_dir);
+
   const bool out_existed = std::filesystem::exists(o.out_dir);
   const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const CorpusReader* vr = valid_reader ? valid_reader.get() : &train_reader;
+  Run run;
   ShardWriter train_w(train_dir, "train", tok.hash(), tok.vocab_size(), tok.eos_id(), o.shard_tokens,
-                      [&] { return train_reader.stats().to_json(); });
+                      [&run] { return run.at_doc.to_json(); });
   ShardWriter valid_w(valid_dir, "valid", tok.hash(), tok.vocab_size(), tok.eos_id(), o.shard_tokens,
-                      [vr] { return vr->stats().to_json(); });
+                      [&run] { return run.at_doc.to_json(); });
+  run.writers = {&train_w, &valid_w};
+  run.checkpoint_seconds = o.checkpoint_seconds;
+  run.checkpoint = [&](int64_t consumed) {
+    const nlohmann::json rec = {{"format", "hld-prepare-progress"}, {"version", 1},
+                                {"fingerprint", fp},                {"consumed", consumed},
+                                {"train", train_w.checkpoint()},    {"valid", valid_w.checkpoint()}};
+    util::write_file_atomic(progress_path, rec.dump() + "\n");
+    run.last_checkpoint = Clock::now();
+    event("checkpoint", {{"consumed", consumed}});
+  };
+  if (saved) {
+    try {
+      std::set<std::string> files(o.inputs.begin(), o.inputs.end());
+      files.insert(o.valid_inputs.begin(), o.valid_inputs.end());
+      for (const char* split : {"train", "valid"}) {
+        const auto& open = (*saved)[split].is_object() ? (*saved)[split].value("open", nlohmann::json())
+                                                       : nlohmann::json();
+        if (open.is_object() && open.contains("sources") && open["sources"].is_array())
+          for (const auto& f : open["sources"])
+            if (!f.is_string() || !files.count(f.get<std::string>()))
+              throw InputError(std::string(split) + ": an open shard's source is not an input");
+      }
+      train_w.restore((*saved)["train"]);
+      valid_w.restore((*saved)["valid"]);
+    } catch (const std::exception& e) {
+      throw StartOver(progress_path + ": " + e.what());
+    }
+    run.skip_to = static_cast<int64_t>((*saved)["consumed"].get<uint64_t>());
+    run.skip_done = false;
+    res.resumed_at = run.skip_to;
+    res.kept_shards = train_w.num_shards() + valid_w.num_shards();
+    spdlog::info("prepare: resuming at document {} ({} shards kept, {} train + {} valid tokens)", run.skip_to,
+                 res.kept_shards, train_w.tokens(), valid_w.tokens());
+    event("resume", {{"consumed", run.skip_to}, {"kept_shards", res.kept_shards}});
+  }
   Progress progress{o.progress_seconds, train_reader.total_bytes() + (valid_reader ? valid_reader->total_bytes() : 0),
                     {&train_reader}};
   if (valid_reader) progress.readers.push_back(valid_reader.get());
@@ -215,27 +376,32 @@ PrepareResult prepare_shards(const PrepareOptions& o) {
       run_pipeline(*valid_reader, tok, threads, [&](const Document& d) {
         valid_docs.insert(util::fnv1a64(d.text));
         return &valid_w;
-      }, progress);
+      }, run, progress);
       run_pipeline(train_reader, tok, threads, [&](const Document& d) -> ShardWriter* {
         if (valid_docs.count(util::fnv1a64(d.text))) {
           ++res.dropped_in_valid;
           return nullptr;
         }
         return &train_w;
-      }, progress);
+      }, run, progress);
     } else {
       run_pipeline(train_reader, tok, threads, [&](const Document& d) {
         return hash_to_valid(d.text, o.valid_fraction, o.split_seed) ? &valid_w : &train_w;
-      }, progress);
+      }, run, progress);
     }
+    if (!run.skip_done) throw StartOver("the inputs end before document " + std::to_string(run.skip_to));
   } catch (const InputError&) {
     train_w.abort();
     valid_w.abort();
+    remove_progress(o.out_dir);
     std::error_code ec;
     if (!out_existed) std::filesystem::remove(o.out_dir, ec);
     throw;
   }
   progress.tick(/*final=*/true);
+  // Everything is read: a process that dies while closing the last shards or writing the indexes
+  // resumes from here without encoding anything.
+  run.checkpoint(run.read);
 
   res.train_reader = train_reader.stats();
   res.valid_reader = vr->stats();
@@ -244,8 +410,14 @@ PrepareResult prepare_shards(const PrepareOptions& o) {
   train_extra["reader"] = res.train_reader.to_json();
   train_extra["dropped_in_valid"] = res.dropped_in_valid;
   valid_extra["reader"] = res.valid_reader.to_json();
+  // The last shards close with the final counters of the reader that fed them.
+  run.at_doc = res.train_reader;
+  event("index", {{"split", "train"}});
   res.train_index = train_w.finish(train_extra);
+  run.at_doc = res.valid_reader;
+  event("index", {{"split", "valid"}});
   res.valid_index = valid_w.finish(valid_extra);
+  remove_progress(o.out_dir);  // the indexes, written last, mark the output complete
   res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   const auto& s = res.train_reader;
   spdlog::info("prepare: train {} docs / {} tokens, valid {} docs / {} tokens; skipped {} malformed, {} invalid "
@@ -261,4 +433,5 @@ PrepareResult prepare_shards(const PrepareOptions& o) {
   return res;
 }
 
+}  // namespace
 }  // namespace hld::data

@@ -4,9 +4,11 @@
 //                     FNV-1a checksum of the .bin, source files, reader counters when it was closed
 //   index.json        the list of shards with their counts, the split's totals, input fingerprints and
 //                     settings; written last, so a split without it is unfinished.
-// ShardWriter writes a split atomically (temporary names, fsync, rename); ShardSet memory-maps one
-// for reading and checks every header against the index and the file sizes (InputError naming the
-// file on any mismatch).
+// ShardWriter writes a split atomically: the open shard grows in shard_NNNNN.bin.partial, which is
+// fsynced and renamed when the shard closes; headers and the index are written atomically. Its
+// state can be checkpointed and restored (a killed `prepare` resumes; see prepare.h). ShardSet
+// memory-maps a split for reading and checks every header against the index and the file sizes
+// (InputError naming the file on any mismatch).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -35,7 +37,9 @@ class ShardWriter {
   /// in the shard header. Shards close after the first document that brings them to `shard_tokens`.
   ShardWriter(std::string dir, std::string split, std::string tokenizer_hash, int64_t vocab_size, int32_t eos_id,
               int64_t shard_tokens, std::function<nlohmann::json()> reader_stats = {});
-  ~ShardWriter();  // removes temporary files of an unfinished shard
+  /// Removes the partial file of an unfinished shard, unless checkpoint() was ever called (then it
+  /// is what a later restore() continues).
+  ~ShardWriter();
   ShardWriter(const ShardWriter&) = delete;
   ShardWriter& operator=(const ShardWriter&) = delete;
 
@@ -47,16 +51,31 @@ class ShardWriter {
   /// the index.
   nlohmann::json finish(const nlohmann::json& extra);
 
-  /// Deletes every file this writer created (used when the run fails on bad input).
+  /// Deletes every file this writer created or restored (used when the run fails on bad input).
   void abort();
+
+  /// Makes the state durable and returns it: the finished shards (index entries) and the open
+  /// shard (`null`, or its tokens, documents, bytes, running checksum and sources; its data is
+  /// flushed and fsynced into shard_NNNNN.bin.partial first).
+  nlohmann::json checkpoint();
+
+  /// Continues from a checkpoint() of an identical writer (fresh object, nothing added yet). Every
+  /// finished shard must be on disk with the recorded size, checksum, document count (EOS tokens)
+  /// and header; the partial file (or, when the process died just after closing that shard, the
+  /// shard_NNNNN.bin it was renamed to) is truncated to the recorded length and checked the same
+  /// way. InputError on any mismatch: the state is untrusted input, and the caller starts over.
+  void restore(const nlohmann::json& state);
 
   uint64_t tokens() const { return total_tokens_; }
   int64_t documents() const { return total_docs_; }
+  /// Shards closed so far (restored ones included).
+  int64_t num_shards() const { return static_cast<int64_t>(shards_.size()); }
 
  private:
   void open_shard();
   void close_shard();
   void flush();
+  std::string partial_path() const;
 
   std::string dir_, split_, tokenizer_hash_;
   int64_t vocab_size_;
@@ -68,14 +87,14 @@ class ShardWriter {
   int fd_ = -1;
   std::string tmp_path_;
   std::vector<unsigned char> buf_;
-  uint64_t shard_tok_ = 0, checksum_ = 0;
+  uint64_t shard_tok_ = 0, checksum_ = 0, unsynced_ = 0;  // unsynced_: bytes written since the last fsync
   int64_t shard_docs_ = 0;
   std::vector<std::string> shard_sources_;
   nlohmann::json shards_ = nlohmann::json::array();
   std::vector<std::string> created_;
   uint64_t total_tokens_ = 0;
   int64_t total_docs_ = 0;
-  bool finished_ = false;
+  bool finished_ = false, keep_partial_ = false;
 };
 
 /// A split directory opened for reading: every shard memory-mapped, headers validated.
