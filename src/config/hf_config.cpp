@@ -10,6 +10,21 @@ namespace {
 
 using nlohmann::json;
 
+// A config value for an error message: scalars as written (cut at 80 characters), arrays and
+// objects by type only: dumping a hostile, deeply nested value recurses once per level.
+std::string describe(const json& v) {
+  if (v.is_structured()) return std::string("(a JSON ") + v.type_name() + ")";
+  std::string s = v.dump();
+  return s.size() > 80 ? s.substr(0, 77) + "..." : s;
+}
+
+// The string `key` of `j` (`def` when absent or null); InputError naming `where`.key otherwise.
+std::string get_str(const json& j, const char* key, const std::string& def, const std::string& where) {
+  if (!j.contains(key) || j[key].is_null()) return def;
+  if (!j[key].is_string()) throw InputError(where + ": " + key + " = " + describe(j[key]) + ": expected a string");
+  return j[key].get<std::string>();
+}
+
 struct RopeSpec {
   double theta;
   double factor = 1.0;
@@ -19,7 +34,7 @@ RopeSpec parse_rope(const json& r, double default_theta, const std::string& wher
   RopeSpec s{default_theta};
   if (r.is_null()) return s;
   if (!r.is_object()) throw InputError(what + ": " + where + ": expected an object");
-  std::string type = r.value("rope_type", r.value("type", std::string("default")));
+  std::string type = get_str(r, "rope_type", get_str(r, "type", "default", what + ": " + where), what + ": " + where);
   if (r.contains("rope_theta") && r["rope_theta"].is_number()) s.theta = r["rope_theta"].get<double>();
   if (type == "linear") {
     if (!r.contains("factor") || !r["factor"].is_number())
@@ -35,13 +50,13 @@ int64_t get_int(const json& j, const char* key, int64_t def, const std::string& 
   if (!j.contains(key) || j[key].is_null()) return def;
   const json& v = j[key];
   if (v.is_array() && !v.empty() && v[0].is_number_integer()) return v[0].get<int64_t>();
-  if (!v.is_number_integer()) throw InputError(what + ": " + key + " = " + v.dump() + ": expected an integer");
+  if (!v.is_number_integer()) throw InputError(what + ": " + key + " = " + describe(v) + ": expected an integer");
   return v.get<int64_t>();
 }
 
 double get_num(const json& j, const char* key, double def, const std::string& what) {
   if (!j.contains(key) || j[key].is_null()) return def;
-  if (!j[key].is_number()) throw InputError(what + ": " + key + " = " + j[key].dump() + ": expected a number");
+  if (!j[key].is_number()) throw InputError(what + ": " + key + " = " + describe(j[key]) + ": expected a number");
   return j[key].get<double>();
 }
 
@@ -56,22 +71,24 @@ ModelConfig model_from_hf_json(const std::string& text, const std::string& what)
   }
   if (!root.is_object()) throw InputError(what + ": expected a JSON object");
   const json& j = root.contains("text_config") && root["text_config"].is_object() ? root["text_config"] : root;
-  const std::string mt = j.value("model_type", std::string("gemma3_text"));
+  const std::string mt = get_str(j, "model_type", "gemma3_text", what);
   if (mt != "gemma3_text" && mt != "gemma3")
     throw InputError(what + ": model_type = '" + mt + "': expected gemma3_text");
   for (const char* cap : {"final_logit_softcapping", "attn_logit_softcapping"})
     if (j.contains(cap) && !j[cap].is_null())
-      throw InputError(what + ": " + cap + " = " + j[cap].dump() + ": soft-capping is not supported (expected null)");
-  const std::string act = j.value("hidden_activation", std::string("gelu_pytorch_tanh"));
+      throw InputError(what + ": " + cap + " = " + describe(j[cap]) + ": soft-capping is not supported (expected null)");
+  const std::string act = get_str(j, "hidden_activation", "gelu_pytorch_tanh", what);
   if (act != "gelu_pytorch_tanh")
     throw InputError(what + ": hidden_activation = '" + act + "': expected gelu_pytorch_tanh");
   if (j.contains("tie_word_embeddings") && j["tie_word_embeddings"].is_boolean() && !j["tie_word_embeddings"].get<bool>())
     throw InputError(what + ": tie_word_embeddings = false: only tied output heads are supported");
-  if (j.value("use_bidirectional_attention", false))
-    throw InputError(what + ": use_bidirectional_attention = true: only causal attention is supported");
+  if (j.contains("use_bidirectional_attention") && !j["use_bidirectional_attention"].is_null() &&
+      !(j["use_bidirectional_attention"].is_boolean() && !j["use_bidirectional_attention"].get<bool>()))
+    throw InputError(what + ": use_bidirectional_attention = " + describe(j["use_bidirectional_attention"]) +
+                     ": only causal attention is supported (expected false)");
 
   ModelConfig m;
-  m.name = j.value("_name_or_path", std::string(""));
+  m.name = get_str(j, "_name_or_path", "", what);
   if (m.name.empty()) m.name = "hf-gemma3";
   m.vocab_size = get_int(j, "vocab_size", 262208, what);
   m.hidden_size = get_int(j, "hidden_size", 2304, what);
@@ -90,7 +107,7 @@ ModelConfig model_from_hf_json(const std::string& text, const std::string& what)
   m.pad_token_id = get_int(j, "pad_token_id", 0, what);
   if (j.contains("layer_types") && j["layer_types"].is_array()) {
     for (const auto& t : j["layer_types"]) {
-      const std::string s = t.is_string() ? t.get<std::string>() : t.dump();
+      const std::string s = t.is_string() ? t.get<std::string>() : describe(t);
       if (s == "sliding_attention") m.layer_types.push_back(AttentionType::kSliding);
       else if (s == "full_attention") m.layer_types.push_back(AttentionType::kGlobal);
       else throw InputError(what + ": layer_types: '" + s + "': expected sliding_attention or full_attention");

@@ -17,10 +17,13 @@ namespace {
 
 YAML::Node load_yaml_file(const std::string& path) {
   if (!fs::exists(path)) throw InputError("config file '" + path + "' does not exist");
+  if (fs::is_directory(path)) throw InputError("config file '" + path + "' is a directory, expected a YAML file");
   try {
     return YAML::LoadFile(path);
   } catch (const YAML::Exception& e) {
     throw InputError("config file '" + path + "': invalid YAML: " + e.what());
+  } catch (const std::ios_base::failure& e) {  // yaml-cpp's stream reports read errors this way
+    throw InputError("config file '" + path + "': cannot read: " + e.what());
   }
 }
 
@@ -46,10 +49,17 @@ YAML::Node resolve_bases(YAML::Node node, const std::string& dir, int depth) {
   if (depth > 16) throw InputError("config: `base:` nesting deeper than 16 (a cycle?)");
   if (!node.IsMap() || !node["base"]) return node;
   std::vector<std::string> bases;
+  auto add = [&](const YAML::Node& b) {
+    if (!b.IsScalar())
+      throw InputError(std::string("base: expected a config path or a list of paths, got ") +
+                       (b.IsMap() ? "a mapping" : b.IsSequence() ? "a nested list" : "nothing") + " (in a config under '" +
+                       dir + "')");
+    bases.push_back(b.Scalar());
+  };
   if (node["base"].IsSequence())
-    for (const auto& b : node["base"]) bases.push_back(b.as<std::string>());
+    for (const auto& b : node["base"]) add(b);
   else
-    bases.push_back(node["base"].as<std::string>());
+    add(node["base"]);
   YAML::Node merged(YAML::NodeType::Map);
   for (const auto& b : bases) {
     const std::string p = resolve_path(b, dir);

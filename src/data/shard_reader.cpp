@@ -99,7 +99,12 @@ ShardSet::ShardSet(const std::string& dir, const std::string& expected_tokenizer
     HLD_INPUT_CHECK(get_str(hdr, "checksum", hdr_path) == checksum,
                     "'" + hdr_path + "': checksum differs from the index");
     m.checksum = std::strtoull(checksum.c_str(), nullptr, 16);
-    num_documents_ += static_cast<int64_t>(get_u64(hdr, "documents", hdr_path));
+    // Every document ends with EOS, so a shard holds at most as many documents as tokens (this also
+    // keeps the split's document total far from overflowing).
+    const uint64_t docs = get_u64(hdr, "documents", hdr_path);
+    HLD_INPUT_CHECK(docs <= m.tokens, "'" + hdr_path + "': " + std::to_string(docs) + " documents in " +
+                                          std::to_string(m.tokens) + " tokens: expected at most one per token");
+    num_documents_ += static_cast<int64_t>(docs);
     // The data file must hold exactly `tokens` ids.
     const int fd = ::open(bin_path.c_str(), O_RDONLY);
     HLD_INPUT_CHECK(fd >= 0, "cannot open shard '" + bin_path + "': " + std::strerror(errno));

@@ -25,6 +25,14 @@ constexpr DTypeInfo kDTypes[] = {
     {DType::kU16, "U16", 2}, {DType::kU32, "U32", 4},  {DType::kBool, "BOOL", 1},
 };
 
+// A header value for an error message: scalars as written (cut at 80 characters), arrays and
+// objects by type only: dumping a hostile, deeply nested value recurses once per level.
+std::string describe(const nlohmann::json& v) {
+  if (v.is_structured()) return std::string("(a JSON ") + v.type_name() + ")";
+  std::string s = v.dump();
+  return s.size() > 80 ? s.substr(0, 77) + "..." : s;
+}
+
 }  // namespace
 
 size_t dtype_size(DType d) {
@@ -86,12 +94,12 @@ SafetensorsIndex parse_safetensors(const uint8_t* data, uint64_t size, const std
       fail("tensor '" + name + "' lacks dtype, shape or data_offsets");
     TensorEntry e;
     if (!v["dtype"].is_string() || !parse_dtype(v["dtype"].get<std::string>(), e.dtype))
-      fail("tensor '" + name + "' has an unknown dtype " + v["dtype"].dump());
+      fail("tensor '" + name + "' has an unknown dtype " + describe(v["dtype"]));
     if (!v["shape"].is_array()) fail("tensor '" + name + "' shape is not a list");
     unsigned __int128 numel = 1;
     for (const auto& s : v["shape"]) {
       if (!s.is_number_integer() || s.get<int64_t>() < 0)
-        fail("tensor '" + name + "' has a negative or non-integer dimension " + s.dump());
+        fail("tensor '" + name + "' has a negative or non-integer dimension " + describe(s));
       e.shape.push_back(s.get<int64_t>());
       numel *= static_cast<uint64_t>(e.shape.back());
       if (numel > (static_cast<unsigned __int128>(1) << 62)) fail("tensor '" + name + "' shape is absurdly large");

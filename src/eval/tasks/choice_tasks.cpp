@@ -55,6 +55,11 @@ std::string hellaswag_preprocess(std::string_view text) {
         i = j + 1;
         continue;
       }
+      // No "]" before j: no later "[" before j has one either, so [i, j) stays as it is (copying
+      // it at once keeps the scan linear; searching again from every "[" is quadratic).
+      out.append(s, i, j - i);
+      i = j;
+      continue;
     }
     out.push_back(s[i++]);
   }

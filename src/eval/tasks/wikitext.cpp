@@ -32,6 +32,10 @@ std::u32string tighten_pairs(const std::u32string& s, char32_t open, char32_t cl
         i = j + 1;
         continue;
       }
+      // No CLOSE after this OPEN, so none after any later one either: the rest stays as it is
+      // (stopping here keeps the scan linear; searching again from every OPEN is quadratic).
+      out.append(s, i, std::u32string::npos);
+      break;
     }
     out.push_back(s[i++]);
   }
