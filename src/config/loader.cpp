@@ -16,8 +16,10 @@ namespace hld::config {
 namespace {
 
 YAML::Node load_yaml_file(const std::string& path) {
-  if (!fs::exists(path)) throw InputError("config file '" + path + "' does not exist");
-  if (fs::is_directory(path)) throw InputError("config file '" + path + "' is a directory, expected a YAML file");
+  std::error_code ec;  // the throwing overloads fail on names the OS refuses (too long, ...)
+  if (!fs::exists(path, ec))
+    throw InputError("config file '" + path + "' does not exist" + (ec ? " (" + ec.message() + ")" : ""));
+  if (fs::is_directory(path, ec)) throw InputError("config file '" + path + "' is a directory, expected a YAML file");
   try {
     return YAML::LoadFile(path);
   } catch (const YAML::Exception& e) {
@@ -28,9 +30,10 @@ YAML::Node load_yaml_file(const std::string& path) {
 }
 
 std::string resolve_path(const std::string& p, const std::string& base_dir) {
-  if (fs::path(p).is_absolute() || fs::exists(p)) return p;
+  std::error_code ec;  // a name the OS refuses counts as missing; load_yaml_file then says why
+  if (fs::path(p).is_absolute() || fs::exists(p, ec)) return p;
   fs::path rel = fs::path(base_dir) / p;
-  return fs::exists(rel) ? rel.string() : p;
+  return fs::exists(rel, ec) ? rel.string() : p;
 }
 
 // Deep merge: `over` wins; mappings merge key by key, everything else is replaced.

@@ -46,6 +46,14 @@ TEST(ConfigFuzzRegressions, IncludeOfADirectoryIsAnInputError) {
   EXPECT_NE(yaml_error("base: ../models\n").find("models' is a directory"), std::string::npos);
 }
 
+// An include name longer than the OS accepts (std::filesystem::filesystem_error "File name too long"
+// escaped from fs::exists).
+TEST(ConfigFuzzRegressions, IncludeNameTooLongIsAnInputError) {
+  const std::string name(5000, 'm');
+  EXPECT_NE(yaml_error("model: " + name + "\n").find("' does not exist (File name too long)"), std::string::npos);
+  EXPECT_NE(yaml_error("base: [" + name + "]\n").find("' does not exist (File name too long)"), std::string::npos);
+}
+
 // Hugging Face config.json fields of the wrong type (nlohmann::json::type_error escaped from
 // json::value()).
 TEST(ConfigFuzzRegressions, HfConfigFieldsOfTheWrongTypeAreInputErrors) {
