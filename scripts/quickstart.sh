@@ -6,7 +6,7 @@
 #
 #   scripts/quickstart.sh [--preset default|smoke] [--out runs/quickstart]
 #
-# Presets: default (~10–15 min on 2 cores; vocab 4096, teacher 1M tokens, students 600k tokens
+# Presets: default (~12 min on 2 cores; vocab 4096, teacher 800k tokens, students 400k tokens
 # each, the mini-grid's default points) and smoke (~2 min, for CI: vocab 1024, a corpus subset,
 # small budgets, one run per method). HLD_TRAIN overrides the binary (default build/hld-train).
 set -euo pipefail
@@ -25,7 +25,7 @@ bin=${HLD_TRAIN:-build/hld-train}
 [ -x "$bin" ] || { echo "quickstart: $bin not found; run scripts/setup.sh first" >&2; exit 2; }
 data=$out/data
 case $preset in
-  default) vocab=4096 docs=0 teacher_tokens=1.0e6 student_tokens=6.0e5 grid=default ;;
+  default) vocab=4096 docs=0 teacher_tokens=8.0e5 student_tokens=4.0e5 grid=default ;;
   smoke)   vocab=1024 docs=4000 teacher_tokens=1.5e5 student_tokens=6.0e4 grid=smoke ;;
   *) echo "quickstart: unknown preset '$preset' (default, smoke)" >&2; exit 2 ;;
 esac
@@ -68,8 +68,9 @@ HLD_TRAIN=$bin scripts/mini_grid.sh configs/quickstart/student.yaml --preset "$g
   --runs-dir "$out/students" "${sets[@]}" --set teacher.source=cache
 
 stage "5/6 evaluation"
-"$bin" eval configs/quickstart/teacher.yaml "${common[@]}" --set "run.dir=$out/teacher" \
-  --out "$out/teacher/eval.json" >/dev/null
+[ "$out/teacher/eval.json" -nt "$out/teacher/checkpoints" ] ||
+  "$bin" eval configs/quickstart/teacher.yaml "${common[@]}" --set "run.dir=$out/teacher" \
+    --out "$out/teacher/eval.json" >/dev/null
 for run in "$out"/students/*/; do
   [ -f "$run/eval.json" ] || "$bin" eval "$run/config.yaml" --out "$run/eval.json" >/dev/null
 done

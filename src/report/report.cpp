@@ -234,7 +234,7 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
 
     // Pointwise improvement over KD (Figures 2–7 data) on every metric that has pairs.
     std::vector<Comparison> pw, paired;
-    for (const auto& id : shown_metrics(pts, false)) {
+    for (const auto& id : shown_metrics(pts, false, false)) {
       auto c = pointwise(pts, id);
       pw.insert(pw.end(), c.begin(), c.end());
       auto s = seed_paired(pts, id);

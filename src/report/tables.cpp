@@ -51,13 +51,16 @@ std::vector<Point> points_of(const std::vector<Point>& points, const std::string
   return out;
 }
 
-std::vector<std::string> shown_metrics(const std::vector<Point>& points, bool table2_order) {
-  std::vector<std::string> ids = table2_order ? table2_metric_ids() : paper_metric_ids();
-  for (const auto& p : points)
-    if (p.mean.count("valid")) {
-      ids.push_back("valid");
-      break;
-    }
+// The paper's metric columns, then "valid" when a run has it. The Markdown tables (precise=false)
+// drop columns no run evaluated (a quickstart measures only Valid); the CSVs keep the fixed layout.
+std::vector<std::string> shown_metrics(const std::vector<Point>& points, bool table2_order, bool precise) {
+  auto measured = [&](const std::string& id) {
+    return std::any_of(points.begin(), points.end(), [&](const Point& p) { return p.mean.count(id) > 0; });
+  };
+  std::vector<std::string> ids;
+  for (const auto& id : table2_order ? table2_metric_ids() : paper_metric_ids())
+    if (precise || measured(id)) ids.push_back(id);
+  if (measured("valid")) ids.push_back("valid");
   return ids;
 }
 
@@ -99,7 +102,7 @@ std::vector<const Point*> best_points(const std::vector<Point>& points, const st
 }
 
 Table runs_table(const std::vector<Point>& points, bool precise) {
-  const auto metrics = shown_metrics(points, false);
+  const auto metrics = shown_metrics(points, false, precise);
   const bool seeds = std::any_of(points.begin(), points.end(), [](const Point& p) { return p.runs.size() > 1; });
   Table t;
   t.header = {"Method", "η", "P1", "α", "τ", "γ"};
@@ -145,7 +148,7 @@ std::string describe_point(const PointKey& k) {
 }
 
 Table best_table(const std::vector<Point>& points, const std::string& metric, const Point* teacher, bool precise) {
-  const auto metrics = shown_metrics(points, true);
+  const auto metrics = shown_metrics(points, true, precise);
   const auto best = best_points(points, metric);
   Table t;
   if (precise) t.header = {"method"};
@@ -162,11 +165,13 @@ Table best_table(const std::vector<Point>& points, const std::string& metric, co
   for (const auto& row : paper_table2("123m")) {
     if (row.method != "random") continue;
     std::vector<std::string> r = {precise ? "random" : "Random"};
+    bool any = false;
     for (const auto& id : metrics) {
       auto it = row.metrics.find(id);
+      any |= it != row.metrics.end();
       r.push_back(it == row.metrics.end() ? (precise ? "" : "—") : fmt(precise ? "%.6g" : "%.3f", it->second));
     }
-    t.add(r);
+    if (any || precise) t.add(r);
   }
   auto point_row = [&](const Point& p, const std::string& label) {
     std::vector<std::string> r = {label};

@@ -19,8 +19,9 @@ std::vector<std::string> models_of(const std::vector<Point>& points);
 /// The points of one model.
 std::vector<Point> points_of(const std::vector<Point>& points, const std::string& model);
 
-/// Metric ids shown for a group: the paper's seven, then "valid" when any point has it.
-std::vector<std::string> shown_metrics(const std::vector<Point>& points, bool table2_order);
+/// Metric ids shown for a group: the paper's seven (precise: all of them, for the fixed CSV layout;
+/// else only those some point has), then "valid" when any point has it.
+std::vector<std::string> shown_metrics(const std::vector<Point>& points, bool table2_order, bool precise);
 
 /// The metric that picks the best hyper-parameters: "c4" when any point has it (the paper's
 /// choice), else "valid" (held-out shards, e.g. the quickstart), else "".
