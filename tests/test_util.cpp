@@ -3,11 +3,20 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <random>
+#include <thread>
+#include <tuple>
 
 namespace hld::test {
 
@@ -43,6 +52,96 @@ CommandResult run_command(const std::string& cmd) {
   while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
   const int status = ::pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+SmallFs::SmallFs(uint64_t bytes) {
+  std::string tmpl = (std::filesystem::path(::testing::TempDir()) / "hld-fs-XXXXXX").string();
+  path_ = ::mkdtemp(tmpl.data());
+  const std::string opts = "size=" + std::to_string(bytes);
+  // HLD_TEST_NO_MOUNT=1 exercises the file-size-limit fallback where mounting would work.
+  mounted_ = !std::getenv("HLD_TEST_NO_MOUNT") && ::mount("tmpfs", path_.c_str(), "tmpfs", 0, opts.c_str()) == 0;
+}
+
+SmallFs::~SmallFs() {
+  if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void SmallFs::fill(uint64_t leave) {
+  struct statvfs s {};
+  ASSERT_EQ(::statvfs(path_.c_str(), &s), 0);
+  const uint64_t free = uint64_t(s.f_bavail) * s.f_frsize;
+  ASSERT_GT(free, leave);
+  const int fd = ::open((path_ + "/.filler").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  ASSERT_GE(fd, 0);
+  std::vector<char> zeros(1 << 16, 0);
+  for (uint64_t left = free - leave; left > 0;) {
+    const ssize_t w = ::write(fd, zeros.data(), std::min<uint64_t>(left, zeros.size()));
+    if (w <= 0) break;
+    left -= uint64_t(w);
+  }
+  ::close(fd);
+}
+
+void SmallFs::drain() { std::filesystem::remove(path_ + "/.filler"); }
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::vector<double> kill_delays(double t_s, int n, unsigned seed, double lo, double hi) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(lo * t_s, hi * t_s);
+  std::vector<double> d;
+  for (int i = 0; i < n; ++i) d.push_back(u(rng));
+  return d;
+}
+
+namespace {
+
+// One run of `cmd` in a new process group, output to `log`; killed after `delay_s` (< 0: never).
+// Returns the wait status and whether it was killed.
+std::pair<int, bool> run_once(const std::string& cmd, const std::string& log, double delay_s) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);
+  const double t0 = now_s();
+  int status = 0;
+  for (;;) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) return {status, false};
+    if (delay_s >= 0 && now_s() - t0 >= delay_s) {
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return {status, true};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+}  // namespace
+
+KillRun run_with_kills(const std::string& cmd, const std::vector<double>& delays_s) {
+  KillRun r;
+  const std::string log = std::filesystem::path(::testing::TempDir()) / ("kill-run-" + std::to_string(::getpid()) + ".log");
+  int status = 0;
+  bool killed = true;
+  for (size_t i = 0; killed; ++i) {
+    std::tie(status, killed) = run_once(cmd, log, i < delays_s.size() ? delays_s[i] : -1.0);
+    r.kills += killed;
+  }
+  r.final.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(log);
+  r.final.output.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::filesystem::remove(log);
   return r;
 }
 

@@ -3,10 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace hld::test {
 
@@ -45,6 +47,47 @@ std::string shared_artifact(const std::string& name, const std::function<void(co
 
 /// Runs a shell command, capturing stdout+stderr and the exit code.
 CommandResult run_command(const std::string& cmd);
+
+/// A small tmpfs mounted on a fresh directory for full-disk tests, unmounted and removed at
+/// destruction. mounted() is false where this process may not mount; tests then limit the file
+/// size instead (RLIMIT_FSIZE: writes fail with EFBIG instead of ENOSPC, through the same paths;
+/// HLD_TEST_NO_MOUNT=1 forces that).
+class SmallFs {
+ public:
+  explicit SmallFs(uint64_t bytes);
+  ~SmallFs();
+  SmallFs(const SmallFs&) = delete;
+  SmallFs& operator=(const SmallFs&) = delete;
+  bool mounted() const { return mounted_; }
+  const std::string& path() const { return path_; }
+  /// Fills the filesystem with `path()/.filler` until about `leave` bytes stay free.
+  void fill(uint64_t leave);
+  /// Removes the filler again.
+  void drain();
+
+ private:
+  std::string path_;
+  bool mounted_ = false;
+};
+
+/// What run_with_kills did: how many runs it SIGKILLed, and the last run's result.
+struct KillRun {
+  int kills = 0;
+  CommandResult final;
+};
+
+/// Runs the shell command `cmd` in its own process group and SIGKILLs the whole group
+/// `delays_s[i]` seconds after its i-th start when it is still running, restarting it after each
+/// kill; after the last delay it runs once more to completion. A run that ends before its delay
+/// ends the loop (its result is `final`).
+KillRun run_with_kills(const std::string& cmd, const std::vector<double>& delays_s);
+
+/// `n` kill delays, uniform in [lo·T, hi·T] for a job whose uninterrupted run took `t_s` seconds
+/// (seeded, so a failure reproduces): spread over the job's life while work still accumulates.
+std::vector<double> kill_delays(double t_s, int n, unsigned seed, double lo = 0.05, double hi = 0.3);
+
+/// Seconds since an arbitrary epoch (steady clock), for timing reference runs.
+double now_s();
 
 #ifdef HLD_TRAIN_BIN
 /// Runs `hld-train ARGS`.

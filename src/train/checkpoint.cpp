@@ -68,18 +68,29 @@ std::string save_checkpoint(const std::string& run_dir, const TrainState& state,
   std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(state.step));
   const fs::path final_dir = root / name;
   const fs::path tmp = root / (std::string(name) + ".tmp");
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  model::save_model_dir(m, tmp.string());
-  hf::save_safetensors((tmp / "optimizer.safetensors").string(), opt.state(),
-                       {{"steps", std::to_string(opt.steps())}});
-  if (reg) hf::save_safetensors((tmp / "regressor.safetensors").string(), named(**reg));
-  nlohmann::json j = state.to_json();
-  j["optimizer_steps"] = opt.steps();
-  for (const auto& e : fs::directory_iterator(tmp))
-    j["checksums"][e.path().filename().string()] = util::file_hash(e.path().string());
-  util::write_file_atomic((tmp / "state.json").string(), j.dump(1));
-  util::fsync_dir(tmp.string());
+  // Half-written checkpoints of a crashed or failed save are never read; clear them.
+  for (const auto& e : fs::directory_iterator(root))
+    if (e.path().extension() == ".tmp") fs::remove_all(e.path());
+  try {
+    fs::create_directories(tmp);
+    model::save_model_dir(m, tmp.string());
+    hf::save_safetensors((tmp / "optimizer.safetensors").string(), opt.state(),
+                         {{"steps", std::to_string(opt.steps())}});
+    if (reg) hf::save_safetensors((tmp / "regressor.safetensors").string(), named(**reg));
+    nlohmann::json j = state.to_json();
+    j["optimizer_steps"] = opt.steps();
+    for (const auto& e : fs::directory_iterator(tmp))
+      j["checksums"][e.path().filename().string()] = util::file_hash(e.path().string());
+    util::write_file_atomic((tmp / "state.json").string(), j.dump(1));
+    util::fsync_dir(tmp.string());
+  } catch (const std::exception& e) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    const std::string prev = model::latest_checkpoint(run_dir);
+    throw std::runtime_error(std::string("checkpoint of step ") + std::to_string(state.step) + " not written (" +
+                             e.what() + "); " + (prev.empty() ? "no earlier checkpoint exists" :
+                                                 "the previous checkpoint " + prev + " is intact"));
+  }
   if (fs::exists(final_dir)) fs::remove_all(final_dir);
   fs::rename(tmp, final_dir);
   util::fsync_dir(root.string());
