@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "hld/cli/common.h"
+#include "hld/util/fs.h"
 #include "hld/teacher/cache_verify.h"
 #include "hld/teacher/cache_writer.h"
 #include "hld/util/error.h"
@@ -37,7 +38,7 @@ int run_verify(const CacheArgs& a, const config::ExperimentConfig& cfg) {
   } else {
     std::printf("cache '%s': %lld of %lld chunks verified, %s, %.1f bytes/token on disk (%lld in records)\n",
                 cfg.teacher.cache.c_str(), (long long)rep.chunks_ok, (long long)rep.chunks_planned,
-                teacher::human_bytes(double(rep.chunk_bytes)).c_str(), rep.bytes_per_token,
+                util::human_bytes(double(rep.chunk_bytes)).c_str(), rep.bytes_per_token,
                 (long long)rep.record_bytes_per_token);
     for (const auto& e : rep.errors) std::printf("  error: %s\n", e.c_str());
     if (rep.sample_tokens > 0) {

@@ -99,6 +99,7 @@ void parse_run(YamlReader r, RunConfig& c) {
   r.get("threads", c.threads);
   r.get("peak_flops", c.peak_flops);
   r.get("max_bad_steps", c.max_bad_steps);
+  r.get("check_resources", c.check_resources);
   r.finish();
 }
 

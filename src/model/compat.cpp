@@ -103,4 +103,16 @@ void cuda_synchronize(int device_index) {
 #endif
 }
 
+uint64_t cuda_free_memory(int device_index) {
+#if defined(HLD_WITH_CUDA)
+  c10::cuda::set_device(static_cast<c10::DeviceIndex>(device_index));
+  size_t free = 0, total = 0;
+  if (cudaMemGetInfo(&free, &total) != cudaSuccess) return 0;
+  return free;
+#else
+  (void)device_index;
+  return 0;
+#endif
+}
+
 }  // namespace hld::compat

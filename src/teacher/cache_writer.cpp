@@ -178,31 +178,10 @@ struct Writer {
 
 }  // namespace
 
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  int u = 0;
-  while (b >= 1024 && u < 5) {
-    b /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u ? "%.2f %s" : "%.0f %s", b, units[u]);
-  return buf;
-}
-
-uint64_t free_disk_bytes(const std::string& path) {
-  fs::path p = fs::absolute(path);
-  std::error_code ec;
-  while (!fs::exists(p, ec) && p.has_parent_path() && p != p.parent_path()) p = p.parent_path();
-  struct statvfs s {};
-  if (::statvfs(p.c_str(), &s) != 0) throw std::runtime_error("statvfs '" + p.string() + "': " + std::strerror(errno));
-  return static_cast<uint64_t>(s.f_bavail) * static_cast<uint64_t>(s.f_frsize);
-}
-
 void check_disk_space(const std::string& dir, uint64_t need) {
-  const uint64_t avail = free_disk_bytes(dir);
-  HLD_INPUT_CHECK(avail >= need, "teacher.cache '" + dir + "': the cache needs " + human_bytes(double(need)) +
-                                     " more but the disk has " + human_bytes(double(avail)) +
+  const uint64_t avail = util::free_disk_bytes(dir);
+  HLD_INPUT_CHECK(avail >= need, "teacher.cache '" + dir + "': the cache needs " + util::human_bytes(double(need)) +
+                                     " more but the disk has " + util::human_bytes(double(avail)) +
                                      " free; free space, choose another teacher.cache or cache fewer tokens "
                                      "(teacher.cache_tokens / --sequences)");
 }
@@ -252,13 +231,13 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
               "indices %lld + values %lld; hidden %s %lld B) -> %s in %lld chunks of %lld sequences\n",
               (long long)ix.rows, (long long)ix.context, tokens, (long long)l.bytes_per_token(), io::to_string(l.logits),
               (long long)l.logits_bytes(), (long long)l.index_bytes, (long long)l.value_bytes, io::to_string(l.hidden),
-              (long long)l.hidden_bytes, human_bytes(double(total)).c_str(), (long long)ix.num_chunks(),
+              (long long)l.hidden_bytes, util::human_bytes(double(total)).c_str(), (long long)ix.num_chunks(),
               (long long)ix.chunk_rows);
   std::printf("cache-teacher: %lld chunks already finished; needs %s more on '%s' (%s free)\n",
-              (long long)res.chunks_kept, human_bytes(double(remaining)).c_str(), dir.c_str(),
-              human_bytes(double(free_disk_bytes(dir))).c_str());
+              (long long)res.chunks_kept, util::human_bytes(double(remaining)).c_str(), dir.c_str(),
+              util::human_bytes(double(util::free_disk_bytes(dir))).c_str());
   std::fflush(stdout);
-  check_disk_space(dir, remaining + (1u << 20));
+  if (cfg.run.check_resources) check_disk_space(dir, remaining + (1u << 20));
 
   fs::create_directories(dir);
   DirLock lock(dir);
@@ -327,7 +306,7 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
   res.index = ix;
   res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   spdlog::info("cache-teacher: {} chunks written, {} kept, {} of {} finished; {} in {:.1f}s{}", res.chunks_written,
-               res.chunks_kept, ix.chunks.size(), ix.num_chunks(), human_bytes(double(res.bytes_written)), res.seconds,
+               res.chunks_kept, ix.chunks.size(), ix.num_chunks(), util::human_bytes(double(res.bytes_written)), res.seconds,
                ix.complete() ? "" : " (incomplete: run again to continue)");
   return res;
 }

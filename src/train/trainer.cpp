@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 #include "hld/budget/plan.h"
@@ -15,6 +16,7 @@
 #include "hld/teacher/teacher.h"
 #include "hld/train/adamw.h"
 #include "hld/train/progress.h"
+#include "hld/train/resources.h"
 #include "hld/train/run_dir.h"
 #include "hld/train/schedule.h"
 #include "hld/util/compat.h"
@@ -136,6 +138,14 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
     result.finished = true;
     result.last_checkpoint = ckpt;
     return result;
+  }
+
+  if (cfg.run.check_resources) {
+    const char* local = std::getenv("LOCAL_WORLD_SIZE");
+    const bool cuda = dev.is_cuda();
+    check_training_resources(cfg, tshape ? &*tshape : nullptr, compat::kHasSdpa && cuda,
+                             cuda ? compat::cuda_free_memory(dev.index()) : host_memory_available(), dev.str(),
+                             cuda ? 1 : std::max(1, local ? std::atoi(local) : 1));
   }
 
   // ---- data, models, teacher ---------------------------------------------------------------

@@ -295,8 +295,8 @@ TEST(TeacherCache, PrefixCachesFollowTheRunOrderAndGrowKeepingTheirChunks) {
 
 TEST(TeacherCache, RefusesWhenTheDiskIsTooSmall) {
   test::TempDir t;
-  EXPECT_GT(free_disk_bytes(t.path()), 0u);
-  EXPECT_GT(free_disk_bytes(t / "not/yet/created"), 0u);
+  EXPECT_GT(util::free_disk_bytes(t.path()), 0u);
+  EXPECT_GT(util::free_disk_bytes(t / "not/yet/created"), 0u);
   const std::string e = input_error([&] { check_disk_space(t / "cache", uint64_t{1} << 62); });
   EXPECT_NE(e.find("needs 4096.00 PiB"), std::string::npos) << e;
   EXPECT_FALSE(fs::exists(t / "cache"));

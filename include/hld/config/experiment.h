@@ -25,6 +25,7 @@ struct RunConfig {
   int64_t threads = 0;               ///< intra-op CPU threads (0: all cores)
   double peak_flops = 0;             ///< MFU denominator in FLOP/s (0: measured once per machine)
   int64_t max_bad_steps = 0;         ///< non-finite steps skipped before stopping (0: stop at once)
+  bool check_resources = true;       ///< refuse up front what the device memory or the disk cannot hold
 };
 
 struct DataConfig {

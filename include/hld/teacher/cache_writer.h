@@ -29,18 +29,11 @@ struct CacheWriteResult {
   double seconds = 0;
 };
 
-/// Free bytes for an unprivileged writer on the filesystem of `path` (or of its nearest
-/// existing parent directory), from statvfs.
-uint64_t free_disk_bytes(const std::string& path);
-
-/// InputError when free_disk_bytes(dir) < need, naming both figures.
+/// InputError when util::free_disk_bytes(dir) < need, naming both figures.
 void check_disk_space(const std::string& dir, uint64_t need);
 
 /// Writes (or completes) the cache cfg.teacher.cache. InputError on bad config, an existing
 /// cache of another identity in that directory, another writer holding it, or too little disk.
 CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const CacheWriteOptions& opts);
-
-/// "1.23 GiB"-style byte counts for messages.
-std::string human_bytes(double bytes);
 
 }  // namespace hld::teacher

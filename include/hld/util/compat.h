@@ -46,5 +46,7 @@ class CudaAutocastGuard {
 int64_t cuda_peak_memory(int device_index);
 void cuda_reset_peak_memory(int device_index);
 void cuda_synchronize(int device_index);
+/// Free memory of a CUDA device in bytes (0 without CUDA).
+uint64_t cuda_free_memory(int device_index);
 
 }  // namespace hld::compat

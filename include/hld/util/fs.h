@@ -17,6 +17,13 @@ void write_file_atomic(const std::string& path, std::string_view data);
 /// fsyncs a directory so that a rename inside it is durable.
 void fsync_dir(const std::string& dir);
 
+/// Free bytes for an unprivileged writer on the filesystem of `path` (or of its nearest existing
+/// parent directory), from statvfs.
+uint64_t free_disk_bytes(const std::string& path);
+
+/// "1.23 GiB"-style byte counts for messages.
+std::string human_bytes(double bytes);
+
 /// 64-bit FNV-1a, used for chunk checksums and tokenizer/teacher identity hashes.
 uint64_t fnv1a64(const void* data, size_t n, uint64_t seed = 1469598103934665603ULL);
 uint64_t fnv1a64(std::string_view s);

@@ -1,0 +1,133 @@
+// Up-front memory and disk checks of a training run (see resources.h).
+#include "hld/train/resources.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "hld/budget/costs.h"
+#include "hld/util/error.h"
+#include "hld/util/fs.h"
+
+namespace hld::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+// All parameters of a model: backbone + the tied embedding (forward_cost = 2N + 2dV).
+double model_params(const config::ModelConfig& m) { return double(budget::forward_cost(m)) / 2; }
+
+double regressor_params(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher) {
+  if (!teacher) return 0;
+  const auto o = cfg.objective.name;
+  if (o != config::Objective::kHldc && o != config::Objective::kHldf) return 0;
+  return double(budget::regressor_params(budget::regressor_kind_for(cfg.objective, o), cfg.model.hidden_size,
+                                         teacher->hidden_size, cfg.objective.regressor_expansion));
+}
+
+// Per-token values kept for backward by one decoder block (norm outputs, q/k/v and their norms
+// and rotations, attention output, the gated MLP's four f-wide tensors, residual sums).
+double block_values_per_token(const config::ModelConfig& m) {
+  return 8.0 * double(m.hidden_size) + 4.0 * double(m.intermediate_size) +
+         double(3 * m.num_heads + 4 * m.num_kv_heads) * double(m.head_dim);
+}
+
+// Reads a number from a one-line file ("max" and unreadable files give nullopt).
+std::optional<double> read_number(const std::string& path) {
+  std::ifstream in(path);
+  std::string s;
+  if (!(in >> s) || s == "max") return std::nullopt;
+  try {
+    return std::stod(s);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::string MemoryEstimate::describe() const {
+  std::ostringstream s;
+  s << "weights " << util::human_bytes(weights) << " + gradients and AdamW moments " << util::human_bytes(optimizer)
+    << " + activations " << util::human_bytes(activations) << " + logits " << util::human_bytes(logits);
+  if (teacher > 0) s << " + online teacher " << util::human_bytes(teacher);
+  s << " = " << util::human_bytes(total());
+  return s.str();
+}
+
+MemoryEstimate estimate_training_memory(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher,
+                                        bool fused_attention) {
+  const auto& m = cfg.model;
+  const double act_bytes = cfg.run.dtype == "bfloat16" ? 2 : 4;
+  const double micro = double(cfg.data.batch_size / std::max<int64_t>(1, cfg.data.grad_accum));
+  const double T = double(cfg.data.context), tokens = micro * T, V = double(m.vocab_size);
+  const double params = model_params(m) + regressor_params(cfg, teacher);
+  MemoryEstimate e;
+  e.weights = 4 * params + (cfg.run.dtype == "bfloat16" ? 2 * params : 0);  // + autocast's bf16 copies
+  e.optimizer = 12 * params;
+  // 25 % over the per-block count for the allocator's slack and smaller saved tensors.
+  double per_token = 1.25 * (double(m.num_layers) * block_values_per_token(m) + 2.0 * double(m.hidden_size));
+  e.activations = per_token * tokens * act_bytes;
+  if (!fused_attention)  // eager attention keeps scores and probabilities [B, H, T, T] per block
+    e.activations += double(m.num_layers) * micro * double(m.num_heads) * T * T * 4 * 2;
+  e.logits = 3 * tokens * V * 4;  // logits, log-probabilities, their gradient (float32)
+  if (teacher && cfg.teacher.source == "online")
+    e.teacher = model_params(*teacher) * act_bytes + 2 * tokens * double(teacher->vocab_size) * 4;
+  return e;
+}
+
+double checkpoint_bytes(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher) {
+  // model.safetensors (4 B/param) + optimizer.safetensors (two moments) + regressor (+ its moments)
+  return 12 * model_params(cfg.model) + 12 * regressor_params(cfg, teacher) + 64 * 1024;
+}
+
+uint64_t host_memory_available() {
+  double avail = 0;
+  std::ifstream in("/proc/meminfo");
+  std::string key, unit;
+  double kb = 0;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") avail = kb * 1024;
+  // cgroup v2, then v1: the container's limit minus what it already uses.
+  for (auto [limit, usage] : {std::pair<const char*, const char*>{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"},
+                              {"/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"}}) {
+    const auto l = read_number(limit), u = read_number(usage);
+    if (l && u && *l < 1e18) avail = avail > 0 ? std::min(avail, std::max(0.0, *l - *u)) : std::max(0.0, *l - *u);
+  }
+  return static_cast<uint64_t>(avail);
+}
+
+void check_training_resources(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher,
+                              bool fused_attention, uint64_t limit_bytes, const std::string& where, int processes) {
+  if (!cfg.run.check_resources) return;
+  const MemoryEstimate e = estimate_training_memory(cfg, teacher, fused_attention);
+  const double limit = double(limit_bytes) / std::max(1, processes);
+  const int64_t micro = cfg.data.batch_size / std::max<int64_t>(1, cfg.data.grad_accum);
+  HLD_INPUT_CHECK(limit_bytes == 0 || e.total() <= limit,
+                  "training '" + cfg.model.name + "' needs about " + util::human_bytes(e.total()) + " of memory on " +
+                      where + " (" + e.describe() + ", micro-batch " + std::to_string(micro) + " x " +
+                      std::to_string(cfg.data.context) + " tokens) but " + where + " has " +
+                      util::human_bytes(limit) + " available" +
+                      (processes > 1 ? " per process (" + std::to_string(processes) + " processes)" : "") +
+                      "; raise data.grad_accum or lower data.batch_size, shorten data.context, choose a smaller "
+                      "model, or set run.check_resources=false to try anyway");
+
+  // Disk: keep_checkpoints complete checkpoints plus the one being written.
+  const fs::path ck = fs::path(cfg.run.dir) / "checkpoints";
+  int64_t existing = 0;
+  std::error_code ec;
+  if (fs::is_directory(ck, ec))
+    for (const auto& d : fs::directory_iterator(ck, ec))
+      existing += d.path().filename().string().rfind("step-", 0) == 0 && d.path().extension() != ".tmp";
+  const double per = checkpoint_bytes(cfg, teacher);
+  const double need = per * double(std::max<int64_t>(1, cfg.run.keep_checkpoints + 1 - existing));
+  const double free = double(util::free_disk_bytes(cfg.run.dir));
+  HLD_INPUT_CHECK(need <= free, "run.dir '" + cfg.run.dir + "': checkpoints need " + util::human_bytes(need) + " (" +
+                                    util::human_bytes(per) + " each, run.keep_checkpoints = " +
+                                    std::to_string(cfg.run.keep_checkpoints) + ") but its disk has " +
+                                    util::human_bytes(free) + " free; free space, choose another run.dir, keep "
+                                    "fewer checkpoints or set run.check_resources=false to try anyway");
+}
+
+}  // namespace hld::train

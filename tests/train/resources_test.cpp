@@ -1,0 +1,76 @@
+// Up-front resource checks: the memory estimate's magnitudes for the paper's shapes, and a run
+// that cannot fit refused with exit code 2 naming the estimate, the limit and what to change.
+#include <gtest/gtest.h>
+
+#include "hld/config/loader.h"
+#include "hld/train/resources.h"
+#include "hld/util/error.h"
+#include "test_util.h"
+
+namespace hld::train {
+namespace {
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+config::ExperimentConfig paper_123m(const std::vector<std::string>& sets) {
+  return config::load(test::repo_path("configs/paper/student_123m_base.yaml"), sets);
+}
+
+TEST(Resources, EstimateHasThePaperShapesMagnitudes) {
+  // 123M student (120.8 M parameters): 16 B/param of weights, gradients and moments (+2 bf16).
+  const auto small = estimate_training_memory(paper_123m({"data.grad_accum=16"}), nullptr, /*fused=*/true);
+  EXPECT_NEAR(small.weights + small.optimizer, 120806016.0 * 18, 1e6);
+  // Logits of 16 × 2048 tokens × 32k vocabulary, three float32 copies: 12 GiB.
+  EXPECT_NEAR(small.logits / kGiB, 3.0 * 16 * 2048 * 32000 * 4 / kGiB, 0.01);
+  // The micro-batch of 16 fits an H200 (139 GiB) with room; 256 × 2048 in one pass does not.
+  EXPECT_LT(small.total() / kGiB, 60);
+  const auto big = estimate_training_memory(paper_123m({}), nullptr, true);
+  EXPECT_GT(big.total() / kGiB, 139);
+  EXPECT_NEAR(big.activations / small.activations, 16, 1e-9);
+  // Eager attention keeps [B, H, T, T] scores: far more than the fused kernel's activations.
+  const auto eager = estimate_training_memory(paper_123m({"data.grad_accum=16"}), nullptr, false);
+  EXPECT_GT(eager.activations, 2 * small.activations);
+  // An online teacher adds its weights and logits; a cached one adds nothing.
+  auto kd = paper_123m({"data.grad_accum=16", "objective.name=kd", "teacher.source=online"});
+  const auto teacher = config::load_model(test::repo_path("configs/models/teacher_4b.yaml"));
+  EXPECT_GT(estimate_training_memory(kd, &teacher, true).teacher, 3.8e9 * 2);
+  kd.teacher.source = "cache";
+  EXPECT_EQ(estimate_training_memory(kd, &teacher, true).teacher, 0);
+}
+
+TEST(Resources, RefusesWhatDoesNotFitAndCanBeTurnedOff) {
+  const auto cfg = paper_123m({"data.grad_accum=16"});
+  const double need = estimate_training_memory(cfg, nullptr, true).total();
+  EXPECT_NO_THROW(check_training_resources(cfg, nullptr, true, uint64_t(need * 1.1), "cuda:0"));
+  try {
+    check_training_resources(cfg, nullptr, true, uint64_t(need * 0.9), "cuda:0");
+    FAIL() << "no refusal";
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("needs about"), std::string::npos) << m;
+    EXPECT_NE(m.find("cuda:0 has"), std::string::npos) << m;
+    EXPECT_NE(m.find("data.grad_accum"), std::string::npos) << m;
+    EXPECT_NE(m.find("run.check_resources=false"), std::string::npos) << m;
+  }
+  // Two processes on one host share its memory.
+  EXPECT_THROW(check_training_resources(cfg, nullptr, true, uint64_t(need * 1.5), "cpu", 2), InputError);
+  auto off = cfg;
+  off.run.check_resources = false;
+  EXPECT_NO_THROW(check_training_resources(off, nullptr, true, 1, "cpu"));
+}
+
+#ifdef HLD_TRAIN_BIN
+TEST(Resources, TrainRefusesABatchThatCannotFitThisMachine) {
+  test::TempDir tmp;
+  // 123M student, 256 × 8192 tokens in one pass on the CPU: terabytes, refused before any data.
+  auto r = test::run_hld("train " + test::repo_path("configs/paper/student_123m_base.yaml") +
+                         " --set run.device=cpu --set data.context=8192 --set run.dir=" + (tmp / "run") +
+                         " --set data.train=" + (tmp / "none"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("needs about"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("available"), std::string::npos) << r.output;
+}
+#endif
+
+}  // namespace
+}  // namespace hld::train
