@@ -1,4 +1,5 @@
-// dlopen()s the SentencePiece shim with RTLD_DEEPBIND (see spm_lib.h for why).
+// dlopen()s the SentencePiece shim with RTLD_DEEPBIND (see spm_lib.h for why); sanitizer builds
+// load it into a link namespace of its own instead.
 #include "hld/data/spm_lib.h"
 
 #include <dlfcn.h>
@@ -12,6 +13,17 @@
 #include <vector>
 
 #include "hld/util/version.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HLD_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HLD_ASAN 1
+#endif
+#endif
+#ifndef HLD_ASAN
+#define HLD_ASAN 0
+#endif
 
 namespace hld::data::spm {
 namespace {
@@ -34,7 +46,13 @@ Api load_api() {
       tried += "\n  " + path + " (absent)";
       continue;
     }
+#if HLD_ASAN
+    // AddressSanitizer refuses RTLD_DEEPBIND; a link namespace of its own isolates SentencePiece's
+    // protobuf just as well (the shim is built without sanitizers for this: see CMakeLists.txt).
+    h = ::dlmopen(LM_ID_NEWLM, path.c_str(), RTLD_NOW | RTLD_LOCAL);
+#else
     h = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+#endif
     if (h) break;
     tried += "\n  " + path + " (" + ::dlerror() + ")";
   }
