@@ -1,6 +1,12 @@
 // Version-dependent LibTorch calls (see hld/util/compat.h).
 #include "hld/util/compat.h"
 
+#include <sched.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <thread>
+
 #include <ATen/autocast_mode.h>
 
 // HLD_WITH_CUDA is defined by CMake when LibTorch was built with CUDA.
@@ -66,6 +72,26 @@ CudaAutocastGuard::~CudaAutocastGuard() {
   at::autocast::set_enabled(prev_enabled_);
   at::autocast::set_autocast_gpu_dtype(prev_dtype_);
 #endif
+}
+
+int usable_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+void use_all_cpus() {
+  if (!std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(usable_cpus());
+}
+
+at::ScalarType matmul_dtype(const torch::Tensor& x) {
+  if (!x.is_cuda()) return x.scalar_type();
+#if HLD_AUTOCAST_BY_DEVICE
+  if (at::autocast::is_autocast_enabled(at::kCUDA)) return at::autocast::get_autocast_dtype(at::kCUDA);
+#else
+  if (at::autocast::is_enabled()) return at::autocast::get_autocast_gpu_dtype();
+#endif
+  return x.scalar_type();
 }
 
 bool has_fused_adamw(const torch::Device& device) {

@@ -1,6 +1,7 @@
 // Objective dispatch: NLL, KD (eq. 2), HLDC (eq. 3), HLDF hint phase (eq. 4) and its KD phase.
 #include "hld/objectives/objective.h"
 
+#include "hld/objectives/chunked_lm_loss.h"
 #include "hld/objectives/losses.h"
 
 namespace hld::objectives {
@@ -26,10 +27,9 @@ LossOutput compute_loss(const config::ExperimentConfig& cfg, Phase phase, model:
   model::ForwardOptions fo;
   if (n.teacher_hidden) fo.hidden_layers = {hint};
   const bool hint_only = cfg.objective.name == Objective::kHldf && phase == Phase::kHint;
-  if (hint_only) {
-    fo.stop_after = hint;  // phase 1 runs only the first D_S/2 blocks
-    fo.logits = false;
-  }
+  fo.logits = false;  // the de-embedding happens inside chunked_lm_loss
+  if (hint_only) fo.stop_after = hint;  // phase 1 runs only the first D_S/2 blocks
+  else fo.final_normed = true;
   auto out = student->forward(input, fo);
   LossOutput r;
   torch::Tensor hidden_term;
@@ -43,14 +43,19 @@ LossOutput compute_loss(const config::ExperimentConfig& cfg, Phase phase, model:
     r.loss = hidden_term;
     return r;
   }
-  auto logits = out.logits_BxTxV.reshape({-1, out.logits_BxTxV.size(-1)});
-  auto nll_term = nll(logits, target.reshape({-1}));
+  const auto& normed = out.final_normed_BxTxD;
+  const auto& w = student->embed_tokens->weight;
+  auto lm = chunked_lm_loss(normed.reshape({-1, normed.size(-1)}), w, target.reshape({-1}),
+                            n.teacher_logits ? teacher->vals_NxK : torch::Tensor(),
+                            n.teacher_logits ? teacher->idx_NxK : torch::Tensor(), o.temperature,
+                            default_chunk_rows(w.size(0)));
+  auto nll_term = lm.nll;
   r.terms["nll"] = nll_term.detach();
   if (!n.teacher_logits) {
     r.loss = nll_term;
     return r;
   }
-  auto kd_term = kd_kl(logits, teacher->vals_NxK, teacher->idx_NxK, o.temperature);
+  auto kd_term = lm.kd;
   r.terms["kd"] = kd_term.detach();
   r.loss = (1.0 - o.alpha) * nll_term + o.alpha * kd_term;
   if (cfg.objective.name == Objective::kHldc) r.loss = r.loss + o.gamma * hidden_term;

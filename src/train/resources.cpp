@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "hld/budget/costs.h"
+#include "hld/objectives/chunked_lm_loss.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
 
@@ -71,7 +72,8 @@ MemoryEstimate estimate_training_memory(const config::ExperimentConfig& cfg, con
   e.activations = per_token * tokens * act_bytes;
   if (!fused_attention)  // eager attention keeps scores and probabilities [B, H, T, T] per block
     e.activations += double(m.num_layers) * micro * double(m.num_heads) * T * T * 4 * 2;
-  e.logits = 3 * tokens * V * 4;  // logits, log-probabilities, their gradient (float32)
+  // chunked_lm_loss: logits, probabilities and their gradient for one chunk of rows (float32).
+  e.logits = 3 * std::min(tokens, double(objectives::default_chunk_rows(m.vocab_size))) * V * 4;
   if (teacher && cfg.teacher.source == "online")
     e.teacher = model_params(*teacher) * act_bytes + 2 * tokens * double(teacher->vocab_size) * 4;
   return e;

@@ -18,7 +18,7 @@ struct MemoryEstimate {
   double weights = 0;      ///< student (+ regressor) parameters, float32 master copy
   double optimizer = 0;    ///< gradients + AdamW moments (3 × float32)
   double activations = 0;  ///< tensors kept for backward over one micro-batch
-  double logits = 0;       ///< logits, log-probabilities and their gradient for one micro-batch
+  double logits = 0;       ///< logits, probabilities and their gradient of one loss chunk
   double teacher = 0;      ///< an online teacher's weights and its forward's logits
   double total() const { return weights + optimizer + activations + logits + teacher; }
   /// "weights 1.2 GiB + optimizer ... = total".

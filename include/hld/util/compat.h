@@ -21,8 +21,20 @@ constexpr bool kHasSdpa = HLD_TORCH2;
 torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                    const torch::Tensor& mask_TxT, double scale, bool is_causal);
 
+/// CPUs this process may run on (its affinity mask, as Slurm, cgroups or taskset leave it).
+int usable_cpus();
+
+/// LibTorch builds differ in their default intra-op thread count (Debian's 1.13 starts with one
+/// thread on a 2-core VM): use every usable CPU unless OMP_NUM_THREADS says otherwise.
+/// run.threads > 0 and the per-process share of multi-process runs are applied later.
+void use_all_cpus();
+
 /// "auto" → cuda when available, else cpu; "cuda"/"cuda:N" → InputError when CUDA is absent.
 torch::Device resolve_device(const std::string& spec);
+
+/// The dtype matrix products on `x` run in: CUDA autocast's dtype while it is on for a CUDA
+/// tensor, else x's own dtype (for code that must recompute a product outside autocast).
+at::ScalarType matmul_dtype(const torch::Tensor& x);
 
 /// True when the fused AdamW kernel (at::_fused_adamw_) is available for `device`.
 bool has_fused_adamw(const torch::Device& device);

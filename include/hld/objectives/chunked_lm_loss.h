@@ -1,0 +1,28 @@
+// The de-embedding and the token losses (eq. 1's NLL and eq. 2's top-k KD) fused over row
+// chunks, so that training never holds the (N, V) logits of a whole micro-batch in float32:
+// forward computes each chunk's logits h·Wᵀ, its NLL and KD sums and the row log-normalisers, then
+// drops the logits; backward recomputes each chunk's logits and accumulates dL/dh and dL/dW.
+// When one chunk covers every row, its logits are kept instead (no recomputation: small models).
+// Values and gradients equal objectives::nll and kd_kl on linear(h, W) (tests/objectives).
+#pragma once
+
+#include <torch/torch.h>
+
+namespace hld::objectives {
+
+struct LmLossTerms {
+  torch::Tensor nll;  ///< eq. 1, mean over tokens (scalar)
+  torch::Tensor kd;   ///< τ²·mean KL(p_T ‖ p_S) over the K kept entries; undefined without a teacher
+};
+
+/// Rows per chunk for a vocabulary of V: about 64 MiB of float32 logits (at least 64 rows).
+int64_t default_chunk_rows(int64_t vocab);
+
+/// h_NxD: final-normed states; w_VxD: the tied embedding; targets_N: next tokens. Teacher
+/// top-k (vals_NxK float, idx_NxK int64) may be undefined tensors (NLL only). Matrix products run
+/// in h's dtype (bf16 under autocast), softmax arithmetic in float32 (float64 stays float64).
+LmLossTerms chunked_lm_loss(const torch::Tensor& h_NxD, const torch::Tensor& w_VxD, const torch::Tensor& targets_N,
+                            const torch::Tensor& teacher_vals_NxK, const torch::Tensor& teacher_idx_NxK,
+                            double temperature, int64_t chunk_rows);
+
+}  // namespace hld::objectives

@@ -1,0 +1,116 @@
+// Chunked de-embedding + NLL / top-k KD with recomputation in backward (see chunked_lm_loss.h).
+//
+// Per row n with logits z = h·Wᵀ, lse = logsumexp(z), lse_τ = logsumexp(z/τ), p_T the teacher's
+// softmax(vals/τ) over its K kept entries, scattered to the vocabulary as p_T^sc:
+//   NLL_n = lse − z_target                      ∂/∂z = softmax(z) − onehot(target)
+//   KD_n  = τ² Σ_k p_T,k (log p_T,k − (z_idx_k/τ − lse_τ))
+//                                              ∂/∂z = τ (softmax(z/τ) − p_T^sc)   (Σ_k p_T,k = 1)
+// and the means over N rows; dL/dh = G·W, dL/dW = Gᵀ·h with G the (scaled) ∂/∂z of a chunk.
+#include "hld/objectives/chunked_lm_loss.h"
+
+#include <algorithm>
+
+#include "hld/util/compat.h"
+
+namespace hld::objectives {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+at::ScalarType float_type(const torch::Tensor& x) { return at::promote_types(x.scalar_type(), torch::kFloat32); }
+
+class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
+ public:
+  static variable_list forward(AutogradContext* ctx, torch::Tensor h, torch::Tensor w, torch::Tensor targets,
+                               torch::Tensor vals, torch::Tensor idx, double tau, int64_t chunk) {
+    const auto cdt = compat::matmul_dtype(h), ft = float_type(h);
+    const int64_t N = h.size(0);
+    const bool kd = vals.numel() > 0;  // (LibTorch 1.13's apply() takes no undefined tensors: empty = none)
+    const auto wc = w.to(cdt);
+    auto opts = h.options().dtype(ft);
+    auto lse = torch::empty({N}, opts), lse_t = torch::empty({kd ? N : 0}, opts);
+    auto nll_sum = torch::zeros({}, opts), kd_sum = torch::zeros({}, opts);
+    auto kept = torch::empty({0}, opts);
+    for (int64_t r0 = 0; r0 < N; r0 += chunk) {
+      const int64_t r1 = std::min(N, r0 + chunk);
+      auto z = torch::matmul(h.slice(0, r0, r1).to(cdt), wc.t()).to(ft);  // (n, V)
+      auto l = torch::logsumexp(z, -1);
+      lse.slice(0, r0, r1).copy_(l);
+      nll_sum += (l - z.gather(1, targets.slice(0, r0, r1).unsqueeze(1)).squeeze(1)).sum();
+      if (kd) {
+        auto zt = z / tau;
+        auto lt = torch::logsumexp(zt, -1);
+        lse_t.slice(0, r0, r1).copy_(lt);
+        auto log_pt = torch::log_softmax(vals.slice(0, r0, r1).to(ft) / tau, -1);
+        auto log_ps = zt.gather(1, idx.slice(0, r0, r1)) - lt.unsqueeze(1);
+        kd_sum += (log_pt.exp() * (log_pt - log_ps)).sum();
+      }
+      if (r1 - r0 == N) kept = z;  // one chunk: keep its logits rather than recompute them
+    }
+    ctx->save_for_backward({h, w, targets, vals, idx, lse, lse_t, kept});
+    ctx->saved_data["tau"] = tau;
+    ctx->saved_data["chunk"] = chunk;
+    return {nll_sum / double(N), kd_sum * (tau * tau / double(N))};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto s = ctx->get_saved_variables();
+    const auto &h = s[0], &w = s[1], &targets = s[2], &vals = s[3], &idx = s[4], &lse = s[5], &lse_t = s[6],
+               &kept = s[7];
+    const double tau = ctx->saved_data["tau"].toDouble();
+    const int64_t chunk = ctx->saved_data["chunk"].toInt();
+    const auto cdt = compat::matmul_dtype(h), ft = float_type(h);
+    const int64_t N = h.size(0);
+    const bool use_nll = grads[0].defined(), use_kd = vals.numel() > 0 && grads[1].defined();
+    const auto a = use_nll ? grads[0].to(ft) / double(N) : torch::Tensor();
+    const auto b = use_kd ? grads[1].to(ft) * (tau / double(N)) : torch::Tensor();
+    const auto wc = w.to(cdt);
+    auto grad_h = torch::empty_like(h);
+    auto grad_w = torch::zeros(w.sizes(), w.options().dtype(ft));
+    for (int64_t r0 = 0; r0 < N; r0 += chunk) {
+      const int64_t r1 = std::min(N, r0 + chunk), n = r1 - r0;
+      const auto hc = h.slice(0, r0, r1).to(cdt);
+      auto z = kept.numel() > 0 ? kept : torch::matmul(hc, wc.t()).to(ft);
+      torch::Tensor g;
+      if (use_nll) {
+        g = (z - lse.slice(0, r0, r1).unsqueeze(1)).exp_().mul_(a);
+        g.scatter_add_(1, targets.slice(0, r0, r1).unsqueeze(1), (-a).expand({n, 1}).contiguous());
+      }
+      if (use_kd) {
+        auto gk = (z / tau - lse_t.slice(0, r0, r1).unsqueeze(1)).exp_().mul_(b);
+        auto pt = torch::softmax(vals.slice(0, r0, r1).to(ft) / tau, -1);
+        gk.scatter_add_(1, idx.slice(0, r0, r1), -(pt * b));
+        g = g.defined() ? g.add_(gk) : gk;
+      }
+      if (!g.defined()) g = torch::zeros_like(z);
+      const auto gc = g.to(cdt);
+      grad_h.slice(0, r0, r1).copy_(torch::matmul(gc, wc));
+      grad_w.add_(torch::matmul(gc.t(), hc).to(ft));
+    }
+    return {grad_h, grad_w.to(w.scalar_type()), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
+            torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+int64_t default_chunk_rows(int64_t vocab) {
+  return std::max<int64_t>(64, (int64_t{64} << 20) / (4 * std::max<int64_t>(1, vocab)));
+}
+
+LmLossTerms chunked_lm_loss(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& targets,
+                            const torch::Tensor& vals, const torch::Tensor& idx, double temperature,
+                            int64_t chunk_rows) {
+  TORCH_CHECK(h.dim() == 2 && w.dim() == 2 && h.size(1) == w.size(1), "chunked_lm_loss: h (N, D) and W (V, D)");
+  TORCH_CHECK(chunk_rows > 0, "chunked_lm_loss: chunk_rows must be positive");
+  const bool kd = vals.defined();
+  auto out = ChunkedLmLoss::apply(h, w, targets, kd ? vals : torch::empty({0}, h.options()),
+                                  kd ? idx : torch::empty({0}, targets.options()), temperature, chunk_rows);
+  LmLossTerms r;
+  r.nll = out[0];
+  if (kd) r.kd = out[1];
+  return r;
+}
+
+}  // namespace hld::objectives
