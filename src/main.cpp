@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "hld/cli/common.h"
+#include "hld/util/compat.h"
 #include "hld/util/error.h"
 
 int main(int argc, char** argv) {
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? hld::kExitOk : hld::kExitBadInput;
   }
+  hld::compat::use_all_cpus();
   try {
     return action ? action() : hld::kExitFailure;
   } catch (const hld::InputError& e) {

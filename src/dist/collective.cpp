@@ -2,28 +2,17 @@
 // rank's device, with CPU threads split between the processes that share a node.
 #include "hld/dist/collective.h"
 
-#include <sched.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
 #include <string>
-#include <thread>
 
 #include "hld/dist/launch_env.h"
 #include "hld/dist/process_group.h"
+#include "hld/util/compat.h"
 #include "hld/util/error.h"
 
 namespace hld::dist {
-namespace {
-
-/// CPUs this process may run on (the affinity mask that Slurm/cgroups/taskset leave it).
-int usable_cpus() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return std::max(1u, std::thread::hardware_concurrency());
-}
-
-}  // namespace
 
 torch::Device rank_device(const torch::Device& requested, int local_rank, int world) {
   if (!requested.is_cuda() || world <= 1) return requested;
@@ -48,7 +37,7 @@ std::unique_ptr<Collective> from_environment(const torch::Device& device) {
   if (dev.is_cpu() && !std::getenv("OMP_NUM_THREADS")) {
     // Processes on one node share its cores: each takes its share unless the config or
     // OMP_NUM_THREADS says otherwise (run.threads > 0 is applied later by the trainer).
-    const int share = std::max(1, usable_cpus() / std::max(1, env.local_world_known ? env.local_world : 1));
+    const int share = std::max(1, compat::usable_cpus() / std::max(1, env.local_world_known ? env.local_world : 1));
     torch::set_num_threads(share);
   }
   return std::make_unique<ProcessGroupCollective>(env, dev);
