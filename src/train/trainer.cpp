@@ -91,6 +91,14 @@ std::vector<AdamW::Param> phase_params(model::Transformer& m, objectives::Regres
   return out;
 }
 
+// The first teacher signal with a NaN/Inf ("" when all are finite): a corrupt teacher or cache
+// should be named as such, not discovered as a non-finite student loss.
+std::string first_nonfinite_signal(const objectives::TeacherSignals& s) {
+  if (s.vals_NxK.defined() && !torch::isfinite(s.vals_NxK).all().item<bool>()) return "teacher top-k logits";
+  if (s.hidden_NxD.defined() && !torch::isfinite(s.hidden_NxD).all().item<bool>()) return "teacher hidden states";
+  return "";
+}
+
 std::string first_nonfinite(const objectives::LossOutput& out) {
   for (const auto& [name, t] : out.terms)
     if (!std::isfinite(t.item<double>())) return "train/" + name;
@@ -217,6 +225,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
         if (teacher) sig = teacher->signals(b.input_BxT, b.seq_ids, needs);
         auto out = objectives::compute_loss(cfg, obj_phase, student, phase_reg, b.input_BxT, b.target_BxT,
                                             teacher ? &sig : nullptr);
+        if (bad.empty() && teacher) bad = first_nonfinite_signal(sig);
         if (bad.empty()) bad = first_nonfinite(out);
         (out.loss / static_cast<double>(accum)).backward();
         terms["loss"] += out.loss.item<double>() / accum;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -205,6 +206,30 @@ TEST(TrainIntegration, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
     EXPECT_NE(std::string(e.what()).find("step "), std::string::npos) << e.what();
   }
   EXPECT_EQ(model::latest_checkpoint(dir / "r"), before);
+}
+
+// A teacher that produces NaN logits is named as the culprit (not the student's loss), after the
+// allowed number of skipped batches.
+TEST(TrainIntegration, NonFiniteTeacherSignalsAreNamed) {
+  test::TempDir dir;
+  {
+    auto t = model::load_model_any(test::tiny_teacher());
+    torch::NoGradGuard ng;
+    t->norm->named_parameters()["weight"].fill_(std::nan(""));  // final norm: every logit NaN
+    model::save_model_dir(t, dir / "teacher");
+  }
+  auto cfg = test::tiny_config({"run.dir=" + dir / "r", "objective.name=kd", "teacher.source=online",
+                                "teacher.checkpoint=" + dir / "teacher", "run.max_bad_steps=2"});
+  try {
+    TrainOptions q;
+    q.quiet = true;
+    run_training(cfg, q);
+    FAIL() << "expected a non-finite error";
+  } catch (const std::runtime_error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("step 1: teacher top-k logits is not finite"), std::string::npos) << m;
+    EXPECT_NE(m.find("run.max_bad_steps = 2"), std::string::npos) << m;
+  }
 }
 
 }  // namespace
