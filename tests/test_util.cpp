@@ -14,6 +14,8 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <random>
 #include <thread>
 #include <tuple>
@@ -41,6 +43,16 @@ std::string shared_artifact(const std::string& name, const std::function<void(co
   ::flock(fd, LOCK_UN);
   ::close(fd);
   return dir.string();
+}
+
+std::map<std::string, std::string> read_dir_files(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    out[e.path().filename().string()].assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return out;
 }
 
 CommandResult run_command(const std::string& cmd) {

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ struct CommandResult {
 /// in its own process): `builder(dir)` fills a temporary directory that is then renamed into
 /// place; concurrent callers wait on a file lock. Returns the directory.
 std::string shared_artifact(const std::string& name, const std::function<void(const std::string&)>& builder);
+
+/// The regular files directly in `dir`, name → contents (to compare outputs bitwise).
+std::map<std::string, std::string> read_dir_files(const std::string& dir);
 
 /// Runs a shell command, capturing stdout+stderr and the exit code.
 CommandResult run_command(const std::string& cmd);

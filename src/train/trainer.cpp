@@ -6,11 +6,11 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 
 #include "hld/budget/plan.h"
 #include "hld/data/batch_stream.h"
+#include "hld/dist/launch_env.h"
 #include "hld/model/model_io.h"
 #include "hld/objectives/objective.h"
 #include "hld/teacher/teacher.h"
@@ -149,11 +149,10 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   }
 
   if (cfg.run.check_resources) {
-    const char* local = std::getenv("LOCAL_WORLD_SIZE");
     const bool cuda = dev.is_cuda();
     check_training_resources(cfg, tshape ? &*tshape : nullptr, compat::kHasSdpa && cuda,
                              cuda ? compat::cuda_free_memory(dev.index()) : host_memory_available(), dev.str(),
-                             cuda ? 1 : std::max(1, local ? std::atoi(local) : 1));
+                             cuda ? 1 : dist::read_launch_env().local_world);
   }
 
   // ---- data, models, teacher ---------------------------------------------------------------

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <map>
 #include <regex>
 
 #include "../train/train_fixture.h"
@@ -16,13 +15,6 @@ namespace fs = std::filesystem;
 
 namespace hld::teacher {
 namespace {
-
-std::map<std::string, std::string> files_of(const std::string& dir) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file()) out[e.path().filename().string()] = util::read_file(e.path().string());
-  return out;
-}
 
 TEST(CacheTeacherCrashSafety, KillNineAtRandomPointsThenResumeIsBitwiseExact) {
   test::TempDir dir;
@@ -46,7 +38,7 @@ TEST(CacheTeacherCrashSafety, KillNineAtRandomPointsThenResumeIsBitwiseExact) {
   ASSERT_TRUE(std::regex_search(kr.final.output, m, std::regex("(\\d+) chunks already finished"))) << kr.final.output;
   EXPECT_GT(std::stoi(m[1]), 0) << kr.final.output;
 
-  const auto a = files_of(dir / "full"), b = files_of(dir / "cut");
+  const auto a = test::read_dir_files(dir / "full"), b = test::read_dir_files(dir / "cut");
   ASSERT_GT(a.size(), 4u);
   ASSERT_EQ(a.size(), b.size());
   for (const auto& [name, bytes] : a) {

@@ -22,12 +22,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The files of `dir` without the filler that fills the small filesystem.
 std::map<std::string, std::string> files_of(const std::string& dir) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file() && e.path().filename() != ".filler")
-      out[e.path().filename().string()] = util::read_file(e.path().string());
-  return out;
+  auto f = test::read_dir_files(dir);
+  f.erase(".filler");
+  return f;
 }
 
 // `cmd` under a file-size limit of `kib` KiB (SIGXFSZ ignored, so writes fail with EFBIG).

@@ -30,19 +30,7 @@ TEST(CliEval, WritesEvalJsonAndRejectsBadTaskFiles) {
   TempDir dir;
   const int64_t V = 512;
   const std::string tok = testing::train_fixture_tokenizer(dir.path(), V);
-  config::ModelConfig c;
-  c.name = "tiny-eval";
-  c.vocab_size = V;
-  c.hidden_size = 16;
-  c.intermediate_size = 24;
-  c.num_layers = 2;
-  c.num_heads = 2;
-  c.num_kv_heads = 1;
-  c.head_dim = 8;
-  c.query_pre_attn_scalar = 8;
-  c.sliding_window = 4;
-  c.sliding_window_pattern = 2;
-  model::Transformer m(c);
+  model::Transformer m(testing::tiny_eval_model(V));
   {
     torch::NoGradGuard ng;
     m->embed_tokens->weight.zero_();

@@ -21,24 +21,8 @@ namespace {
 using testing::fixture;
 using testing::TempDir;
 
-config::ModelConfig tiny(int64_t vocab) {
-  config::ModelConfig c;
-  c.name = "tiny-eval";
-  c.vocab_size = vocab;
-  c.hidden_size = 16;
-  c.intermediate_size = 24;
-  c.num_layers = 2;
-  c.num_heads = 2;
-  c.num_kv_heads = 1;
-  c.head_dim = 8;
-  c.query_pre_attn_scalar = 8;
-  c.sliding_window = 4;
-  c.sliding_window_pattern = 2;
-  return c;
-}
-
 model::Transformer uniform_model(int64_t vocab) {
-  model::Transformer m(tiny(vocab));
+  model::Transformer m(testing::tiny_eval_model(vocab));
   torch::NoGradGuard ng;
   m->embed_tokens->weight.zero_();
   return m;
@@ -81,7 +65,7 @@ TEST(TransformerScorer, UniformLogitsGiveMinusNLogV) {
 TEST(TransformerScorer, BatchedEqualsOneAtATime) {
   const int64_t V = 50, L = 10;
   torch::manual_seed(3);
-  model::Transformer m(tiny(V));
+  model::Transformer m(testing::tiny_eval_model(V));
   auto reqs = random_requests(11, V, 2);
   reqs.push_back({{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}, {14, 15}});  // cut to the last L + 1 tokens
   // Reference: each request alone through the full logits.

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 
+#include "hld/config/model_config.h"
 #include "hld/data/tokenizer.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
@@ -72,6 +73,23 @@ inline std::string train_fixture_tokenizer(const std::string& dir, int64_t vocab
   o.vocab_size = vocab;
   o.num_threads = 1;
   return data::train_tokenizer(o).model_path;
+}
+
+/// A two-block model of width 16 (sliding window 4, every other block global) for scoring tests.
+inline config::ModelConfig tiny_eval_model(int64_t vocab) {
+  config::ModelConfig c;
+  c.name = "tiny-eval";
+  c.vocab_size = vocab;
+  c.hidden_size = 16;
+  c.intermediate_size = 24;
+  c.num_layers = 2;
+  c.num_heads = 2;
+  c.num_kv_heads = 1;
+  c.head_dim = 8;
+  c.query_pre_attn_scalar = 8;
+  c.sliding_window = 4;
+  c.sliding_window_pattern = 2;
+  return c;
 }
 
 }  // namespace hld::eval::testing
