@@ -20,13 +20,16 @@ torch::Tensor eager_attention(const torch::Tensor& q, const torch::Tensor& k, co
                               const torch::Tensor& allowed, double scale) {
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
   const int64_t KV = k.size(1), G = H / KV;
-  // Group query heads by their shared KV head: head h uses KV head h / G (repeat_kv order).
-  auto qg = q.reshape({B, KV, G * T, D});
-  auto scores = torch::matmul(qg, k.transpose(-2, -1)) * scale;  // (B, KV, G*T, T)
-  scores = scores.view({B, KV, G, T, T});
-  scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
+  // Group query heads by their shared KV head: head h uses KV head h / G (repeat_kv order), so a
+  // batch of (G·T, D) × (D, T) products. The mask enters as an additive 0 / −∞ bias and the scale
+  // as the product's alpha: one baddbmm instead of a product, a scaling and a masked fill.
+  const auto bias = torch::zeros({T, T}, q.options())
+                        .masked_fill_(allowed.logical_not(), -std::numeric_limits<double>::infinity())
+                        .repeat({G, 1});                                                  // (G*T, T)
+  auto scores = torch::baddbmm(bias, q.reshape({B * KV, G * T, D}), k.reshape({B * KV, T, D}).transpose(1, 2),
+                               /*beta=*/1.0, /*alpha=*/scale);                           // (B*KV, G*T, T)
   auto probs = torch::softmax(scores, -1, at::promote_types(q.scalar_type(), torch::kFloat32)).to(q.scalar_type());
-  auto out = torch::matmul(probs.view({B, KV, G * T, T}), v);    // (B, KV, G*T, D)
+  auto out = torch::bmm(probs, v.reshape({B * KV, T, D}));                                 // (B*KV, G*T, D)
   return out.view({B, H, T, D});
 }
 
@@ -45,11 +48,11 @@ AttentionImpl::AttentionImpl(const config::ModelConfig& c, bool global)
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& allowed,
                                      const RopeTables& rope) {
   const int64_t B = x.size(0), T = x.size(1);
-  auto q = q_proj(x).view({B, T, heads_, head_dim_}).transpose(1, 2);
-  auto k = k_proj(x).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
+  // QK-norm and RoPE act on the last dimension, so they run in the projections' (B, T, H, D)
+  // layout (contiguous: what the fused CPU kernels take); attention wants (B, H, T, D).
+  auto q = apply_rope(q_norm(q_proj(x).view({B, T, heads_, head_dim_})), rope).transpose(1, 2);
+  auto k = apply_rope(k_norm(k_proj(x).view({B, T, kv_heads_, head_dim_})), rope).transpose(1, 2);
   auto v = v_proj(x).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
-  q = apply_rope(q_norm(q), rope);
-  k = apply_rope(k_norm(k), rope);
   torch::Tensor out;
   if (compat::kHasSdpa && x.is_cuda()) {
     const int64_t G = heads_ / kv_heads_;

@@ -1,7 +1,68 @@
-// Rotary position embedding tables and application.
+// Rotary position embedding tables and application: the composite formula, and a fused CPU kernel
+// (one pass each way) for float32/float64.
 #include "hld/model/rope.h"
 
+#include <ATen/Parallel.h>
+
+#include "hld/model/rms_norm.h"
+
 namespace hld::model {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// Row r of a contiguous (B, T, H, D) tensor is at position (r / H) % T. With h = D/2, c/s the
+// table rows: y₁ = x₁c₁ − x₂s₁, y₂ = x₂c₂ + x₁s₂ (rotate-half), so the transposed map is
+// dx₁ = g₁c₁ + g₂s₂, dx₂ = g₂c₂ − g₁s₁.
+template <typename T>
+void rope_rows(const T* x, const T* cos, const T* sin, T* y, int64_t rows, int64_t T_, int64_t H, int64_t D,
+               bool transpose) {
+  const int64_t h = D / 2;
+  at::parallel_for(0, rows, 256, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t t = (r / H) % T_;
+      const T *x1 = x + r * D, *x2 = x1 + h, *c1 = cos + t * D, *c2 = c1 + h, *s1 = sin + t * D, *s2 = s1 + h;
+      T *y1 = y + r * D, *y2 = y1 + h;
+      if (!transpose) {
+        for (int64_t i = 0; i < h; ++i) {
+          y1[i] = x1[i] * c1[i] + (-x2[i]) * s1[i];
+          y2[i] = x2[i] * c2[i] + x1[i] * s2[i];
+        }
+      } else {
+        for (int64_t i = 0; i < h; ++i) {
+          const T a = x1[i], b = x2[i];
+          y1[i] = a * c1[i] + b * s2[i];
+          y2[i] = b * c2[i] - a * s1[i];
+        }
+      }
+    }
+  });
+}
+
+torch::Tensor rope_apply(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin, bool transpose) {
+  auto y = torch::empty_like(x, torch::MemoryFormat::Contiguous);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_rope", [&] {
+    rope_rows(x.data_ptr<scalar_t>(), cos.data_ptr<scalar_t>(), sin.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(),
+              x.numel() / x.size(3), x.size(1), x.size(2), x.size(3), transpose);
+  });
+  return y;
+}
+
+class FusedRope : public torch::autograd::Function<FusedRope> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& cos,
+                               const torch::Tensor& sin) {
+    ctx->save_for_backward({cos, sin});
+    return rope_apply(x.contiguous(), cos, sin, false);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto s = ctx->get_saved_variables();
+    return {rope_apply(grads[0].contiguous(), s[0], s[1], true), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
 
 RopeTables rope_tables(int64_t T, int64_t head_dim, double base, double scaling,
                        torch::Device device, torch::ScalarType dtype, int64_t start) {
@@ -17,10 +78,13 @@ RopeTables rope_tables(int64_t T, int64_t head_dim, double base, double scaling,
 }
 
 torch::Tensor apply_rope(const torch::Tensor& x, const RopeTables& t) {
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == t.cos_TxD.size(0) && x.size(3) == t.cos_TxD.size(1) && x.size(3) % 2 == 0,
+              "apply_rope: x (B, T, H, D) with T, D as the tables");
+  if (fused_cpu_eligible(x, t.cos_TxD)) return FusedRope::apply(x, t.cos_TxD.contiguous(), t.sin_TxD.contiguous());
   const int64_t half = x.size(-1) / 2;
   auto x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
   auto rotated = torch::cat({-x2, x1}, -1);
-  return x * t.cos_TxD + rotated * t.sin_TxD;
+  return x * t.cos_TxD.unsqueeze(1) + rotated * t.sin_TxD.unsqueeze(1);
 }
 
 }  // namespace hld::model

@@ -51,16 +51,16 @@ TEST(Rope, RotationPreservesNormAndMatchesClosedForm) {
       EXPECT_NEAR(t.cos_TxD[p][i].item<double>(), std::cos(ang), 1e-6);
       EXPECT_NEAR(t.sin_TxD[p][i + D / 2].item<double>(), std::sin(ang), 1e-6);
     }
-  auto x = torch::randn({1, 2, T, D}, torch::kFloat64);
+  auto x = torch::randn({1, T, 2, D}, torch::kFloat64);  // (B, T, H, D)
   auto y = apply_rope(x, t);
   EXPECT_TRUE(torch::allclose(y.norm(2, -1), x.norm(2, -1), 1e-6));  // tables are float32, like HF
-  EXPECT_TRUE(torch::allclose(y.select(2, 0), x.select(2, 0)));  // position 0 unchanged
+  EXPECT_TRUE(torch::allclose(y.select(1, 0), x.select(1, 0)));  // position 0 unchanged
   // Relative property: <R_p q, R_{p+k} k> depends only on k.
   auto q = torch::randn({D}, torch::kFloat64), k = torch::randn({D}, torch::kFloat64);
-  auto qs = q.expand({1, 1, T, D}).contiguous(), ks = k.expand({1, 1, T, D}).contiguous();
+  auto qs = q.expand({1, T, 1, D}).contiguous(), ks = k.expand({1, T, 1, D}).contiguous();
   auto rq = apply_rope(qs, t), rk = apply_rope(ks, t);
-  auto d1 = (rq[0][0][1] * rk[0][0][3]).sum().item<double>();
-  auto d2 = (rq[0][0][2] * rk[0][0][4]).sum().item<double>();
+  auto d1 = (rq[0][1][0] * rk[0][3][0]).sum().item<double>();
+  auto d2 = (rq[0][2][0] * rk[0][4][0]).sum().item<double>();
   EXPECT_NEAR(d1, d2, 1e-6);
 }
 

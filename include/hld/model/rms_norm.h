@@ -16,7 +16,16 @@ class RMSNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RMSNorm);
 
-/// The functional form, for tests and fused paths.
+/// The composite formula (any device and dtype; autocast-aware). RMSNorm's forward uses it on
+/// CUDA and for bf16.
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps);
+
+/// True when the fused CPU kernels take these tensors: CPU, float32 or float64, same dtype.
+bool fused_cpu_eligible(const torch::Tensor& x, const torch::Tensor& w);
+
+/// rms_norm as one CPU kernel per direction (statistics summed in float64, rounding otherwise as
+/// the composite), with its own backward; what RMSNorm's forward uses when fused_cpu_eligible.
+/// The weight gradient does not depend on the thread count.
+torch::Tensor rms_norm_fused_cpu(const torch::Tensor& x, const torch::Tensor& w, double eps);
 
 }  // namespace hld::model

@@ -15,7 +15,8 @@ struct RopeTables {
 RopeTables rope_tables(int64_t T, int64_t head_dim, double base, double scaling,
                        torch::Device device, torch::ScalarType dtype, int64_t start = 0);
 
-/// x_BxHxTxD * cos + rotate_half(x) * sin.
-torch::Tensor apply_rope(const torch::Tensor& x_BxHxTxD, const RopeTables& t);
+/// x * cos + rotate_half(x) * sin for x (B, T, H, D), the layout the projections produce; a fused
+/// CPU kernel for float32/float64 (same rounding as the formula), the formula elsewhere.
+torch::Tensor apply_rope(const torch::Tensor& x_BxTxHxD, const RopeTables& t);
 
 }  // namespace hld::model
