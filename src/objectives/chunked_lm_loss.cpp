@@ -39,8 +39,9 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
       lse.slice(0, r0, r1).copy_(l);
       nll_sum += (l - z.gather(1, targets.slice(0, r0, r1).unsqueeze(1)).squeeze(1)).sum();
       if (kd) {
-        auto zt = z / tau;
-        auto lt = torch::logsumexp(zt, -1);
+        // τ = 1 (the paper's setting) shares the logits and their logsumexp with the NLL term.
+        auto zt = tau == 1.0 ? z : z / tau;
+        auto lt = tau == 1.0 ? l : torch::logsumexp(zt, -1);
         lse_t.slice(0, r0, r1).copy_(lt);
         auto log_pt = torch::log_softmax(vals.slice(0, r0, r1).to(ft) / tau, -1);
         auto log_ps = zt.gather(1, idx.slice(0, r0, r1)) - lt.unsqueeze(1);
@@ -72,16 +73,21 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
       const int64_t r1 = std::min(N, r0 + chunk), n = r1 - r0;
       const auto hc = h.slice(0, r0, r1).to(cdt);
       auto z = kept.numel() > 0 ? kept : torch::matmul(hc, wc.t()).to(ft);
+      // softmax(z) serves the NLL term, and the KD term too when τ = 1: one pass over (n, V).
+      const bool shared = use_kd && tau == 1.0;
       torch::Tensor g;
-      if (use_nll) {
-        g = (z - lse.slice(0, r0, r1).unsqueeze(1)).exp_().mul_(a);
-        g.scatter_add_(1, targets.slice(0, r0, r1).unsqueeze(1), (-a).expand({n, 1}).contiguous());
+      if (use_nll || shared) {
+        const auto coef = use_nll && shared ? a + b : use_nll ? a : b;
+        g = (z - lse.slice(0, r0, r1).unsqueeze(1)).exp_().mul_(coef);
       }
-      if (use_kd) {
+      if (use_kd && !shared) {
         auto gk = (z / tau - lse_t.slice(0, r0, r1).unsqueeze(1)).exp_().mul_(b);
-        auto pt = torch::softmax(vals.slice(0, r0, r1).to(ft) / tau, -1);
-        gk.scatter_add_(1, idx.slice(0, r0, r1), -(pt * b));
         g = g.defined() ? g.add_(gk) : gk;
+      }
+      if (use_nll) g.scatter_add_(1, targets.slice(0, r0, r1).unsqueeze(1), (-a).expand({n, 1}).contiguous());
+      if (use_kd) {
+        auto pt = torch::softmax(vals.slice(0, r0, r1).to(ft) / tau, -1);
+        g.scatter_add_(1, idx.slice(0, r0, r1), -(pt * b));
       }
       if (!g.defined()) g = torch::zeros_like(z);
       const auto gc = g.to(cdt);
