@@ -110,6 +110,7 @@ void parse_data(YamlReader r, DataConfig& c) {
   r.get("context", c.context);
   r.get("batch_size", c.batch_size);
   r.get("grad_accum", c.grad_accum);
+  r.get("prefetch", c.prefetch);
   r.finish();
 }
 
@@ -254,6 +255,7 @@ std::string range_errors(const ExperimentConfig& c) {
   need(d.context >= 1, "data.context", double(d.context), "a positive integer");
   need(d.batch_size >= 1, "data.batch_size", double(d.batch_size), "a positive integer");
   need(d.grad_accum >= 1, "data.grad_accum", double(d.grad_accum), "a positive integer");
+  need(d.prefetch >= 0 && d.prefetch <= 64, "data.prefetch", double(d.prefetch), "an integer in [0, 64]");
   if (d.batch_size >= 1 && d.grad_accum >= 1 && d.batch_size % d.grad_accum != 0)
     e << "data.batch_size = " << d.batch_size << ": expected a multiple of data.grad_accum ("
       << d.grad_accum << ")\n";

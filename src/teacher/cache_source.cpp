@@ -1,6 +1,6 @@
 // The training-side teacher cache: header checks against the run, then per-batch rows looked up
 // by the stream's sequence ids, checked against the batch's tokens, read (sequentially), then
-// checksummed and decoded in parallel over rows.
+// checksummed and decoded (in parallel over rows, or on the calling prefetch thread).
 #include "hld/teacher/cache_source.h"
 
 #include <ATen/Parallel.h>
@@ -14,8 +14,8 @@ namespace {
 
 class CacheSource : public TeacherSource {
  public:
-  CacheSource(std::unique_ptr<CacheReader> reader, config::ModelConfig shape, torch::Device device)
-      : reader_(std::move(reader)), shape_(std::move(shape)), device_(device) {}
+  CacheSource(std::unique_ptr<CacheReader> reader, config::ModelConfig shape, torch::Device device, bool parallel)
+      : reader_(std::move(reader)), shape_(std::move(shape)), device_(device), parallel_(parallel) {}
 
   objectives::TeacherSignals signals(const torch::Tensor& input_BxT, const std::vector<int64_t>& seq_ids,
                                      const objectives::Needs& needs) override {
@@ -53,7 +53,7 @@ class CacheSource : public TeacherSource {
       idx = torch::empty({B * T, l.top_k}, torch::kInt64);
     }
     if (needs.teacher_hidden) hidden = torch::empty({B * T, l.hidden_size}, torch::kFloat32);
-    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+    auto decode = [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
         const size_t i = static_cast<size_t>(b);
         reader_->check_raw(rows[i], entries[i], needs.teacher_logits ? &lraw[i] : nullptr,
@@ -64,7 +64,9 @@ class CacheSource : public TeacherSource {
         if (needs.teacher_hidden)
           reader_->decode_hidden_block(rows[i], hraw[i], hidden.data_ptr<float>() + b * T * l.hidden_size);
       }
-    });
+    };
+    if (parallel_) at::parallel_for(0, B, 1, decode);
+    else decode(0, B);
     if (needs.teacher_logits) {
       s.vals_NxK = vals.to(device_);
       s.idx_NxK = idx.to(device_);
@@ -79,6 +81,7 @@ class CacheSource : public TeacherSource {
   std::unique_ptr<CacheReader> reader_;
   config::ModelConfig shape_;
   torch::Device device_;
+  bool parallel_;
 };
 
 std::string mismatch(const std::string& dir, const std::string& field, const std::string& cache_value,
@@ -133,7 +136,7 @@ void check_cache_matches(const CacheReader& reader, const config::ExperimentConf
 }
 
 std::unique_ptr<TeacherSource> make_cache_source(const config::ExperimentConfig& cfg, const config::ModelConfig& shape,
-                                                 int64_t hint_layer, torch::Device device) {
+                                                 int64_t hint_layer, torch::Device device, bool parallel_decode) {
   HLD_INPUT_CHECK(!cfg.teacher.cache.empty(), "teacher.cache: teacher.source is 'cache' but no cache directory is set");
   auto reader = std::make_unique<CacheReader>(cfg.teacher.cache);
   const data::BatchStream order(cfg.data.train, 1, cfg.data.context, cfg.run.seed);
@@ -147,7 +150,7 @@ std::unique_ptr<TeacherSource> make_cache_source(const config::ExperimentConfig&
   spdlog::info("teacher: cache '{}' ({} sequences, k {}, layer {}, logits {}, hidden {}, {} B/token)", cfg.teacher.cache,
                ix.rows, ix.layout.top_k, ix.layer, io::to_string(ix.layout.logits), io::to_string(ix.layout.hidden),
                ix.layout.bytes_per_token());
-  return std::make_unique<CacheSource>(std::move(reader), shape, device);
+  return std::make_unique<CacheSource>(std::move(reader), shape, device, parallel_decode);
 }
 
 }  // namespace hld::teacher

@@ -10,6 +10,7 @@
 
 #include "hld/budget/plan.h"
 #include "hld/data/batch_stream.h"
+#include "hld/train/prefetcher.h"
 #include "hld/dist/launch_env.h"
 #include "hld/model/model_io.h"
 #include "hld/objectives/objective.h"
@@ -29,21 +30,6 @@ namespace hld::train {
 namespace {
 
 using objectives::Phase;
-
-struct Batch {
-  torch::Tensor input_BxT, target_BxT;
-  std::vector<int64_t> seq_ids;
-};
-
-Batch next_batch(data::BatchStream& s, int64_t rows, int64_t T, torch::Device dev) {
-  std::vector<int32_t> toks;
-  Batch b;
-  s.next(toks, b.seq_ids);
-  auto t = torch::from_blob(toks.data(), {rows, T + 1}, torch::kInt32).to(torch::kInt64);
-  b.input_BxT = t.narrow(1, 0, T).to(dev);
-  b.target_BxT = t.narrow(1, 1, T).to(dev);
-  return b;
-}
 
 /// Held-out NLL over the first `n_seqs` sequences of the validation split, in order.
 double valid_loss(model::Transformer& m, const data::BatchStream& valid, int64_t n_seqs, int64_t batch, int64_t T,
@@ -184,8 +170,12 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   student->to(dev);
   student->train();
   if (reg) reg->to(dev);
+  // A cached teacher is read on the host, with the tokens, by the prefetcher (decoded on its thread
+  // when it runs one); an online teacher runs in the step on the device.
   std::unique_ptr<teacher::TeacherSource> teacher;
-  if (cfg.needs_teacher()) teacher = teacher::make_teacher(cfg, dev);
+  const bool cached = cfg.needs_teacher() && cfg.teacher.source == "cache";
+  if (cfg.needs_teacher())
+    teacher = teacher::make_teacher(cfg, cached ? torch::Device(torch::kCPU) : dev, cfg.data.prefetch == 0);
 
   std::unique_ptr<MetricsLog> metrics;
   if (rank0) metrics = std::make_unique<MetricsLog>((fs::path(run_dir) / "metrics.jsonl").string(), st.step);
@@ -206,6 +196,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
     if (!ckpt.empty() && st.phase == p && st.phase_step > 0) load_checkpoint(ckpt, student, nullptr, &opt);
     const double peak_lr = hint_phase && cfg.schedule.hint_lr > 0 ? cfg.schedule.hint_lr : cfg.optimizer.lr;
     const auto needs = objectives::needs(cfg, obj_phase);
+    Prefetcher batches(stream, cached ? teacher.get() : nullptr, needs, cfg.data.prefetch, dev.is_cuda());
 
     while (st.phase_step < ph.steps) {
       if (opts.stop_after_steps >= 0 && st.step >= opts.stop_after_steps) {
@@ -216,14 +207,17 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
       const double lr = hint_phase ? hint_lr(st.phase_step, peak_lr, cfg.schedule)
                                    : wsd_lr(st.phase_step, ph.steps, peak_lr, cfg.schedule);
       opt.zero_grad();
+      nlohmann::json data_position;
       std::map<std::string, double> terms;
       std::string bad;
       for (int64_t a = 0; a < accum; ++a) {
-        Batch b = next_batch(stream, micro, T, dev);
-        objectives::TeacherSignals sig;
-        if (teacher) sig = teacher->signals(b.input_BxT, b.seq_ids, needs);
+        const HostBatch hb = batches.next();
+        DeviceBatch b = to_device(hb, dev);
+        auto& sig = b.signals;
+        if (teacher && !hb.has_signals) sig = teacher->signals(b.input_BxT, hb.seq_ids, needs);
         auto out = objectives::compute_loss(cfg, obj_phase, student, phase_reg, b.input_BxT, b.target_BxT,
                                             teacher ? &sig : nullptr);
+        data_position = hb.position;
         if (bad.empty() && teacher) bad = first_nonfinite_signal(sig);
         if (bad.empty()) bad = first_nonfinite(out);
         (out.loss / static_cast<double>(accum)).backward();
@@ -240,7 +234,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
       }
       const double gnorm = opt.grad_norm();
       if (bad.empty() && !std::isfinite(gnorm)) bad = "gradient norm";
-      st.data = stream.position();
+      st.data = data_position;
       if (!bad.empty()) {
         if (st.bad_steps >= cfg.run.max_bad_steps)
           throw std::runtime_error(fmt::format("step {}: {} is not finite; stopping (last good checkpoint kept; "

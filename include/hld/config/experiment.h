@@ -35,6 +35,8 @@ struct DataConfig {
   int64_t context = 2048;            ///< sequence length (paper: 2048)
   int64_t batch_size = 256;          ///< sequences per optimizer step per rank (paper: 256)
   int64_t grad_accum = 1;            ///< micro-batches per optimizer step (batch_size divisible)
+  int64_t prefetch = 2;              ///< micro-batches (tokens + cached teacher signals) prepared ahead
+                                     ///< on a background thread; 0: prepared inline
 };
 
 enum class Objective { kNll, kKd, kHldc, kHldf };

@@ -12,8 +12,10 @@ namespace hld::teacher {
 /// Opens cfg.teacher.cache, checks its header against the run (teacher, tokenizer, layer, k,
 /// token range) and returns a source that serves rows by sequence index. InputError naming the
 /// first field that differs; chunks are validated when first read (corrupt → InputError).
+/// Rows are checksummed and decoded over the intra-op threads when `parallel_decode`, else on the
+/// calling thread (a prefetch thread, off the training step's critical path).
 std::unique_ptr<TeacherSource> make_cache_source(const config::ExperimentConfig& cfg, const config::ModelConfig& shape,
-                                                 int64_t hint_layer, torch::Device device);
+                                                 int64_t hint_layer, torch::Device device, bool parallel_decode = true);
 
 /// The checks make_cache_source runs: the cache in `reader` (attached to `order`) must come from
 /// cfg.teacher.checkpoint's weights (when configured; else only its shape is compared), the

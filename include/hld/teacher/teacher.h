@@ -38,7 +38,9 @@ class OnlineTeacher : public TeacherSource {
 
 /// Loads the teacher named by cfg.teacher (checkpoint, run folder or Hugging Face dir), checks it
 /// against the student (vocabulary, hint layer), and returns the configured source.
-std::unique_ptr<TeacherSource> make_teacher(const config::ExperimentConfig& cfg, torch::Device device);
+/// `parallel_decode`: see make_cache_source.
+std::unique_ptr<TeacherSource> make_teacher(const config::ExperimentConfig& cfg, torch::Device device,
+                                            bool parallel_decode = true);
 
 /// The teacher's shape for `cfg` without loading weights (teacher.model, else the checkpoint's
 /// model.yaml / config.json).
