@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     return code == 0 ? hld::kExitOk : hld::kExitBadInput;
   }
   hld::compat::use_all_cpus();
+  hld::compat::cache_large_cpu_allocations();
   try {
     return action ? action() : hld::kExitFailure;
   } catch (const hld::InputError& e) {

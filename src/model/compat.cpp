@@ -1,6 +1,7 @@
 // Version-dependent LibTorch calls (see hld/util/compat.h).
 #include "hld/util/compat.h"
 
+#include <malloc.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -84,6 +85,12 @@ void use_all_cpus() {
   if (!std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(usable_cpus());
 }
 
+void cache_large_cpu_allocations() {
+  if (std::getenv("GLIBC_TUNABLES") || std::getenv("MALLOC_MMAP_MAX_")) return;
+  mallopt(M_MMAP_MAX, 0);                // the main arena grows with brk only
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);    // and keeps up to 1 GiB of freed top-of-heap memory
+}
+
 at::ScalarType matmul_dtype(const torch::Tensor& x) {
   if (!x.is_cuda()) return x.scalar_type();
 #if HLD_AUTOCAST_BY_DEVICE
@@ -100,6 +107,20 @@ bool has_fused_adamw(const torch::Device& device) {
 #else
   (void)device;
   return false;
+#endif
+}
+
+void fused_adamw(const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads,
+                 const std::vector<torch::Tensor>& exp_avgs, const std::vector<torch::Tensor>& exp_avg_sqs,
+                 const std::vector<torch::Tensor>& steps, double lr, double beta1, double beta2, double weight_decay,
+                 double eps) {
+#if HLD_TORCH2
+  at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, /*max_exp_avg_sqs=*/{}, steps, lr, beta1, beta2,
+                    weight_decay, eps, /*amsgrad=*/false, /*maximize=*/false);
+#else
+  (void)params, (void)grads, (void)exp_avgs, (void)exp_avg_sqs, (void)steps, (void)lr, (void)beta1, (void)beta2,
+      (void)weight_decay, (void)eps;
+  throw std::runtime_error("[fused_adamw] at::_fused_adamw_ needs LibTorch >= 2.0 with CUDA");
 #endif
 }
 

@@ -3,20 +3,45 @@
 
 #include <cmath>
 
+#include "hld/util/compat.h"
 #include "hld/util/error.h"
 
 namespace hld::train {
 
 AdamW::AdamW(std::vector<Param> params, const config::OptimConfig& cfg) : params_(std::move(params)), cfg_(cfg) {
+  fused_ = !params_.empty();
   for (const auto& p : params_) {
     exp_avg_.push_back(torch::zeros_like(p.tensor, torch::MemoryFormat::Preserve).detach());
     exp_avg_sq_.push_back(torch::zeros_like(p.tensor, torch::MemoryFormat::Preserve).detach());
+    fused_ = fused_ && p.tensor.device() == params_[0].tensor.device() && p.tensor.scalar_type() == torch::kFloat32 &&
+             compat::has_fused_adamw(p.tensor.device());
+  }
+}
+
+void AdamW::fused_step(double lr) {
+  if (step_counts_.empty()) {
+    for (const auto& p : params_)
+      step_counts_.push_back(torch::full({}, static_cast<double>(steps_), p.tensor.options().dtype(torch::kFloat32)));
+  } else {
+    at::_foreach_add_(step_counts_, 1.0);
+  }
+  for (const bool decay : {true, false}) {
+    std::vector<torch::Tensor> p, g, m, v, n;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      const auto& grad = params_[i].tensor.grad();
+      if (!grad.defined() || params_[i].decay != decay) continue;
+      p.push_back(params_[i].tensor), g.push_back(grad), m.push_back(exp_avg_[i]), v.push_back(exp_avg_sq_[i]);
+      n.push_back(step_counts_[i]);
+    }
+    if (!p.empty())
+      compat::fused_adamw(p, g, m, v, n, lr, cfg_.beta1, cfg_.beta2, decay ? cfg_.weight_decay : 0.0, cfg_.eps);
   }
 }
 
 void AdamW::step(double lr) {
   torch::NoGradGuard ng;
   ++steps_;
+  if (fused_) return fused_step(lr);
   const double bc1 = 1.0 - std::pow(cfg_.beta1, static_cast<double>(steps_));
   const double bc2 = 1.0 - std::pow(cfg_.beta2, static_cast<double>(steps_));
   const double step_size = lr / bc1;
@@ -39,10 +64,12 @@ void AdamW::zero_grad() {
 }
 
 double AdamW::grad_norm() const {
-  double sq = 0;
+  // Per-tensor norms accumulated in float64 on the device, then one host read (one sync on CUDA).
+  std::vector<torch::Tensor> norms;
   for (const auto& p : params_)
-    if (p.tensor.grad().defined()) sq += p.tensor.grad().to(torch::kFloat64).pow(2).sum().item<double>();
-  return std::sqrt(sq);
+    if (p.tensor.grad().defined())
+      norms.push_back(at::linalg_vector_norm(p.tensor.grad(), 2, c10::nullopt, false, torch::kFloat64));
+  return norms.empty() ? 0.0 : torch::stack(norms).pow(2).sum().sqrt().item<double>();
 }
 
 void AdamW::clip_grad_norm(double max_norm, double norm) {
@@ -74,6 +101,7 @@ void AdamW::load_state(const std::map<std::string, torch::Tensor>& s, int64_t st
   }
   HLD_INPUT_CHECK(s.size() == 2 * params_.size(), what + ": optimizer state has tensors for other parameters");
   steps_ = steps;
+  step_counts_.clear();  // the fused kernel's per-parameter counts restart from steps_
 }
 
 std::vector<AdamW::Param> param_groups(const torch::nn::Module& m, const config::OptimConfig& cfg,

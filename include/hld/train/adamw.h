@@ -1,5 +1,6 @@
 // AdamW (decoupled weight decay, PyTorch's update order) over named parameter groups, with state
-// that checkpoints exactly: per-parameter exp_avg / exp_avg_sq tensors and a step count.
+// that checkpoints exactly: per-parameter exp_avg / exp_avg_sq tensors and a step count. On CUDA
+// with LibTorch 2.x the update is at::_fused_adamw_ (one launch per group), else per-tensor ops.
 #pragma once
 
 #include <torch/torch.h>
@@ -35,10 +36,16 @@ class AdamW {
   /// Restores state written by state(); throws InputError when names or shapes differ.
   void load_state(const std::map<std::string, torch::Tensor>& s, int64_t steps, const std::string& what);
   const std::vector<Param>& params() const { return params_; }
+  /// True when updates run through the fused kernel (float32 parameters on CUDA, LibTorch ≥ 2).
+  bool fused() const { return fused_; }
 
  private:
+  void fused_step(double lr);
+
   std::vector<Param> params_;
   std::vector<torch::Tensor> exp_avg_, exp_avg_sq_;
+  std::vector<torch::Tensor> step_counts_;  ///< the fused kernel's per-parameter step counts
+  bool fused_ = false;
   config::OptimConfig cfg_;
   int64_t steps_ = 0;
 };

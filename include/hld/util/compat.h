@@ -29,6 +29,12 @@ int usable_cpus();
 /// run.threads > 0 and the per-process share of multi-process runs are applied later.
 void use_all_cpus();
 
+/// LibTorch's CPU allocator takes every tensor from malloc and frees it at once; glibc serves
+/// blocks over 32 MiB with mmap and unmaps them on free, so each large temporary page-faults anew
+/// (~15 % of a small-model CPU step here). Keeps such blocks in the heap for reuse instead, unless
+/// GLIBC_TUNABLES / MALLOC_MMAP_MAX_ configure malloc already.
+void cache_large_cpu_allocations();
+
 /// "auto" → cuda when available, else cpu; "cuda"/"cuda:N" → InputError when CUDA is absent.
 torch::Device resolve_device(const std::string& spec);
 
@@ -38,6 +44,14 @@ at::ScalarType matmul_dtype(const torch::Tensor& x);
 
 /// True when the fused AdamW kernel (at::_fused_adamw_) is available for `device`.
 bool has_fused_adamw(const torch::Device& device);
+
+/// One AdamW update of every tensor in `params` by the fused kernel (PyTorch's update order:
+/// decay, moments, bias-corrected step), one launch per group. `steps` holds each parameter's
+/// float32 step count after this update (0-dim, on the device). Only when has_fused_adamw.
+void fused_adamw(const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads,
+                 const std::vector<torch::Tensor>& exp_avgs, const std::vector<torch::Tensor>& exp_avg_sqs,
+                 const std::vector<torch::Tensor>& steps, double lr, double beta1, double beta2, double weight_decay,
+                 double eps);
 
 /// CUDA autocast to `dtype` (bf16) for the guard's lifetime when `enabled` (a no-op otherwise);
 /// restores the previous state and, when the outermost guard ends, clears autocast's cache of
