@@ -1,10 +1,12 @@
 // Optimizer-step benchmark with a forward / loss / backward / optimizer time split.
 #include "hld/bench/bench.h"
 
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
 
 #include "hld/budget/plan.h"
 #include "hld/model/transformer.h"
@@ -70,8 +72,10 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
   if (needs.teacher_hidden) sig.hidden_NxD = torch::randn({B * T, d_t}, torch::TensorOptions().device(dev));
 
   double t_fwd = 0, t_bwd = 0, t_opt = 0, t_total = 0;
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
   for (int64_t step = 0; step < o.warmup + o.steps; ++step) {
     const bool timed = step >= o.warmup;
+    if (step == o.warmup && !o.profile.empty()) profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(o.profile);
     sync(dev);
     const auto s0 = Clock::now();
     opt.zero_grad();
@@ -91,6 +95,7 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
       t_fwd += f, t_bwd += b, t_opt += op, t_total += since(s0);
     }
   }
+  profiler.reset();  // writes the trace
   const double step_s = t_total / static_cast<double>(o.steps);
   const double tokens_per_s = static_cast<double>(B * T) / step_s;
   const auto costs = budget::token_costs(cfg, cfg.teacher.model ? &*cfg.teacher.model : nullptr);

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <string>
+
 #include "hld/config/experiment.h"
 
 namespace hld::bench {
@@ -12,6 +14,7 @@ namespace hld::bench {
 struct BenchOptions {
   int64_t steps = 10;   ///< timed optimizer steps
   int64_t warmup = 2;   ///< untimed steps first
+  std::string profile;  ///< when set: a Chrome trace of the timed steps is written to this path
 };
 
 /// Runs the benchmark and returns its results as JSON (also what `--json` prints).

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# hld-train bench against a plain PyTorch (Python) loop training the same student on the same CPU,
+# NLL and KD, alternating runs, then the ratio and both MFUs against the matrix-product peak that
+# hld-train measures on this machine. Needs python3-torch (Debian: apt-get install python3-torch).
+#   bash scripts/bench/cpu_vs_torch.sh [BUILD_DIR] [--repeat N]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bdir=build repeat=3
+while (($#)); do
+  case $1 in
+    --repeat) repeat=$2; shift 2 ;;
+    *) bdir=$1; shift ;;
+  esac
+done
+py=/usr/bin/python3
+"$py" -c "import torch" 2>/dev/null || { echo "cpu_vs_torch: python3-torch is not installed" >&2; exit 2; }
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+threads=$(nproc)
+for obj in nll kd; do
+  for ((i = 0; i < repeat; ++i)); do
+    "$bdir/hld-train" bench configs/bench/cpu_d256.yaml --set objective.name=$obj --steps 20 --warmup 3 --json \
+      > "$out/hld_${obj}_$i.json"
+    "$py" scripts/bench/torch_peer.py --objective $obj --steps 20 --warmup 3 --threads "$threads" \
+      > "$out/peer_${obj}_$i.json"
+  done
+done
+"$py" - "$out" "$repeat" <<'PY'
+import json, statistics, sys
+out, n = sys.argv[1], int(sys.argv[2])
+for obj in ("nll", "kd"):
+    h = [json.load(open(f"{out}/hld_{obj}_{i}.json")) for i in range(n)]
+    p = [json.load(open(f"{out}/peer_{obj}_{i}.json")) for i in range(n)]
+    ht = statistics.median(r["tokens_per_s"] for r in h)
+    pt = statistics.median(r["tokens_per_s"] for r in p)
+    fl, peak = h[0]["flops_per_token"]["c_data"], h[0]["peak_flops"]
+    print(f"{obj}: hld-train {ht / 1e3:.2f} k tok/s (C_data-MFU {100 * ht * fl / peak:.1f} %) | "
+          f"{p[0]['peer']} {pt / 1e3:.2f} k tok/s ({100 * pt * fl / peak:.1f} %) | ratio {ht / pt:.2f}x "
+          f"| median of {n}, {h[0]['threads']} threads, peak {peak / 1e9:.1f} GFLOP/s")
+PY
