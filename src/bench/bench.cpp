@@ -1,6 +1,7 @@
 // Optimizer-step benchmark with a forward / loss / backward / optimizer time split.
 #include "hld/bench/bench.h"
 
+#include <sys/resource.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
@@ -38,6 +39,11 @@ double attention_flops_per_token(const config::ModelConfig& m, int64_t T) {
     f += 6.0 * 2.0 * static_cast<double>(m.num_heads * m.head_dim) * keys;
   }
   return f;
+}
+
+int64_t peak_rss_bytes() {
+  rusage u{};
+  return getrusage(RUSAGE_SELF, &u) == 0 ? int64_t{u.ru_maxrss} * 1024 : 0;
 }
 
 }  // namespace
@@ -116,7 +122,8 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
   r["mfu"] = {{"c_data", budget::mfu(tokens_per_s, static_cast<double>(costs.data), peak)},
               {"with_attention", budget::mfu(tokens_per_s, static_cast<double>(costs.data) + attn, peak)}};
   r["time_split"] = {{"forward_and_loss", t_fwd / t_total}, {"backward", t_bwd / t_total}, {"optimizer", t_opt / t_total}};
-  r["peak_memory_bytes"] = dev.is_cuda() ? compat::cuda_peak_memory(dev.index()) : 0;
+  // CUDA: the caching allocator's peak; CPU: the process's peak resident set.
+  r["peak_memory_bytes"] = dev.is_cuda() ? compat::cuda_peak_memory(dev.index()) : peak_rss_bytes();
   return r;
 }
 
@@ -126,14 +133,17 @@ std::string format_bench(const nlohmann::json& r) {
                 "bench %s %s on %s (%d threads): batch %lld x %lld\n"
                 "  %.2f ms/step, %.1fk tokens/s\n"
                 "  MFU %.1f%% by C_data (%.1f%% with attention) of %.1f GFLOP/s peak\n"
-                "  time: forward+loss %.0f%%, backward %.0f%%, optimizer %.0f%%\n",
+                "  time: forward+loss %.0f%%, backward %.0f%%, optimizer %.0f%%\n"
+                "  peak memory %.2f GiB (%s)\n",
                 r["model"].get<std::string>().c_str(), r["objective"].get<std::string>().c_str(),
                 r["device"].get<std::string>().c_str(), r["threads"].get<int>(),
                 static_cast<long long>(r["batch"].get<int64_t>()), static_cast<long long>(r["context"].get<int64_t>()),
                 r["ms_per_step"].get<double>(), r["tokens_per_s"].get<double>() / 1e3,
                 100 * r["mfu"]["c_data"].get<double>(), 100 * r["mfu"]["with_attention"].get<double>(),
                 r["peak_flops"].get<double>() / 1e9, 100 * r["time_split"]["forward_and_loss"].get<double>(),
-                100 * r["time_split"]["backward"].get<double>(), 100 * r["time_split"]["optimizer"].get<double>());
+                100 * r["time_split"]["backward"].get<double>(), 100 * r["time_split"]["optimizer"].get<double>(),
+                r["peak_memory_bytes"].get<double>() / (1024.0 * 1024 * 1024),
+                r["device"].get<std::string>() == "cpu" ? "process resident set" : "CUDA allocator");
   return buf;
 }
 

@@ -102,7 +102,7 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
 }  // namespace
 
 int64_t default_chunk_rows(int64_t vocab) {
-  return std::max<int64_t>(64, (int64_t{64} << 20) / (4 * std::max<int64_t>(1, vocab)));
+  return std::max<int64_t>(64, (int64_t{256} << 20) / (4 * std::max<int64_t>(1, vocab)));
 }
 
 LmLossTerms chunked_lm_loss(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& targets,

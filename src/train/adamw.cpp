@@ -75,8 +75,10 @@ double AdamW::grad_norm() const {
 void AdamW::clip_grad_norm(double max_norm, double norm) {
   if (max_norm <= 0 || norm <= max_norm) return;
   torch::NoGradGuard ng;
+  std::vector<torch::Tensor> grads;
   for (auto& p : params_)
-    if (p.tensor.grad().defined()) p.tensor.mutable_grad().mul_(max_norm / (norm + 1e-6));
+    if (p.tensor.grad().defined()) grads.push_back(p.tensor.grad());
+  at::_foreach_mul_(grads, max_norm / (norm + 1e-6));
 }
 
 std::map<std::string, torch::Tensor> AdamW::state() const {

@@ -83,7 +83,7 @@ TEST(ChunkedLmLoss, Float32MatchesWithinRounding) {
   EXPECT_NEAR(v, ref, 1e-5 * std::abs(ref));
   EXPECT_TRUE(torch::allclose(gh, ref_gh, 1e-4, 1e-6));
   EXPECT_TRUE(torch::allclose(gw, ref_gw, 1e-4, 1e-6));
-  EXPECT_EQ(default_chunk_rows(32000), 524);  // ~64 MiB of float32 logits per chunk
+  EXPECT_EQ(default_chunk_rows(32000), 2097);  // ~256 MiB of float32 logits per chunk
   EXPECT_EQ(default_chunk_rows(1 << 30), 64);
 }
 

@@ -20,8 +20,8 @@ TEST(Resources, EstimateHasThePaperShapesMagnitudes) {
   // 123M student (120.8 M parameters): 16 B/param of weights, gradients and moments (+2 bf16).
   const auto small = estimate_training_memory(paper_123m({"data.grad_accum=16"}), nullptr, /*fused=*/true);
   EXPECT_NEAR(small.weights + small.optimizer, 120806016.0 * 18, 1e6);
-  // The loss is chunked: three float32 (rows, 32k) tensors of one 524-row chunk, not 16 × 2048 rows.
-  EXPECT_NEAR(small.logits, 3.0 * 524 * 32000 * 4, 1.0);
+  // The loss is chunked: three float32 (rows, 32k) tensors of one 2097-row chunk, not 16 × 2048 rows.
+  EXPECT_NEAR(small.logits, 3.0 * 2097 * 32000 * 4, 1.0);
   // The micro-batch of 16 fits an H200 (139 GiB) with room; 256 × 2048 in one pass does not.
   EXPECT_LT(small.total() / kGiB, 60);
   const auto big = estimate_training_memory(paper_123m({}), nullptr, true);
