@@ -39,6 +39,16 @@ torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::
 #endif
 }
 
+torch::Tensor native_rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  const auto acc = at::promote_types(x.scalar_type(), torch::kFloat32);
+  return at::rms_norm(x.to(acc), {x.size(-1)}, 1.0 + w.to(acc), eps).to(x.scalar_type());
+#else
+  (void)x, (void)w, (void)eps;
+  throw std::runtime_error("[native_rms_norm] at::rms_norm needs LibTorch >= 2.4");
+#endif
+}
+
 // The autocast API took a device type argument in LibTorch 2.4.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
 #define HLD_AUTOCAST_BY_DEVICE 1

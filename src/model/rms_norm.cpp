@@ -1,5 +1,6 @@
-// Gemma RMSNorm (float32 statistics, 1 + w scaling): the composite formula, and a fused CPU kernel
-// (one pass forward, one pass backward) that replaces its ~15 elementwise operations on CPU.
+// Gemma RMSNorm (float32 statistics, 1 + w scaling): the composite formula, a fused CPU kernel
+// (one pass forward, one pass backward) that replaces its ~15 elementwise operations on CPU, and
+// at::rms_norm on CUDA where LibTorch has it.
 #include "hld/model/rms_norm.h"
 
 #include <ATen/Parallel.h>
@@ -7,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 #include <vector>
+
+#include "hld/util/compat.h"
 
 namespace hld::model {
 namespace {
@@ -128,7 +131,9 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
 }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
-  return fused_cpu_eligible(x, weight) ? rms_norm_fused_cpu(x, weight, eps_) : rms_norm(x, weight, eps_);
+  if (fused_cpu_eligible(x, weight)) return rms_norm_fused_cpu(x, weight, eps_);
+  if (x.is_cuda() && compat::kHasNativeRmsNorm) return compat::native_rms_norm(x, weight, eps_);
+  return rms_norm(x, weight, eps_);
 }
 
 }  // namespace hld::model

@@ -68,7 +68,7 @@ double AdamW::grad_norm() const {
   std::vector<torch::Tensor> norms;
   for (const auto& p : params_)
     if (p.tensor.grad().defined())
-      norms.push_back(at::linalg_vector_norm(p.tensor.grad(), 2, c10::nullopt, false, torch::kFloat64));
+      norms.push_back(at::linalg_vector_norm(p.tensor.grad(), 2, {}, false, torch::kFloat64));
   return norms.empty() ? 0.0 : torch::stack(norms).pow(2).sum().sqrt().item<double>();
 }
 

@@ -10,12 +10,12 @@
 
 #include "hld/budget/plan.h"
 #include "hld/data/batch_stream.h"
-#include "hld/train/prefetcher.h"
 #include "hld/dist/launch_env.h"
 #include "hld/model/model_io.h"
 #include "hld/objectives/objective.h"
 #include "hld/teacher/teacher.h"
 #include "hld/train/adamw.h"
+#include "hld/train/prefetcher.h"
 #include "hld/train/progress.h"
 #include "hld/train/resources.h"
 #include "hld/train/run_dir.h"
@@ -175,7 +175,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   std::unique_ptr<teacher::TeacherSource> teacher;
   const bool cached = cfg.needs_teacher() && cfg.teacher.source == "cache";
   if (cfg.needs_teacher())
-    teacher = teacher::make_teacher(cfg, cached ? torch::Device(torch::kCPU) : dev, cfg.data.prefetch == 0);
+    teacher = teacher::make_teacher(cfg, cached ? torch::Device(torch::kCPU) : dev, /*parallel_decode=*/cfg.data.prefetch == 0);
 
   std::unique_ptr<MetricsLog> metrics;
   if (rank0) metrics = std::make_unique<MetricsLog>((fs::path(run_dir) / "metrics.jsonl").string(), st.step);

@@ -1,6 +1,6 @@
 // The CUDA paths against the CPU ones (skipped without a CUDA device; `ctest -R Cuda` on the GPU
-// machine): fused AdamW, scaled_dot_product_attention with sliding windows, fused CPU kernels vs
-// the composite formulas on the device, and the chunked loss under bf16 autocast.
+// machine): fused AdamW, scaled_dot_product_attention with sliding windows, at::rms_norm against
+// the formula, and the chunked loss under bf16 autocast.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -90,6 +90,26 @@ TEST(CudaPaths, SdpaWithSlidingWindowsMatchesTheCpuModel) {
   lg.pow(2).mean().backward();
   auto pc = cpu->named_parameters(), pg = gpu->named_parameters();
   for (const auto& p : pc) EXPECT_LT(rel_diff(pg[p.key()].grad(), p.value().grad()), 1e-3) << p.key();
+}
+
+TEST(CudaPaths, NativeRmsNormMatchesTheFormula) {
+  HLD_NEED_CUDA();
+  if (!compat::kHasNativeRmsNorm) GTEST_SKIP() << "at::rms_norm needs LibTorch >= 2.4";
+  torch::manual_seed(3);
+  for (auto dt : {torch::kFloat32, torch::kBFloat16}) {
+    auto x0 = (torch::randn({4, 33, 640}, torch::kCUDA) * 3).to(dt), w0 = torch::randn({640}, torch::kCUDA) * 0.3;
+    auto x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+    auto xr = x0.clone().requires_grad_(true), wr = w0.clone().requires_grad_(true);
+    auto y = compat::native_rms_norm(x, w, 1e-6), yr = model::rms_norm(xr, wr, 1e-6);
+    EXPECT_EQ(y.scalar_type(), dt);
+    const double tol = dt == torch::kFloat32 ? 1e-5 : 1e-2;
+    EXPECT_LT(rel_diff(y, yr), tol);
+    auto r = torch::randn(y.sizes(), torch::kCUDA).to(dt);
+    (y * r).sum().backward();
+    (yr * r).sum().backward();
+    EXPECT_LT(rel_diff(x.grad(), xr.grad()), 10 * tol);
+    EXPECT_LT(rel_diff(w.grad(), wr.grad()), 10 * tol);
+  }
 }
 
 TEST(CudaPaths, ChunkedLossUnderBf16AutocastTracksFloat32) {

@@ -21,6 +21,17 @@ constexpr bool kHasSdpa = HLD_TORCH2;
 torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                    const torch::Tensor& mask_TxT, double scale, bool is_causal);
 
+/// True when at::rms_norm exists (LibTorch ≥ 2.4; a fused kernel on CUDA in recent versions).
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+constexpr bool kHasNativeRmsNorm = true;
+#else
+constexpr bool kHasNativeRmsNorm = false;
+#endif
+
+/// Gemma's RMSNorm through at::rms_norm: float32 statistics and scale (1 + w), cast back to x's
+/// dtype, as Hugging Face computes it. Only called when kHasNativeRmsNorm (else throws).
+torch::Tensor native_rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps);
+
 /// CPUs this process may run on (its affinity mask, as Slurm, cgroups or taskset leave it).
 int usable_cpus();
 
