@@ -77,6 +77,7 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
   }
   if (needs.teacher_hidden) sig.hidden_NxD = torch::randn({B * T, d_t}, torch::TensorOptions().device(dev));
 
+  const bool autocast = dev.is_cuda() && cfg.run.dtype == "bfloat16";  // as in training
   double t_fwd = 0, t_bwd = 0, t_opt = 0, t_total = 0;
   std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
   for (int64_t step = 0; step < o.warmup + o.steps; ++step) {
@@ -85,8 +86,12 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
     sync(dev);
     const auto s0 = Clock::now();
     opt.zero_grad();
-    auto out = objectives::compute_loss(cfg, ph, student, reg ? &reg : nullptr, input, target,
-                                        needs.teacher_logits || needs.teacher_hidden ? &sig : nullptr);
+    objectives::LossOutput out;
+    {
+      compat::CudaAutocastGuard ac(autocast);
+      out = objectives::compute_loss(cfg, ph, student, reg ? &reg : nullptr, input, target,
+                                     needs.teacher_logits || needs.teacher_hidden ? &sig : nullptr);
+    }
     sync(dev);
     const double f = since(s0);
     const auto s1 = Clock::now();
@@ -109,6 +114,7 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
   const double attn = attention_flops_per_token(m, T);
   nlohmann::json r;
   r["device"] = dev.str();
+  r["dtype"] = autocast ? "bfloat16 autocast" : "float32";
   r["objective"] = config::to_string(cfg.objective.name);
   r["model"] = m.name;
   r["batch"] = B;
@@ -130,13 +136,13 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
 std::string format_bench(const nlohmann::json& r) {
   char buf[1024];
   std::snprintf(buf, sizeof buf,
-                "bench %s %s on %s (%d threads): batch %lld x %lld\n"
+                "bench %s %s on %s (%s, %d threads): batch %lld x %lld\n"
                 "  %.2f ms/step, %.1fk tokens/s\n"
                 "  MFU %.1f%% by C_data (%.1f%% with attention) of %.1f GFLOP/s peak\n"
                 "  time: forward+loss %.0f%%, backward %.0f%%, optimizer %.0f%%\n"
                 "  peak memory %.2f GiB (%s)\n",
                 r["model"].get<std::string>().c_str(), r["objective"].get<std::string>().c_str(),
-                r["device"].get<std::string>().c_str(), r["threads"].get<int>(),
+                r["device"].get<std::string>().c_str(), r["dtype"].get<std::string>().c_str(), r["threads"].get<int>(),
                 static_cast<long long>(r["batch"].get<int64_t>()), static_cast<long long>(r["context"].get<int64_t>()),
                 r["ms_per_step"].get<double>(), r["tokens_per_s"].get<double>() / 1e3,
                 100 * r["mfu"]["c_data"].get<double>(), 100 * r["mfu"]["with_attention"].get<double>(),

@@ -52,6 +52,7 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
     ctx->save_for_backward({h, w, targets, vals, idx, lse, lse_t, kept});
     ctx->saved_data["tau"] = tau;
     ctx->saved_data["chunk"] = chunk;
+    ctx->saved_data["cdt"] = static_cast<int64_t>(cdt);  // backward runs outside autocast
     return {nll_sum / double(N), kd_sum * (tau * tau / double(N))};
   }
 
@@ -61,7 +62,9 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
                &kept = s[7];
     const double tau = ctx->saved_data["tau"].toDouble();
     const int64_t chunk = ctx->saved_data["chunk"].toInt();
-    const auto cdt = compat::matmul_dtype(h), ft = float_type(h);
+    // Recomputed logits must be forward's (bf16 products under autocast), or softmax(z − lse) would
+    // mix two roundings.
+    const auto cdt = static_cast<at::ScalarType>(ctx->saved_data["cdt"].toInt()), ft = float_type(h);
     const int64_t N = h.size(0);
     const bool use_nll = grads[0].defined(), use_kd = vals.numel() > 0 && grads[1].defined();
     const auto a = use_nll ? grads[0].to(ft) / double(N) : torch::Tensor();

@@ -177,6 +177,11 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   if (cfg.needs_teacher())
     teacher = teacher::make_teacher(cfg, cached ? torch::Device(torch::kCPU) : dev, /*parallel_decode=*/cfg.data.prefetch == 0);
 
+  // run.dtype = bfloat16: CUDA autocast (bf16 products, float32 master weights and losses).
+  const bool autocast = dev.is_cuda() && cfg.run.dtype == "bfloat16";
+  if (cfg.run.dtype == "bfloat16" && !dev.is_cuda() && rank0)
+    spdlog::warn("run.dtype = bfloat16 applies to CUDA devices (autocast); this {} run computes in float32", dev.str());
+
   std::unique_ptr<MetricsLog> metrics;
   if (rank0) metrics = std::make_unique<MetricsLog>((fs::path(run_dir) / "metrics.jsonl").string(), st.step);
   const double peak = cfg.run.peak_flops > 0 ? cfg.run.peak_flops : measured_peak_flops(dev.str(), cfg.run.dtype);
@@ -214,9 +219,13 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
         const HostBatch hb = batches.next();
         DeviceBatch b = to_device(hb, dev);
         auto& sig = b.signals;
-        if (teacher && !hb.has_signals) sig = teacher->signals(b.input_BxT, hb.seq_ids, needs);
-        auto out = objectives::compute_loss(cfg, obj_phase, student, phase_reg, b.input_BxT, b.target_BxT,
-                                            teacher ? &sig : nullptr);
+        objectives::LossOutput out;
+        {
+          compat::CudaAutocastGuard ac(autocast);  // forward passes only; backward follows their dtypes
+          if (teacher && !hb.has_signals) sig = teacher->signals(b.input_BxT, hb.seq_ids, needs);
+          out = objectives::compute_loss(cfg, obj_phase, student, phase_reg, b.input_BxT, b.target_BxT,
+                                         teacher ? &sig : nullptr);
+        }
         data_position = hb.position;
         if (bad.empty() && teacher) bad = first_nonfinite_signal(sig);
         if (bad.empty()) bad = first_nonfinite(out);

@@ -90,7 +90,7 @@ TEST(BenchCli, TextSummaryAndChromeTrace) {
   const std::string cfg = write_config(tmp), trace = tmp / "trace.json";
   const auto r = run_hld("bench " + cfg + " --set objective.name=kd --steps 2 --warmup 1 --profile " + trace);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("bench bench_tiny kd on cpu"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("bench bench_tiny kd on cpu (float32"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("tokens/s"), std::string::npos);
   EXPECT_NE(r.output.find("MFU"), std::string::npos);
   const auto events = nlohmann::json::parse(util::read_file(trace));
