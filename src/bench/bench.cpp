@@ -82,6 +82,7 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
   std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
   for (int64_t step = 0; step < o.warmup + o.steps; ++step) {
     const bool timed = step >= o.warmup;
+    if (step == o.warmup && dev.is_cuda()) compat::cuda_reset_peak_memory(dev.index());  // the steps' peak only
     if (step == o.warmup && !o.profile.empty()) profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(o.profile);
     sync(dev);
     const auto s0 = Clock::now();
