@@ -105,7 +105,9 @@ TEST(Transformer, CausalityChangingTokenTNeverChangesEarlierLogits) {
     auto ids2 = ids.clone();
     ids2[0][t] = (ids[0][t].item<int64_t>() + 7) % 50;
     auto b = m->forward(ids2).logits_BxTxV;
-    if (t > 0) EXPECT_TRUE(torch::equal(a.narrow(1, 0, t), b.narrow(1, 0, t))) << "t=" << t;
+    if (t > 0) {
+      EXPECT_TRUE(torch::equal(a.narrow(1, 0, t), b.narrow(1, 0, t))) << "t=" << t;
+    }
     EXPECT_FALSE(torch::allclose(a.narrow(1, t, 1), b.narrow(1, t, 1)));
   }
 }

@@ -81,7 +81,8 @@ struct Setup {
 };
 
 Setup make_setup(const std::string& objective) {
-  Setup s{tiny_cfg(objective)};
+  Setup s;
+  s.cfg = tiny_cfg(objective);
   torch::manual_seed(3);
   s.student = model::Transformer(s.cfg.model);
   s.student->to(torch::kFloat64);

@@ -251,7 +251,9 @@ TEST(TeacherCache, InterruptedWriteResumesWithoutRewritingFinishedChunks) {
   fs::resize_file(w.cache + "/chunk_00001.bin", 10);
   auto fourth = write_cache(cfg);
   EXPECT_EQ(fourth.chunks_written, 1);
-  EXPECT_TRUE(verify_teacher_cache(cfg, {0}).ok());
+  VerifyOptions no_samples;
+  no_samples.sample_sequences = 0;
+  EXPECT_TRUE(verify_teacher_cache(cfg, no_samples).ok());
   make_teacher(cfg, torch::kCPU);
 }
 

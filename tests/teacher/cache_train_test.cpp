@@ -163,8 +163,12 @@ TEST(TeacherCacheTraining, CompactEncodingErrorOnTheEmbeddedCorpus) {
     EXPECT_LT(rep.kd_rel_diff, 1e-3);
     EXPECT_GE(rep.hidden_cos_min, 0.999);
     EXPECT_GE(rep.topk_same_set, 0.99);
-    if (enc.first == "logq8") EXPECT_LE(r.index.layout.logits_bytes(), 320);
-    if (enc.second == "dir8") EXPECT_EQ(r.index.layout.hidden_bytes, 32 + 4);
+    if (enc.first == "logq8") {
+      EXPECT_LE(r.index.layout.logits_bytes(), 320);
+    }
+    if (enc.second == "dir8") {
+      EXPECT_EQ(r.index.layout.hidden_bytes, 32 + 4);
+    }
   }
 }
 

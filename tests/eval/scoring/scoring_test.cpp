@@ -145,7 +145,9 @@ TEST(RunEval, ClosedFormOnFixtures) {
     const double nd = double(task.docs.size());
     EXPECT_DOUBLE_EQ(t[task.name]["acc"].get<double>(), acc / nd) << task.name;
     EXPECT_DOUBLE_EQ(t[task.name]["error"].get<double>(), 1.0 - acc / nd) << task.name;
-    if (task.has_acc_norm) EXPECT_DOUBLE_EQ(t[task.name]["acc_norm"].get<double>(), acc_norm / nd) << task.name;
+    if (task.has_acc_norm) {
+      EXPECT_DOUBLE_EQ(t[task.name]["acc_norm"].get<double>(), acc_norm / nd) << task.name;
+    }
     EXPECT_EQ(t[task.name]["examples"].get<int64_t>(), int64_t(task.docs.size()));
   }
   // Perplexities: every scored token costs log V.
