@@ -13,13 +13,14 @@ dir=build-torch2
 mkdir -p "$dir"
 if [ ! -f "$dir/root/usr/include/torch/csrc/api/include/torch/version.h" ]; then
   curl -sf "$mirror/dists/$suite/main/binary-amd64/Packages.xz" -o "$dir/Packages.xz"
-  deb=$(xz -dc "$dir/Packages.xz" | awk '/^Package: libtorch-dev$/{p=1} p&&/^Filename:/{print $2; exit}')
+  deb=$(xz -dc "$dir/Packages.xz" | awk '/^Package: libtorch-dev$/{p=1} p && /^Filename:/{print $2; p=0}')
   [ -n "$deb" ] || { echo "check_torch2: no libtorch-dev in $suite" >&2; exit 2; }
   curl -sf "$mirror/$deb" -o "$dir/libtorch-dev.deb"
   dpkg -x "$dir/libtorch-dev.deb" "$dir/root"
 fi
 inc=$dir/root/usr/include
-version=$(grep -h "define TORCH_VERSION " "$inc/torch/csrc/api/include/torch/version.h" | awk '{print $3}')
+version=$(awk '/define TORCH_VERSION_(MAJOR|MINOR|PATCH) /{v = v (v ? "." : "") $3} END {print v}' \
+  "$inc/torch/csrc/api/include/torch/version.h")
 echo "LibTorch headers: $version ($suite)"
 areas="model hf objectives train teacher eval/scoring dist bench cli"
 files=$(for a in $areas; do ls src/$a/*.cpp tests/$a/*.cpp 2>/dev/null; done; echo src/main.cpp)
