@@ -6,7 +6,7 @@
 #
 #   scripts/quickstart.sh [--preset default|smoke] [--out runs/quickstart]
 #
-# Presets: default (~12 min on 2 cores; vocab 4096, teacher 800k tokens, students 400k tokens
+# Presets: default (~6 min on 2 cores; vocab 4096, teacher 800k tokens, students 400k tokens
 # each, the mini-grid's default points) and smoke (~2 min, for CI: vocab 1024, a corpus subset,
 # small budgets, one run per method). HLD_TRAIN overrides the binary (default build/hld-train).
 set -euo pipefail
