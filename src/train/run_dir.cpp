@@ -21,8 +21,12 @@ std::string config_fingerprint(const config::ExperimentConfig& cfg, int world) {
   root.remove("run");
   // Data parallelism and accumulation only change rounding: a run may resume on another world
   // size or micro-batching with the same global batch (2 ranks x 8 as 1 x 16, accumulated or not).
+  // Prefetching changes nothing at all.
   if (world != 1) root["data"]["batch_size"] = cfg.data.batch_size * world;
-  if (root["data"]) root["data"].remove("grad_accum");
+  if (root["data"]) {
+    root["data"].remove("grad_accum");
+    root["data"].remove("prefetch");
+  }
   YAML::Emitter e;
   e << root;
   return util::hex64(util::fnv1a64(std::string(e.c_str()) + "\nseed=" + std::to_string(cfg.run.seed)));

@@ -116,6 +116,39 @@ TEST(TeacherCacheTraining, KdFromCompactEncodingsStaysWithin1e3) {
   EXPECT_LT(c.params, 1e-2);
 }
 
+// Reading ahead on a thread changes nothing: HLDF (two phases, so the prefetcher restarts and its
+// read-ahead is given back) with gradient accumulation, from the cache, with data.prefetch 0, and
+// with data.prefetch 3 stopped after step 5 then resumed with data.prefetch 1: the same metrics and
+// bitwise the same weights.
+TEST(TeacherCacheTraining, PrefetchingChangesNothing) {
+  CacheWorld w;
+  const std::vector<std::string> common = {"data.grad_accum=2", "optimizer.lr=1e-3"};
+  auto with = [&](const std::string& name, const std::string& depth) {
+    auto sets = common;
+    sets.push_back("run.dir=" + (w.tmp / name));
+    sets.push_back("data.prefetch=" + depth);
+    return w.config("hldf", "cache", sets);
+  };
+  const auto inline_cfg = with("inline", "0"), ahead_cfg = with("ahead", "3"), resumed_cfg = with("ahead", "1");
+  CacheWriteOptions o;
+  o.plan.chunk_rows = 16;
+  o.quiet = true;
+  write_teacher_cache(inline_cfg, o);
+  train::TrainOptions t;
+  t.quiet = true;
+  ASSERT_TRUE(train::run_training(inline_cfg, t).finished);
+  auto stop = t;
+  stop.stop_after_steps = 5;  // phase 1 is steps 1-3: the first run crosses into phase 2
+  ASSERT_FALSE(train::run_training(ahead_cfg, stop).finished);
+  ASSERT_TRUE(train::run_training(resumed_cfg, t).finished);
+  for (const char* k : {"train/loss", "train/kd", "train/hidden"}) {
+    const auto a = metric_series(w.tmp / "inline", k), b = metric_series(w.tmp / "ahead", k);
+    EXPECT_FALSE(a.empty()) << k;
+    EXPECT_EQ(a, b) << k;
+  }
+  EXPECT_EQ(param_rel_diff(w.tmp / "inline", w.tmp / "ahead"), 0.0);
+}
+
 /// The embedded corpus through a small SentencePiece model, a teacher trained on it for a
 /// moment (so its logits look like a language model's), then both encodings measured against
 /// a fresh forward.
