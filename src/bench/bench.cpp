@@ -77,7 +77,7 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
   }
   if (needs.teacher_hidden) sig.hidden_NxD = torch::randn({B * T, d_t}, torch::TensorOptions().device(dev));
 
-  const bool autocast = dev.is_cuda() && cfg.run.dtype == "bfloat16";  // as in training
+  const bool autocast = compat::bf16_autocast(dev, cfg.run.dtype);  // as in training
   double t_fwd = 0, t_bwd = 0, t_opt = 0, t_total = 0;
   std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
   for (int64_t step = 0; step < o.warmup + o.steps; ++step) {

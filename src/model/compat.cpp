@@ -40,7 +40,7 @@ torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::
 }
 
 torch::Tensor native_rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps) {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#if HLD_TORCH2_4
   const auto acc = at::promote_types(x.scalar_type(), torch::kFloat32);
   return at::rms_norm(x.to(acc), {x.size(-1)}, 1.0 + w.to(acc), eps).to(x.scalar_type());
 #else
@@ -50,11 +50,7 @@ torch::Tensor native_rms_norm(const torch::Tensor& x, const torch::Tensor& w, do
 }
 
 // The autocast API took a device type argument in LibTorch 2.4.
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-#define HLD_AUTOCAST_BY_DEVICE 1
-#else
-#define HLD_AUTOCAST_BY_DEVICE 0
-#endif
+#define HLD_AUTOCAST_BY_DEVICE HLD_TORCH2_4
 
 CudaAutocastGuard::CudaAutocastGuard(bool enabled, at::ScalarType dtype) {
   if (!enabled) return;

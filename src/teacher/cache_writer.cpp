@@ -115,7 +115,7 @@ struct Writer {
         torch::Tensor vals, idx, hidden;
         {
           torch::NoGradGuard ng;
-          compat::CudaAutocastGuard ac(dev.is_cuda() && cfg.run.dtype == "bfloat16");
+          compat::CudaAutocastGuard ac(compat::bf16_autocast(dev, cfg.run.dtype));
           auto input = torch::from_blob(ids.data(), {nb, T}, torch::kInt32).to(torch::kInt64).to(dev);
           model::ForwardOptions fo;
           fo.hidden_layers = {ix.layer};

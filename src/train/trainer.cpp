@@ -178,7 +178,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
     teacher = teacher::make_teacher(cfg, cached ? torch::Device(torch::kCPU) : dev, /*parallel_decode=*/cfg.data.prefetch == 0);
 
   // run.dtype = bfloat16: CUDA autocast (bf16 products, float32 master weights and losses).
-  const bool autocast = dev.is_cuda() && cfg.run.dtype == "bfloat16";
+  const bool autocast = compat::bf16_autocast(dev, cfg.run.dtype);
   if (cfg.run.dtype == "bfloat16" && !dev.is_cuda() && rank0)
     spdlog::warn("run.dtype = bfloat16 applies to CUDA devices (autocast); this {} run computes in float32", dev.str());
 

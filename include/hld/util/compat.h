@@ -10,6 +10,11 @@
 #else
 #define HLD_TORCH2 0
 #endif
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define HLD_TORCH2_4 1
+#else
+#define HLD_TORCH2_4 0
+#endif
 
 namespace hld::compat {
 
@@ -22,11 +27,7 @@ torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::
                    const torch::Tensor& mask_TxT, double scale, bool is_causal);
 
 /// True when at::rms_norm exists (LibTorch ≥ 2.4; a fused kernel on CUDA in recent versions).
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-constexpr bool kHasNativeRmsNorm = true;
-#else
-constexpr bool kHasNativeRmsNorm = false;
-#endif
+constexpr bool kHasNativeRmsNorm = HLD_TORCH2_4;
 
 /// Gemma's RMSNorm through at::rms_norm: float32 statistics and scale (1 + w), cast back to x's
 /// dtype, as Hugging Face computes it. Only called when kHasNativeRmsNorm (else throws).
@@ -63,6 +64,12 @@ void fused_adamw(const std::vector<torch::Tensor>& params, const std::vector<tor
                  const std::vector<torch::Tensor>& exp_avgs, const std::vector<torch::Tensor>& exp_avg_sqs,
                  const std::vector<torch::Tensor>& steps, double lr, double beta1, double beta2, double weight_decay,
                  double eps);
+
+/// What run.dtype means for forward passes on `device`: "bfloat16" is CUDA autocast (float32
+/// master weights); everything else, and every CPU run, computes in the parameters' float32.
+inline bool bf16_autocast(const torch::Device& device, const std::string& run_dtype) {
+  return device.is_cuda() && run_dtype == "bfloat16";
+}
 
 /// CUDA autocast to `dtype` (bf16) for the guard's lifetime when `enabled` (a no-op otherwise);
 /// restores the previous state and, when the outermost guard ends, clears autocast's cache of
