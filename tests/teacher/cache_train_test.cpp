@@ -43,6 +43,14 @@ struct Comparison {
   size_t steps = 0;
 };
 
+/// The cache `cfg`'s run reads, in chunks of 16 sequences, quietly.
+void write_small_chunks(const config::ExperimentConfig& cfg) {
+  CacheWriteOptions o;
+  o.plan.chunk_rows = 16;
+  o.quiet = true;
+  write_teacher_cache(cfg, o);
+}
+
 Comparison online_vs_cache(const std::string& objective, std::vector<std::string> cache_sets) {
   CacheWorld w;
   // lr 1e-3: at 1e-2 these 2-block students train chaotically (a 1e-6 perturbation of the
@@ -51,10 +59,7 @@ Comparison online_vs_cache(const std::string& objective, std::vector<std::string
   cache_sets.push_back("run.dir=" + (w.tmp / "cached"));
   cache_sets.push_back("optimizer.lr=1e-3");
   const auto cached = w.config(objective, "cache", cache_sets);
-  CacheWriteOptions o;
-  o.plan.chunk_rows = 16;
-  o.quiet = true;
-  write_teacher_cache(cached, o);
+  write_small_chunks(cached);
   train::TrainOptions t;
   t.quiet = true;
   EXPECT_TRUE(train::run_training(online, t).finished);
@@ -130,10 +135,7 @@ TEST(TeacherCacheTraining, PrefetchingChangesNothing) {
     return w.config("hldf", "cache", sets);
   };
   const auto inline_cfg = with("inline", "0"), ahead_cfg = with("ahead", "3"), resumed_cfg = with("ahead", "1");
-  CacheWriteOptions o;
-  o.plan.chunk_rows = 16;
-  o.quiet = true;
-  write_teacher_cache(inline_cfg, o);
+  write_small_chunks(inline_cfg);
   train::TrainOptions t;
   t.quiet = true;
   ASSERT_TRUE(train::run_training(inline_cfg, t).finished);

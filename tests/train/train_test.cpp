@@ -24,6 +24,19 @@ namespace fs = std::filesystem;
 namespace hld::train {
 namespace {
 
+/// The message of the error a quiet run of `cfg` stops with (a test failure when it finishes).
+std::string stop_message(const config::ExperimentConfig& cfg) {
+  TrainOptions q;
+  q.quiet = true;
+  try {
+    run_training(cfg, q);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected the run to stop with an error";
+  return "";
+}
+
 TEST(Schedule, WarmupStableDecay) {
   config::ScheduleConfig s;
   s.warmup_steps = 10;
@@ -195,15 +208,9 @@ TEST(TrainIntegration, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
   // fresh folder and check that no checkpoint is written past the failure.
   auto cfg = test::tiny_config({"run.dir=" + dir / "nan", "optimizer.lr=1e30", "run.checkpoint_every=1",
                                 "schedule.warmup_steps=0"});
-  try {
-    TrainOptions q;
-    q.quiet = true;
-    run_training(cfg, q);
-    FAIL() << "expected a non-finite error";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("not finite"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("step "), std::string::npos) << e.what();
-  }
+  const std::string m = stop_message(cfg);
+  EXPECT_NE(m.find("not finite"), std::string::npos) << m;
+  EXPECT_NE(m.find("step "), std::string::npos) << m;
   EXPECT_EQ(model::latest_checkpoint(dir / "r"), before);
 }
 
@@ -219,16 +226,9 @@ TEST(TrainIntegration, NonFiniteTeacherSignalsAreNamed) {
   }
   auto cfg = test::tiny_config({"run.dir=" + dir / "r", "objective.name=kd", "teacher.source=online",
                                 "teacher.checkpoint=" + dir / "teacher", "run.max_bad_steps=2"});
-  try {
-    TrainOptions q;
-    q.quiet = true;
-    run_training(cfg, q);
-    FAIL() << "expected a non-finite error";
-  } catch (const std::runtime_error& e) {
-    const std::string m = e.what();
-    EXPECT_NE(m.find("step 1: teacher top-k logits is not finite"), std::string::npos) << m;
-    EXPECT_NE(m.find("run.max_bad_steps = 2"), std::string::npos) << m;
-  }
+  const std::string m = stop_message(cfg);
+  EXPECT_NE(m.find("step 1: teacher top-k logits is not finite"), std::string::npos) << m;
+  EXPECT_NE(m.find("run.max_bad_steps = 2"), std::string::npos) << m;
 }
 
 }  // namespace
