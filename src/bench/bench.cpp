@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <sstream>
 
 #include "hld/budget/plan.h"
 #include "hld/model/transformer.h"
@@ -17,6 +19,8 @@
 #include "hld/train/adamw.h"
 #include "hld/train/run_dir.h"
 #include "hld/util/compat.h"
+#include "hld/util/error.h"
+#include "hld/util/fs.h"
 
 namespace hld::bench {
 namespace {
@@ -79,11 +83,16 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
 
   const bool autocast = compat::bf16_autocast(dev, cfg.run.dtype);  // as in training
   double t_fwd = 0, t_bwd = 0, t_opt = 0, t_total = 0;
+  // The trace is collected in memory and written atomically after the run: no half-written file.
+  const auto trace_dir = std::filesystem::path(o.profile).parent_path();
+  HLD_INPUT_CHECK(o.profile.empty() || trace_dir.empty() || std::filesystem::is_directory(trace_dir),
+                  "bench --profile '" + o.profile + "': directory '" + trace_dir.string() + "' does not exist");
+  std::ostringstream trace;
   std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
   for (int64_t step = 0; step < o.warmup + o.steps; ++step) {
     const bool timed = step >= o.warmup;
     if (step == o.warmup && dev.is_cuda()) compat::cuda_reset_peak_memory(dev.index());  // the steps' peak only
-    if (step == o.warmup && !o.profile.empty()) profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(o.profile);
+    if (step == o.warmup && !o.profile.empty()) profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(trace);
     sync(dev);
     const auto s0 = Clock::now();
     opt.zero_grad();
@@ -107,7 +116,8 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
       t_fwd += f, t_bwd += b, t_opt += op, t_total += since(s0);
     }
   }
-  profiler.reset();  // writes the trace
+  profiler.reset();  // flushes the trace into `trace`
+  if (!o.profile.empty()) util::write_file_atomic(o.profile, trace.str());
   const double step_s = t_total / static_cast<double>(o.steps);
   const double tokens_per_s = static_cast<double>(B * T) / step_s;
   const auto costs = budget::token_costs(cfg, cfg.teacher.model ? &*cfg.teacher.model : nullptr);

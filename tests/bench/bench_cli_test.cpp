@@ -5,6 +5,7 @@
 #ifdef HLD_TRAIN_BIN
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 
 #include "hld/util/fs.h"
@@ -111,6 +112,10 @@ TEST(BenchCli, BadArgumentsExitTwo) {
   EXPECT_EQ(run_hld("bench " + cfg + " --steps 0").exit_code, 2);
   EXPECT_EQ(run_hld("bench " + cfg + " --set model.hidden_size=-4").exit_code, 2);
   EXPECT_EQ(run_hld("bench " + (tmp / "missing.yaml")).exit_code, 2);
+  const auto r = run_hld("bench " + cfg + " --steps 1 --profile " + (tmp / "no/such/dir/trace.json"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--profile"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(tmp / "no"));
 }
 
 }  // namespace
