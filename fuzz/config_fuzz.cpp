@@ -33,7 +33,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const config::ExperimentConfig c = config::load_string(text, overrides, base_dir);
     // An accepted config's resolved YAML is what runs record: it must load again by itself.
     try {
-      config::load_string(c.resolved_yaml, {}, base_dir);
+      const config::ExperimentConfig back = config::load_string(c.resolved_yaml, {}, base_dir);
+      if (back.resolved_yaml != c.resolved_yaml)
+        fuzz::finding("resolved YAML of an accepted config loads back to another config:\n" + c.resolved_yaml +
+                      "---\n" + back.resolved_yaml);
     } catch (const InputError& e) {
       fuzz::finding(std::string("resolved YAML of an accepted config is rejected: ") + e.what());
     }

@@ -4,8 +4,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <sstream>
+#include <type_traits>
 
 #include "hld/config/yaml_reader.h"
 #include "hld/util/error.h"
@@ -86,130 +90,306 @@ void resolve_model_includes(YAML::Node& root, const std::string& dir) {
   if (root["teacher"]) inline_model(root["teacher"], "model");
 }
 
-void parse_run(YamlReader r, RunConfig& c) {
-  r.get("dir", c.dir);
-  r.get("seed", c.seed);
-  r.get("device", c.device);
-  r.get_choice("dtype", c.dtype, {"float32", "bfloat16"});
-  r.get("log_every", c.log_every);
-  r.get("checkpoint_every", c.checkpoint_every);
-  r.get("keep_checkpoints", c.keep_checkpoints);
-  r.get("eval_every", c.eval_every);
-  r.get("eval_batches", c.eval_batches);
-  r.get("threads", c.threads);
-  r.get("peak_flops", c.peak_flops);
-  r.get("max_bad_steps", c.max_bad_steps);
-  r.get("check_resources", c.check_resources);
-  r.finish();
+std::string emit(const YAML::Node& n) {
+  YAML::Emitter e;
+  e << n;
+  return std::string(e.c_str()) + "\n";
 }
 
-void parse_data(YamlReader r, DataConfig& c) {
-  r.get("train", c.train);
-  r.get("valid", c.valid);
-  r.get("tokenizer", c.tokenizer);
-  r.get("context", c.context);
-  r.get("batch_size", c.batch_size);
-  r.get("grad_accum", c.grad_accum);
-  r.get("prefetch", c.prefetch);
-  r.finish();
+// ---- the field lists: one per section, read by Reader and written by Writer ------------------
+// Every key of the config appears exactly once below; the complete YAML (every default written
+// out) and the parser come from the same list, so they cannot drift apart.
+
+const std::vector<std::pair<std::string, Objective>> kObjectives = {
+    {"nll", Objective::kNll}, {"kd", Objective::kKd}, {"hldc", Objective::kHldc}, {"hldf", Objective::kHldf}};
+const std::vector<std::pair<std::string, BudgetUnit>> kUnits = {
+    {"steps", BudgetUnit::kSteps}, {"tokens", BudgetUnit::kTokens}, {"flops", BudgetUnit::kFlops}, {"ot", BudgetUnit::kOt}};
+const std::vector<std::pair<std::string, std::optional<RegressorKind>>> kRegressors = {
+    {"auto", std::nullopt},
+    {"linear", RegressorKind::kLinear},
+    {"mlp", RegressorKind::kMlp},
+    {"gated_mlp", RegressorKind::kGatedMlp}};
+const std::vector<std::string> kEvalTasks = {"c4",   "valid_shards", "wikitext",   "hellaswag",
+                                             "piqa", "arc_easy",     "winogrande", "lambada"};
+
+template <class V>
+void fields(V& v, ModelConfig& m) {
+  v("name", m.name);
+  v("vocab_size", m.vocab_size);
+  v("hidden_size", m.hidden_size);
+  v("intermediate_size", m.intermediate_size);
+  v("num_layers", m.num_layers);
+  v("num_heads", m.num_heads);
+  v("num_kv_heads", m.num_kv_heads);
+  v("head_dim", m.head_dim);
+  v("query_pre_attn_scalar", m.query_pre_attn_scalar);
+  v("sliding_window", m.sliding_window);
+  v("sliding_window_pattern", m.sliding_window_pattern);
+  v.layer_types("layer_types", m.layer_types);
+  v("rope_local_base", m.rope_local_base);
+  v("rope_global_base", m.rope_global_base);
+  v("rope_local_scaling", m.rope_local_scaling);
+  v("rope_global_scaling", m.rope_global_scaling);
+  v("rms_norm_eps", m.rms_norm_eps);
+  v("max_position_embeddings", m.max_position_embeddings);
+  v("bos_token_id", m.bos_token_id);
+  v("eos_token_id", m.eos_token_id);
+  v("pad_token_id", m.pad_token_id);
 }
 
-RegressorKind parse_regressor(const std::string& s) {
-  if (s == "linear") return RegressorKind::kLinear;
-  if (s == "mlp") return RegressorKind::kMlp;
-  return RegressorKind::kGatedMlp;
+template <class V>
+void fields(V& v, RunConfig& c) {
+  v("dir", c.dir);
+  v("seed", c.seed);
+  v("device", c.device);
+  v.choice("dtype", c.dtype, {"float32", "bfloat16"});
+  v("log_every", c.log_every);
+  v("checkpoint_every", c.checkpoint_every);
+  v("keep_checkpoints", c.keep_checkpoints);
+  v("eval_every", c.eval_every);
+  v("eval_batches", c.eval_batches);
+  v("threads", c.threads);
+  v("peak_flops", c.peak_flops);
+  v("max_bad_steps", c.max_bad_steps);
+  v("check_resources", c.check_resources);
 }
 
-void parse_objective(YamlReader r, ObjectiveConfig& c) {
-  std::string name = to_string(c.name);
-  r.get_choice("name", name, {"nll", "kd", "hldc", "hldf"});
-  c.name = name == "nll" ? Objective::kNll
-         : name == "kd"  ? Objective::kKd
-         : name == "hldc" ? Objective::kHldc
-                          : Objective::kHldf;
-  r.get("alpha", c.alpha);
-  r.get("temperature", c.temperature);
-  r.get("top_k", c.top_k);
-  r.get("gamma", c.gamma);
-  r.get("p1", c.p1);
-  r.get("student_layer", c.student_layer);
-  r.get("teacher_layer", c.teacher_layer);
-  if (r.has("regressor")) {
-    std::string reg;
-    r.get_choice("regressor", reg, {"linear", "mlp", "gated_mlp"});
-    c.regressor = parse_regressor(reg);
-  } else {
-    r.child("regressor");
-  }
-  r.get("regressor_expansion", c.regressor_expansion);
-  r.get_choice("hidden_reduction", c.hidden_reduction, {"mean", "sum_dims"});
-  r.finish();
+template <class V>
+void fields(V& v, DataConfig& c) {
+  v("train", c.train);
+  v("valid", c.valid);
+  v("tokenizer", c.tokenizer);
+  v("context", c.context);
+  v("batch_size", c.batch_size);
+  v("grad_accum", c.grad_accum);
+  v("prefetch", c.prefetch);
 }
 
-void parse_optim(YamlReader r, OptimConfig& c) {
-  r.get("lr", c.lr);
-  r.get("beta1", c.beta1);
-  r.get("beta2", c.beta2);
-  r.get("eps", c.eps);
-  r.get("weight_decay", c.weight_decay);
-  r.get("decay_norms_and_embeddings", c.decay_norms_and_embeddings);
-  r.get("grad_clip", c.grad_clip);
-  r.finish();
+template <class V>
+void fields(V& v, ObjectiveConfig& c) {
+  v.named("name", c.name, kObjectives);
+  v("alpha", c.alpha);
+  v("temperature", c.temperature);
+  v("top_k", c.top_k);
+  v("gamma", c.gamma);
+  v("p1", c.p1);
+  v("student_layer", c.student_layer);
+  v("teacher_layer", c.teacher_layer);
+  v.named("regressor", c.regressor, kRegressors);
+  v("regressor_expansion", c.regressor_expansion);
+  v.choice("hidden_reduction", c.hidden_reduction, {"mean", "sum_dims"});
 }
 
-void parse_schedule(YamlReader r, ScheduleConfig& c) {
-  r.get("warmup_steps", c.warmup_steps);
-  r.get("decay_fraction", c.decay_fraction);
-  r.get("final_lr_ratio", c.final_lr_ratio);
-  r.get("hint_lr", c.hint_lr);
-  r.get("hint_warmup_steps", c.hint_warmup_steps);
-  r.finish();
+template <class V>
+void fields(V& v, OptimConfig& c) {
+  v("lr", c.lr);
+  v("beta1", c.beta1);
+  v("beta2", c.beta2);
+  v("eps", c.eps);
+  v("weight_decay", c.weight_decay);
+  v("decay_norms_and_embeddings", c.decay_norms_and_embeddings);
+  v("grad_clip", c.grad_clip);
 }
 
-void parse_budget(YamlReader r, BudgetConfig& c) {
-  std::string unit = to_string(c.unit);
-  r.get_choice("unit", unit, {"steps", "tokens", "flops", "ot"});
-  c.unit = unit == "steps" ? BudgetUnit::kSteps
-         : unit == "tokens" ? BudgetUnit::kTokens
-         : unit == "flops"  ? BudgetUnit::kFlops
-                            : BudgetUnit::kOt;
-  r.get("amount", c.amount);
-  r.get("count_teacher", c.count_teacher);
-  r.finish();
+template <class V>
+void fields(V& v, ScheduleConfig& c) {
+  v("warmup_steps", c.warmup_steps);
+  v("decay_fraction", c.decay_fraction);
+  v("final_lr_ratio", c.final_lr_ratio);
+  v("hint_lr", c.hint_lr);
+  v("hint_warmup_steps", c.hint_warmup_steps);
 }
 
-void parse_teacher(YamlReader r, TeacherConfig& c) {
-  if (r.has("model")) c.model = parse_model(r.child("model"), r.key_path("model"));
-  else r.child("model");
-  r.get("checkpoint", c.checkpoint);
-  r.get_choice("source", c.source, {"online", "cache"});
-  r.get("cache", c.cache);
-  r.get_choice("logits_encoding", c.logits_encoding, {"bf16", "logq8"});
-  r.get_choice("hidden_encoding", c.hidden_encoding, {"bf16", "dir8"});
-  r.get("cache_tokens", c.cache_tokens);
-  r.finish();
+template <class V>
+void fields(V& v, BudgetConfig& c) {
+  v.named("unit", c.unit, kUnits);
+  v("amount", c.amount);
+  v("count_teacher", c.count_teacher);
 }
 
-void parse_eval(YamlReader r, EvalConfig& c) {
-  if (r.has("tasks")) {
-    YamlReader tasks(r.child("tasks"), r.key_path("tasks"));
-    static const std::vector<std::string> known = {"c4",   "valid_shards", "wikitext", "hellaswag",
-                                                   "piqa", "arc_easy",     "winogrande", "lambada"};
-    for (const auto& k : known) {
-      std::string v;
-      tasks.get(k, v);
-      if (!v.empty()) c.tasks[k] = v;
+template <class V>
+void fields(V& v, TeacherConfig& c) {
+  v.optional_section("model", c.model);
+  v("checkpoint", c.checkpoint);
+  v.choice("source", c.source, {"online", "cache"});
+  v("cache", c.cache);
+  v.choice("logits_encoding", c.logits_encoding, {"bf16", "logq8"});
+  v.choice("hidden_encoding", c.hidden_encoding, {"bf16", "dir8"});
+  v("cache_tokens", c.cache_tokens);
+}
+
+template <class V>
+void fields(V& v, EvalConfig& c) {
+  v.string_map("tasks", c.tasks, kEvalTasks);
+  v("piqa_labels", c.piqa_labels);
+  v("max_examples", c.max_examples);
+  v("batch_size", c.batch_size);
+  v("context", c.context);
+  v("checkpoint", c.checkpoint);
+  v("output", c.output);
+}
+
+template <class V>
+void fields(V& v, ExperimentConfig& c) {
+  v.section("run", c.run);
+  v.section("model", c.model);
+  v.section("data", c.data);
+  v.section("objective", c.objective);
+  v.section("optimizer", c.optimizer);
+  v.section("schedule", c.schedule);
+  v.section("budget", c.budget);
+  v.section("teacher", c.teacher);
+  v.section("eval", c.eval);
+}
+
+// A string value must survive being written to the run folder and read back: UTF-8 text without
+// control characters other than tab.
+void check_text(const std::string& s, const std::string& key) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size() && (len > 1 || c >= 0x20 || c == '\t') && c != 0x7F;
+    uint32_t cp = len == 1 ? c : len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
+    for (int j = 1; ok && j < len; ++j) {
+      const auto d = static_cast<unsigned char>(s[i + j]);
+      ok = (d >> 6) == 0x2;
+      cp = (cp << 6) | (d & 0x3F);
     }
-    tasks.finish();
+    if (ok && len > 1) {  // overlong forms, surrogates and values past U+10FFFF are not UTF-8
+      static const uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+      ok = cp >= kMin[len] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+    }
+    if (!ok)
+      throw InputError(key + ": expected UTF-8 text without control characters (byte " + std::to_string(i) +
+                       " is not)");
+    i += static_cast<size_t>(len);
   }
-  r.get("piqa_labels", c.piqa_labels);
-  r.get("max_examples", c.max_examples);
-  r.get("batch_size", c.batch_size);
-  r.get("context", c.context);
-  r.get("checkpoint", c.checkpoint);
-  r.get("output", c.output);
-  r.finish();
 }
+
+/// Parses YAML into the structs (strict: unknown keys, wrong types and bad text are InputErrors).
+class Reader {
+ public:
+  explicit Reader(YamlReader r) : r_(std::move(r)) {}
+  void finish() { r_.finish(); }
+
+  template <class T>
+  void operator()(const std::string& k, T& out) {
+    r_.get(k, out);
+    if constexpr (std::is_same_v<T, std::string>) check_text(out, r_.key_path(k));
+  }
+  void choice(const std::string& k, std::string& out, const std::vector<std::string>& choices) {
+    r_.get_choice(k, out, choices);
+  }
+  template <class E>
+  void named(const std::string& k, E& out, const std::vector<std::pair<std::string, E>>& table) {
+    std::string name;
+    for (const auto& [n, e] : table)
+      if (e == out) name = n;
+    std::vector<std::string> choices;
+    for (const auto& [n, e] : table) choices.push_back(n);
+    r_.get_choice(k, name, choices);
+    for (const auto& [n, e] : table)
+      if (n == name) out = e;
+  }
+  void layer_types(const std::string& k, std::vector<AttentionType>& out) {
+    std::vector<std::string> types;
+    r_.get(k, types);
+    if (!r_.has(k)) return;
+    out.clear();
+    for (const auto& t : types) {
+      if (t == "sliding" || t == "sliding_attention") out.push_back(AttentionType::kSliding);
+      else if (t == "global" || t == "full_attention") out.push_back(AttentionType::kGlobal);
+      else throw InputError(r_.key_path(k) + ": '" + t + "': expected sliding or global");
+    }
+  }
+  void string_map(const std::string& k, std::map<std::string, std::string>& out, const std::vector<std::string>& keys) {
+    if (!r_.has(k)) {
+      r_.child(k);
+      return;
+    }
+    Reader sub(YamlReader(r_.child(k), r_.key_path(k)));
+    for (const auto& key : keys) {
+      std::string v = out.count(key) ? out[key] : "";
+      sub(key, v);
+      if (v.empty()) out.erase(key);
+      else out[key] = v;
+    }
+    sub.finish();
+  }
+  template <class S>
+  void section(const std::string& k, S& s) {
+    Reader sub(YamlReader(r_.child(k), r_.key_path(k)));
+    fields(sub, s);
+    sub.finish();
+  }
+  void optional_section(const std::string& k, std::optional<ModelConfig>& s) {
+    if (!r_.has(k)) {
+      r_.child(k);
+      return;
+    }
+    s = parse_model(r_.child(k), r_.key_path(k));
+  }
+
+ private:
+  YamlReader r_;
+};
+
+// Shortest decimal form that reads back as the same double ("0.0004", not "0.00040000000000000002").
+std::string shortest(double d) {
+  char buf[40];
+  for (int prec = 1; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, d);
+    if (std::strtod(buf, nullptr) == d) break;
+  }
+  std::string s = buf;
+  // A whole number keeps a decimal point so the YAML stays visibly a float ("1.0", "1e+06").
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  return s;
+}
+
+/// Writes every field into a YAML mapping, defaults included.
+class Writer {
+ public:
+  explicit Writer(YAML::Node node) : node_(std::move(node)) {}
+
+  void operator()(const std::string& k, const std::string& v) { node_[k] = v; }
+  void operator()(const std::string& k, double v) { node_[k] = shortest(v); }
+  void operator()(const std::string& k, int64_t v) { node_[k] = v; }
+  void operator()(const std::string& k, uint64_t v) { node_[k] = v; }
+  void operator()(const std::string& k, bool v) { node_[k] = v; }
+  void choice(const std::string& k, const std::string& v, const std::vector<std::string>&) { node_[k] = v; }
+  template <class E>
+  void named(const std::string& k, const E& v, const std::vector<std::pair<std::string, E>>& table) {
+    for (const auto& [n, e] : table)
+      if (e == v) node_[k] = n;
+  }
+  void layer_types(const std::string& k, const std::vector<AttentionType>& v) {
+    YAML::Node seq(YAML::NodeType::Sequence);
+    for (auto t : v) seq.push_back(t == AttentionType::kGlobal ? "global" : "sliding");
+    seq.SetStyle(YAML::EmitterStyle::Flow);
+    node_[k] = seq;
+  }
+  void string_map(const std::string& k, const std::map<std::string, std::string>& v, const std::vector<std::string>& keys) {
+    YAML::Node m(YAML::NodeType::Map);
+    for (const auto& key : keys) m[key] = v.count(key) ? v.at(key) : std::string();
+    node_[k] = m;
+  }
+  template <class S>
+  void section(const std::string& k, S& s) {
+    Writer sub{YAML::Node(YAML::NodeType::Map)};
+    fields(sub, s);
+    node_[k] = sub.node_;
+  }
+  void optional_section(const std::string& k, std::optional<ModelConfig>& s) {
+    if (s) section(k, *s);
+    else node_[k] = YAML::Node(YAML::NodeType::Null);
+  }
+  const YAML::Node& node() const { return node_; }
+
+ private:
+  YAML::Node node_;
+};
 
 std::string range_errors(const ExperimentConfig& c) {
   std::ostringstream e;
@@ -287,17 +467,8 @@ ExperimentConfig parse_root(YAML::Node root, const std::vector<std::string>& ove
 
   ExperimentConfig c;
   c.source_path = source;
-  YamlReader r(root, "");
-  parse_run(YamlReader(r.child("run"), "run"), c.run);
-  if (r.has("model")) c.model = parse_model(r.child("model"), "model");
-  else r.child("model");
-  parse_data(YamlReader(r.child("data"), "data"), c.data);
-  parse_objective(YamlReader(r.child("objective"), "objective"), c.objective);
-  parse_optim(YamlReader(r.child("optimizer"), "optimizer"), c.optimizer);
-  parse_schedule(YamlReader(r.child("schedule"), "schedule"), c.schedule);
-  parse_budget(YamlReader(r.child("budget"), "budget"), c.budget);
-  parse_teacher(YamlReader(r.child("teacher"), "teacher"), c.teacher);
-  parse_eval(YamlReader(r.child("eval"), "eval"), c.eval);
+  Reader r(YamlReader(root, ""));
+  fields(r, c);
   r.finish();
 
   std::string errs = c.model.validate("model.");
@@ -309,7 +480,8 @@ ExperimentConfig parse_root(YAML::Node root, const std::vector<std::string>& ove
   }
   YAML::Emitter out;
   out << root;
-  c.resolved_yaml = std::string(out.c_str()) + "\n";
+  c.merged_yaml = std::string(out.c_str()) + "\n";
+  c.resolved_yaml = to_yaml(c);
   return c;
 }
 
@@ -317,68 +489,46 @@ ExperimentConfig parse_root(YAML::Node root, const std::vector<std::string>& ove
 
 ModelConfig parse_model(const YAML::Node& node, const std::string& path) {
   ModelConfig m;
-  YamlReader r(node, path);
-  r.get("name", m.name);
-  r.get("vocab_size", m.vocab_size);
-  r.get("hidden_size", m.hidden_size);
-  r.get("intermediate_size", m.intermediate_size);
-  r.get("num_layers", m.num_layers);
-  r.get("num_heads", m.num_heads);
-  r.get("num_kv_heads", m.num_kv_heads);
-  r.get("head_dim", m.head_dim);
-  r.get("query_pre_attn_scalar", m.query_pre_attn_scalar);
-  r.get("sliding_window", m.sliding_window);
-  r.get("sliding_window_pattern", m.sliding_window_pattern);
-  std::vector<std::string> types;
-  r.get("layer_types", types);
-  for (const auto& t : types) {
-    if (t == "sliding" || t == "sliding_attention") m.layer_types.push_back(AttentionType::kSliding);
-    else if (t == "global" || t == "full_attention") m.layer_types.push_back(AttentionType::kGlobal);
-    else throw InputError(r.key_path("layer_types") + ": '" + t + "': expected sliding or global");
-  }
-  r.get("rope_local_base", m.rope_local_base);
-  r.get("rope_global_base", m.rope_global_base);
-  r.get("rope_local_scaling", m.rope_local_scaling);
-  r.get("rope_global_scaling", m.rope_global_scaling);
-  r.get("rms_norm_eps", m.rms_norm_eps);
-  r.get("max_position_embeddings", m.max_position_embeddings);
-  r.get("bos_token_id", m.bos_token_id);
-  r.get("eos_token_id", m.eos_token_id);
-  r.get("pad_token_id", m.pad_token_id);
+  Reader r(YamlReader(node, path));
+  fields(r, m);
   r.finish();
   return m;
 }
 
 std::string model_to_yaml(const ModelConfig& m) {
-  YAML::Emitter e;
-  e << YAML::BeginMap;
-  e << YAML::Key << "name" << YAML::Value << m.name;
-  e << YAML::Key << "vocab_size" << YAML::Value << m.vocab_size;
-  e << YAML::Key << "hidden_size" << YAML::Value << m.hidden_size;
-  e << YAML::Key << "intermediate_size" << YAML::Value << m.intermediate_size;
-  e << YAML::Key << "num_layers" << YAML::Value << m.num_layers;
-  e << YAML::Key << "num_heads" << YAML::Value << m.num_heads;
-  e << YAML::Key << "num_kv_heads" << YAML::Value << m.num_kv_heads;
-  e << YAML::Key << "head_dim" << YAML::Value << m.head_dim;
-  e << YAML::Key << "query_pre_attn_scalar" << YAML::Value << m.query_pre_attn_scalar;
-  e << YAML::Key << "sliding_window" << YAML::Value << m.sliding_window;
-  e << YAML::Key << "sliding_window_pattern" << YAML::Value << m.sliding_window_pattern;
-  if (!m.layer_types.empty()) {
-    e << YAML::Key << "layer_types" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-    for (auto t : m.layer_types) e << (t == AttentionType::kGlobal ? "global" : "sliding");
-    e << YAML::EndSeq;
-  }
-  e << YAML::Key << "rope_local_base" << YAML::Value << m.rope_local_base;
-  e << YAML::Key << "rope_global_base" << YAML::Value << m.rope_global_base;
-  e << YAML::Key << "rope_local_scaling" << YAML::Value << m.rope_local_scaling;
-  e << YAML::Key << "rope_global_scaling" << YAML::Value << m.rope_global_scaling;
-  e << YAML::Key << "rms_norm_eps" << YAML::Value << m.rms_norm_eps;
-  e << YAML::Key << "max_position_embeddings" << YAML::Value << m.max_position_embeddings;
-  e << YAML::Key << "bos_token_id" << YAML::Value << m.bos_token_id;
-  e << YAML::Key << "eos_token_id" << YAML::Value << m.eos_token_id;
-  e << YAML::Key << "pad_token_id" << YAML::Value << m.pad_token_id;
-  e << YAML::EndMap;
-  return std::string(e.c_str()) + "\n";
+  Writer w{YAML::Node(YAML::NodeType::Map)};
+  ModelConfig copy = m;
+  fields(w, copy);
+  return emit(w.node());
+}
+
+std::string to_yaml(const ExperimentConfig& c) {
+  Writer w{YAML::Node(YAML::NodeType::Map)};
+  ExperimentConfig copy = c;
+  fields(w, copy);
+  return emit(w.node());
+}
+
+std::map<std::string, std::string> flatten(const ExperimentConfig& c) {
+  Writer w{YAML::Node(YAML::NodeType::Map)};
+  ExperimentConfig copy = c;
+  fields(w, copy);
+  std::map<std::string, std::string> out;
+  std::function<void(const YAML::Node&, const std::string&)> walk = [&](const YAML::Node& n, const std::string& path) {
+    if (n.IsMap()) {
+      for (const auto& kv : n) walk(kv.second, path.empty() ? kv.first.Scalar() : path + "." + kv.first.Scalar());
+    } else if (n.IsScalar()) {
+      out[path] = n.Scalar();
+    } else if (n.IsNull()) {
+      out[path] = "~";
+    } else {
+      YAML::Emitter e;
+      e << YAML::Flow << n;
+      out[path] = e.c_str();
+    }
+  };
+  walk(w.node(), "");
+  return out;
 }
 
 void apply_override(YAML::Node& root, const std::string& assignment) {

@@ -120,5 +120,60 @@ TEST(HfConfig, FlatAndRopeParametersForms) {
   EXPECT_THROW(model_from_hf_json("{not json", "x"), InputError);
 }
 
+
+// The complete YAML (what a run folder records) has every key, and loads back to the same config,
+// also with every value away from its default.
+TEST(ConfigLoader, CompleteYamlRoundTripsEveryKey) {
+  const auto defaults = flatten(load_string(""));
+  EXPECT_EQ(defaults.at("optimizer.beta2"), "0.98");
+  EXPECT_EQ(defaults.at("objective.regressor"), "auto");
+  EXPECT_EQ(defaults.at("teacher.model"), "~");
+  EXPECT_EQ(defaults.at("eval.tasks.lambada"), "");
+  EXPECT_GT(defaults.size(), 80u);
+  std::vector<std::string> sets = {
+      "run.dir=/x/y", "run.seed=11", "run.device=cpu", "run.dtype=bfloat16", "run.log_every=3",
+      "run.checkpoint_every=7", "run.keep_checkpoints=4", "run.eval_every=9", "run.eval_batches=2", "run.threads=1",
+      "run.peak_flops=1.5e11", "run.max_bad_steps=2", "run.check_resources=false", "data.train=a b",
+      "data.valid=v", "data.tokenizer=t.model", "data.context=64", "data.batch_size=8", "data.grad_accum=2",
+      "data.prefetch=0", "objective.name=hldf", "objective.alpha=0.25", "objective.temperature=2",
+      "objective.top_k=16", "objective.gamma=0.3", "objective.p1=0.05", "objective.student_layer=1",
+      "objective.teacher_layer=2", "objective.regressor=gated_mlp", "objective.regressor_expansion=2.5",
+      "objective.hidden_reduction=sum_dims", "optimizer.lr=0.0001", "optimizer.beta1=0.8", "optimizer.beta2=0.9",
+      "optimizer.eps=1e-8", "optimizer.weight_decay=0", "optimizer.decay_norms_and_embeddings=true",
+      "optimizer.grad_clip=1", "schedule.warmup_steps=3", "schedule.decay_fraction=0.2",
+      "schedule.final_lr_ratio=0.1", "schedule.hint_lr=0.001", "schedule.hint_warmup_steps=2", "budget.unit=ot",
+      "budget.amount=0.5", "budget.count_teacher=true", "teacher.checkpoint=ckpt", "teacher.source=cache",
+      "teacher.cache=c", "teacher.logits_encoding=logq8", "teacher.hidden_encoding=dir8",
+      "teacher.cache_tokens=1000", "eval.tasks.lambada=l.jsonl", "eval.piqa_labels=p.lst", "eval.max_examples=5",
+      "eval.batch_size=2", "eval.context=32", "eval.checkpoint=e", "eval.output=o.json", "model.name=m",
+      "model.num_layers=4", "model.layer_types=[sliding, global, sliding, global]", "model.rope_global_scaling=8",
+      "model.rms_norm_eps=1e-5", "teacher.model.num_layers=4", "teacher.model.hidden_size=96"};
+  const auto c = load_string("", sets);
+  const auto flat = flatten(c);
+  size_t changed = 0;
+  for (const auto& [k, v] : flat) changed += defaults.count(k) && defaults.at(k) != v;
+  EXPECT_EQ(changed, sets.size() - 2);  // every override shows (the teacher's two are new keys)
+  const auto back = load_string(c.resolved_yaml);
+  EXPECT_EQ(back.resolved_yaml, c.resolved_yaml);
+  EXPECT_EQ(flatten(back), flat);
+  EXPECT_EQ(back.objective.regressor, RegressorKind::kGatedMlp);
+  EXPECT_EQ(back.model.layer_type(1), AttentionType::kGlobal);
+  EXPECT_EQ(back.teacher.model->hidden_size, 96);
+  EXPECT_EQ(back.eval.tasks.at("lambada"), "l.jsonl");
+  EXPECT_DOUBLE_EQ(back.optimizer.lr, 1e-4);
+  // Shortest round-trip numbers, not 17 digits.
+  EXPECT_NE(c.resolved_yaml.find("lr: 0.0001\n"), std::string::npos) << c.resolved_yaml;
+}
+
+// Text that could not be written out and read back (NUL, control bytes, invalid UTF-8) is refused
+// at load, naming the key.
+TEST(ConfigLoader, StringsMustBeUtf8Text) {
+  EXPECT_NE(error_of(std::string("run: {dir: \"a\\0b\"}")).find("run.dir: expected UTF-8 text"), std::string::npos);
+  EXPECT_NE(error_of("data: {train: \"\\x01x\"}").find("data.train: expected UTF-8 text"), std::string::npos);
+  EXPECT_NE(error_of("", {"teacher.cache=x\xffy"}).find("teacher.cache: expected UTF-8 text"), std::string::npos);
+  EXPECT_NE(error_of("", {"eval.tasks.c4=\xc0\xaf"}).find("eval.tasks.c4: expected UTF-8 text"), std::string::npos);
+  EXPECT_EQ(error_of("", {"run.dir=runs/d\xc3\xa9j\xc3\xa0\tvu"}), "");  // UTF-8 and tabs are fine
+}
+
 }  // namespace
 }  // namespace hld::config

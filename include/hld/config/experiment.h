@@ -112,7 +112,9 @@ struct ExperimentConfig {
   TeacherConfig teacher;
   EvalConfig eval;
   std::string source_path;  ///< the YAML file this came from
-  std::string resolved_yaml;  ///< the merged YAML after includes and overrides
+  std::string resolved_yaml;  ///< the complete config (config::to_yaml: every default written out)
+  std::string merged_yaml;    ///< the YAML as given, after includes and overrides (older run folders'
+                              ///< fingerprints were computed from it)
 
   bool needs_teacher() const { return objective.name != Objective::kNll; }
   /// Student hint layer after defaults (D_S/2).

@@ -3,6 +3,7 @@
 // names the key path, the value and what was expected.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,14 @@ ModelConfig parse_model(const YAML::Node& node, const std::string& path);
 
 /// Writes a model shape as a YAML mapping (for checkpoints and resolved configs).
 std::string model_to_yaml(const ModelConfig& m);
+
+/// The complete config as YAML: every key of every section, defaults written out (what a run
+/// folder's config.yaml holds). load_string(to_yaml(c)) gives back c.
+std::string to_yaml(const ExperimentConfig& c);
+
+/// The complete config as key path → value text ("optimizer.lr" → "0.0004"), for fingerprints and
+/// for naming the keys in which two configs differ.
+std::map<std::string, std::string> flatten(const ExperimentConfig& c);
 
 /// Applies one "a.b.c=value" override to a YAML tree (value parsed as YAML).
 void apply_override(YAML::Node& root, const std::string& assignment);
