@@ -10,9 +10,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <sstream>
 #include <tuple>
 
 #include "hld/config/experiment.h"
+#include "hld/config/loader.h"
 #include "hld/report/metrics.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
@@ -22,39 +24,44 @@ namespace fs = std::filesystem;
 namespace hld::report {
 namespace {
 
-// Loose reading of the resolved config: only the keys the report needs, defaults from the config
-// structs (the resolved YAML omits keys left at their defaults).
-template <typename T>
-T get(const YAML::Node& root, const char* section, const char* key, T fallback, const std::string& file) {
-  const YAML::Node s = root[section];
-  if (!s || !s.IsMap()) return fallback;
-  const YAML::Node v = s[key];
-  if (!v || v.IsNull()) return fallback;
-  try {
-    return v.as<T>();
-  } catch (const YAML::Exception&) {
-    throw InputError(file + ": " + section + "." + key + " = '" + (v.IsScalar() ? v.Scalar() : "<mapping>") +
-                     "': not a valid value");
+// True when `root` has every key of the complete config `c` (what runs write since configs are
+// complete); older run folders wrote the YAML as given.
+bool has_every_key(const YAML::Node& root, const config::ExperimentConfig& c) {
+  for (const auto& kv : config::flatten(c)) {
+    YAML::Node n = root;
+    std::stringstream path(kv.first);
+    for (std::string part; std::getline(path, part, '.');) {
+      if (!n.IsMap() || !n[part]) return false;
+      n.reset(n[part]);  // rebind (assignment would overwrite the node)
+    }
   }
+  return true;
 }
 
-void read_config(const YAML::Node& root, const std::string& file, RunRecord& r) {
-  HLD_INPUT_CHECK(root.IsMap(), file + ": expected a YAML mapping at the top level");
-  const config::ObjectiveConfig od;
-  const std::string name = get<std::string>(root, "objective", "name", "nll", file);
-  HLD_INPUT_CHECK(name == "nll" || name == "kd" || name == "hldc" || name == "hldf",
-                  file + ": objective.name = '" + name + "': expected nll, kd, hldc or hldf");
-  r.method = name;
-  r.alpha = get<double>(root, "objective", "alpha", od.alpha, file);
-  r.temperature = get<double>(root, "objective", "temperature", od.temperature, file);
-  r.gamma = get<double>(root, "objective", "gamma", od.gamma, file);
-  r.p1 = get<double>(root, "objective", "p1", od.p1, file);
-  r.lr = get<double>(root, "optimizer", "lr", config::OptimConfig{}.lr, file);
-  r.seed = get<uint64_t>(root, "run", "seed", 0, file);
-  const YAML::Node m = root["model"];
-  if (m && m.IsMap() && m["name"] && m["name"].IsScalar()) r.model = m["name"].Scalar();
-  else if (m && m.IsScalar()) r.model = fs::path(m.Scalar()).stem().string();
-  else r.model = config::ModelConfig{}.name;
+// The run's config through the one config loader: a complete config reads as written; an older
+// one gets today's defaults for what it left out (said once per report).
+void read_config(const std::string& text, const std::string& file, const std::string& base_dir, RunRecord& r) {
+  config::ExperimentConfig c;
+  try {
+    c = config::load_string(text, {}, base_dir);
+  } catch (const InputError& e) {
+    throw InputError(file + ": " + e.what());
+  }
+  static bool warned = false;
+  if (!warned && !has_every_key(YAML::Load(text), c)) {
+    warned = true;
+    spdlog::warn("{}: written by an older hld-train (config without its defaults); the keys it left out take "
+                 "today's defaults (and so may other such run folders)",
+                 file);
+  }
+  r.method = config::to_string(c.objective.name);
+  r.alpha = c.objective.alpha;
+  r.temperature = c.objective.temperature;
+  r.gamma = c.objective.gamma;
+  r.p1 = c.objective.p1;
+  r.lr = c.optimizer.lr;
+  r.seed = c.run.seed;
+  r.model = c.model.name;
 }
 
 YAML::Node parse_yaml(const std::string& text, const std::string& file) {
@@ -98,7 +105,9 @@ RunRecord load_run(const std::string& dir) {
                                      "trained.tokens"});
   }
   if (has_cfg) {
-    read_config(parse_yaml(util::read_file(cfg_path), cfg_path), cfg_path, r);
+    const std::string text = util::read_file(cfg_path);
+    parse_yaml(text, cfg_path);  // a YAML error names the file
+    read_config(text, cfg_path, dir, r);
   } else {
     const auto it = eval.find("config");
     HLD_INPUT_CHECK(it != eval.end() && (it->is_object() || it->is_string()),
@@ -106,12 +115,14 @@ RunRecord load_run(const std::string& dir) {
     // JSON is YAML: an embedded object parses the same way as the YAML file would. A string is
     // either the config's path (what `hld-train eval` records) or its YAML text.
     std::string text = it->is_string() ? it->get<std::string>() : it->dump();
-    std::string where = eval_path + " (config)";
+    std::string where = eval_path + " (config)", base = dir;
     if (it->is_string() && text.find('\n') == std::string::npos && fs::is_regular_file(text)) {
       where = text;
+      base = fs::path(text).parent_path().string();
       text = util::read_file(text);
     }
-    read_config(parse_yaml(text, where), where, r);
+    parse_yaml(text, where);
+    read_config(text, where, base, r);
   }
   if (r.model.empty()) r.model = config::ModelConfig{}.name;
   return r;

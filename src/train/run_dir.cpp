@@ -1,4 +1,5 @@
-// Run-folder helpers: config fingerprint, metrics log, peak FLOP/s measurement.
+// Run-folder helpers: the config identity and fingerprint a resume must match, metrics log, peak
+// FLOP/s measurement.
 #include "hld/train/run_dir.h"
 
 #include <torch/torch.h>
@@ -8,20 +9,38 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <set>
 #include <sstream>
 
+#include "hld/config/loader.h"
 #include "hld/util/fs.h"
 
 namespace fs = std::filesystem;
 
 namespace hld::train {
 
+std::map<std::string, std::string> config_identity(const config::ExperimentConfig& cfg, int world) {
+  std::map<std::string, std::string> id = config::flatten(cfg);
+  for (auto it = id.begin(); it != id.end();) {
+    const std::string& k = it->first;
+    const bool may_change = (k.rfind("run.", 0) == 0 && k != "run.seed") || k.rfind("eval.", 0) == 0 ||
+                            k == "data.grad_accum" || k == "data.prefetch";
+    it = may_change ? id.erase(it) : std::next(it);
+  }
+  id["data.batch_size"] = std::to_string(cfg.data.batch_size * world);  // the global batch
+  return id;
+}
+
 std::string config_fingerprint(const config::ExperimentConfig& cfg, int world) {
-  YAML::Node root = YAML::Load(cfg.resolved_yaml);
+  std::string text;
+  for (const auto& [k, v] : config_identity(cfg, world)) text += k + "=" + v + "\n";
+  return "v2:" + util::hex64(util::fnv1a64(text));
+}
+
+std::string legacy_config_fingerprint(const config::ExperimentConfig& cfg, int world) {
+  YAML::Node root = YAML::Load(cfg.merged_yaml);
   root.remove("run");
-  // Data parallelism and accumulation only change rounding: a run may resume on another world
-  // size or micro-batching with the same global batch (2 ranks x 8 as 1 x 16, accumulated or not).
-  // Prefetching changes nothing at all.
   if (world != 1) root["data"]["batch_size"] = cfg.data.batch_size * world;
   if (root["data"]) {
     root["data"].remove("grad_accum");
@@ -30,6 +49,23 @@ std::string config_fingerprint(const config::ExperimentConfig& cfg, int world) {
   YAML::Emitter e;
   e << root;
   return util::hex64(util::fnv1a64(std::string(e.c_str()) + "\nseed=" + std::to_string(cfg.run.seed)));
+}
+
+std::string describe_changes(const std::map<std::string, std::string>& stored,
+                             const std::map<std::string, std::string>& now) {
+  std::string out;
+  auto value = [](const std::map<std::string, std::string>& m, const std::string& k) {
+    auto it = m.find(k);
+    return it == m.end() ? std::string("(absent)") : it->second.empty() ? std::string("\"\"") : it->second;
+  };
+  std::set<std::string> keys;
+  for (const auto& kv : stored) keys.insert(kv.first);
+  for (const auto& kv : now) keys.insert(kv.first);
+  for (const auto& k : keys) {
+    const std::string a = value(stored, k), b = value(now, k);
+    if (a != b) out += (out.empty() ? "" : "; ") + k + ": " + a + " -> " + b;
+  }
+  return out;
 }
 
 MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) {

@@ -5,18 +5,31 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <map>
 #include <string>
 
 #include "hld/config/experiment.h"
 
 namespace hld::train {
 
-/// Hash of everything that determines the training trajectory: every section but `run`, plus
-/// run.seed. Logging and checkpoint cadence may change between a run and its resumption. With
-/// `world` data-parallel ranks, data.batch_size counts as the global batch (batch_size × world)
-/// and data.grad_accum is left out, so a run may resume on another world size or micro-batching
-/// with the same global batch (2 × 8 as 1 × 16, with or without accumulation).
+/// What determines the training trajectory, as key path → value of the complete config (every
+/// default written out): every section but `run` and `eval`, plus run.seed. Logging, checkpoint
+/// and evaluation cadence may change between a run and its resumption. With `world`
+/// data-parallel ranks, data.batch_size counts as the global batch (batch_size × world) and
+/// data.grad_accum / data.prefetch are left out, so a run may resume on another world size or
+/// micro-batching with the same global batch (2 × 8 as 1 × 16, with or without accumulation).
+std::map<std::string, std::string> config_identity(const config::ExperimentConfig& cfg, int world = 1);
+
+/// Hash of config_identity ("v2:" + 16 hex digits): what a checkpoint records and a resume matches.
 std::string config_fingerprint(const config::ExperimentConfig& cfg, int world = 1);
+
+/// The fingerprint older versions recorded (the YAML as given, defaults left out): run folders
+/// written before complete configs still resume when it matches.
+std::string legacy_config_fingerprint(const config::ExperimentConfig& cfg, int world = 1);
+
+/// "optimizer.lr: 0.0004 -> 0.001; ..." for every key whose value differs ("" when none does).
+std::string describe_changes(const std::map<std::string, std::string>& stored,
+                             const std::map<std::string, std::string>& now);
 
 /// Appends one JSON object per line; on resume, drops records past the restored step.
 class MetricsLog {
