@@ -1,4 +1,5 @@
-// Optimizer-step benchmark with a forward / loss / backward / optimizer time split.
+// Optimizer-step benchmark: training's own loop and step (train::run_training in bench mode),
+// timed, with a forward+loss / backward / optimizer split.
 #include "hld/bench/bench.h"
 
 #include <sys/resource.h>
@@ -11,13 +12,15 @@
 #include <memory>
 #include <sstream>
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <optional>
+
 #include "hld/budget/plan.h"
-#include "hld/model/transformer.h"
 #include "hld/objectives/losses.h"
-#include "hld/objectives/objective.h"
-#include "hld/objectives/regressor.h"
-#include "hld/train/adamw.h"
+#include "hld/teacher/teacher.h"
 #include "hld/train/run_dir.h"
+#include "hld/train/trainer.h"
 #include "hld/util/compat.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
@@ -50,88 +53,115 @@ int64_t peak_rss_bytes() {
   return getrusage(RUSAGE_SELF, &u) == 0 ? int64_t{u.ru_maxrss} * 1024 : 0;
 }
 
+/// Random top-k logits and hint-layer states of the teacher's shape, the same for every batch: a
+/// stand-in for a cached teacher when the config names none.
+class SyntheticTeacher : public teacher::TeacherSource {
+ public:
+  SyntheticTeacher(config::ModelConfig shape, int64_t rows, int64_t top_k) : shape_(std::move(shape)) {
+    auto z_NxV = torch::randn({rows, shape_.vocab_size});
+    std::tie(sig_.vals_NxK, sig_.idx_NxK) = objectives::top_k_logits(z_NxV, top_k);
+    sig_.hidden_NxD = torch::randn({rows, shape_.hidden_size});
+  }
+  objectives::TeacherSignals signals(const torch::Tensor& input_BxT, const std::vector<int64_t>&,
+                                     const objectives::Needs& needs) override {
+    const auto dev = input_BxT.device();
+    objectives::TeacherSignals s;
+    if (needs.teacher_logits) s.vals_NxK = sig_.vals_NxK.to(dev), s.idx_NxK = sig_.idx_NxK.to(dev);
+    if (needs.teacher_hidden) s.hidden_NxD = sig_.hidden_NxD.to(dev);
+    return s;
+  }
+  const config::ModelConfig& model_config() const override { return shape_; }
+
+ private:
+  config::ModelConfig shape_;
+  objectives::TeacherSignals sig_;
+};
+
 }  // namespace
 
 nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions& o) {
   const torch::Device dev = compat::resolve_device(cfg.run.device);
-  if (cfg.run.threads > 0) torch::set_num_threads(static_cast<int>(cfg.run.threads));
-  torch::manual_seed(cfg.run.seed);
   const auto& m = cfg.model;
-  const int64_t B = cfg.data.batch_size / cfg.data.grad_accum, T = cfg.data.context, K = cfg.objective.top_k;
-  model::Transformer student(m);
-  student->to(dev);
-  const auto ph = objectives::Phase::kMain;  // HLDF: its KD phase, where nearly all of its FLOPs go
-  const auto needs = objectives::needs(cfg, ph);
-  const int64_t d_t = cfg.teacher.model ? cfg.teacher.model->hidden_size : m.hidden_size;
-  objectives::Regressor reg{nullptr};
-  if (needs.teacher_hidden) {
-    reg = objectives::Regressor(cfg.regressor_kind(), m.hidden_size, d_t, cfg.objective.regressor_expansion);
-    reg->to(dev);
-  }
-  std::vector<train::AdamW::Param> params = train::param_groups(*student, cfg.optimizer);
-  if (reg) for (auto& p : train::param_groups(*reg, cfg.optimizer, "regressor.")) params.push_back(p);
-  train::AdamW opt(params, cfg.optimizer);
-
-  auto ids = torch::randint(0, m.vocab_size, {B, T + 1}, torch::TensorOptions().dtype(torch::kInt64).device(dev));
-  auto input = ids.narrow(1, 0, T), target = ids.narrow(1, 1, T);
-  objectives::TeacherSignals sig;  // a synthetic cached teacher: random top-k logits / hidden states
-  if (needs.teacher_logits) {
-    auto z = torch::randn({B * T, m.vocab_size}, torch::TensorOptions().device(dev));
-    std::tie(sig.vals_NxK, sig.idx_NxK) = objectives::top_k_logits(z, K);
-  }
-  if (needs.teacher_hidden) sig.hidden_NxD = torch::randn({B * T, d_t}, torch::TensorOptions().device(dev));
-
-  const bool autocast = compat::bf16_autocast(dev, cfg.run.dtype);  // as in training
-  double t_fwd = 0, t_bwd = 0, t_opt = 0, t_total = 0;
-  // The trace is collected in memory and written atomically after the run: no half-written file.
+  const int64_t B = cfg.data.batch_size / cfg.data.grad_accum, T = cfg.data.context;
   const auto trace_dir = std::filesystem::path(o.profile).parent_path();
   HLD_INPUT_CHECK(o.profile.empty() || trace_dir.empty() || std::filesystem::is_directory(trace_dir),
                   "bench --profile '" + o.profile + "': directory '" + trace_dir.string() + "' does not exist");
-  std::ostringstream trace;
-  std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
-  for (int64_t step = 0; step < o.warmup + o.steps; ++step) {
-    const bool timed = step >= o.warmup;
-    if (step == o.warmup && dev.is_cuda()) compat::cuda_reset_peak_memory(dev.index());  // the steps' peak only
-    if (step == o.warmup && !o.profile.empty()) profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(trace);
-    sync(dev);
-    const auto s0 = Clock::now();
-    opt.zero_grad();
-    objectives::LossOutput out;
-    {
-      compat::CudaAutocastGuard ac(autocast);
-      out = objectives::compute_loss(cfg, ph, student, reg ? &reg : nullptr, input, target,
-                                     needs.teacher_logits || needs.teacher_hidden ? &sig : nullptr);
-    }
-    sync(dev);
-    const double f = since(s0);
-    const auto s1 = Clock::now();
-    out.loss.backward();
-    sync(dev);
-    const double b = since(s1);
-    const auto s2 = Clock::now();
-    opt.step(cfg.optimizer.lr);
-    sync(dev);
-    const double op = since(s2);
-    if (timed) {
-      t_fwd += f, t_bwd += b, t_opt += op, t_total += since(s0);
+
+  // With data.train the bench reads the run's real batches (and its real teacher); without, one
+  // random batch (and a random teacher of the configured shape) stands in. The random inputs come
+  // from their own generator, so the student's initialisation is training's.
+  train::TrainOptions to;
+  to.bench = true;
+  to.quiet = true;
+  to.time_parts = true;
+  std::unique_ptr<SyntheticTeacher> synthetic_teacher;
+  train::HostBatch synthetic;
+  if (cfg.data.train.empty()) {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(cfg.run.seed ^ 0x62656e6368ULL);
+    auto ids_BxT1 = torch::randint(0, m.vocab_size, {B, T + 1}, gen, torch::TensorOptions().dtype(torch::kInt64));
+    synthetic.input_BxT = ids_BxT1.narrow(1, 0, T).contiguous();
+    synthetic.target_BxT = ids_BxT1.narrow(1, 1, T).contiguous();
+    to.batches = [&] { return synthetic; };
+    // A cache holds signals of the real sequences only; an online teacher can run on anything.
+    if (cfg.needs_teacher() && (cfg.teacher.source == "cache" || cfg.teacher.checkpoint.empty())) {
+      torch::manual_seed(cfg.run.seed ^ 0x74656163ULL);  // training re-seeds before the student
+      synthetic_teacher = std::make_unique<SyntheticTeacher>(teacher::teacher_shape(cfg), B * T, cfg.objective.top_k);
+      to.teacher = synthetic_teacher.get();
     }
   }
+  to.start_phase = o.phase;
+
+  double t_fwd = 0, t_bwd = 0, t_opt = 0, t_total = 0, last_loss = 0;
+  std::string phase;
+  int64_t timed = 0;
+  Clock::time_point s0;
+  std::ostringstream trace;
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
+  to.before_step = [&](int64_t i) {
+    if (i == o.warmup && dev.is_cuda()) compat::cuda_reset_peak_memory(dev.index());  // the steps' peak only
+    if (i == o.warmup && !o.profile.empty()) profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(trace);
+    sync(dev);
+    s0 = Clock::now();
+  };
+  int64_t run = 0;
+  to.after_step = [&](const train::StepReport& rep) {
+    sync(dev);
+    if (run++ >= o.warmup) {
+      t_fwd += rep.result.seconds_forward, t_bwd += rep.result.seconds_backward;
+      t_opt += rep.result.seconds_optimizer, t_total += since(s0);
+      ++timed;
+      last_loss = rep.result.terms.at("loss");
+      phase = rep.phase;
+    }
+    return run < o.warmup + o.steps;
+  };
+  train::run_training(cfg, to);
   profiler.reset();  // flushes the trace into `trace`
+  HLD_INPUT_CHECK(timed == o.steps, "bench: the budget plan has fewer than --warmup + --steps = " +
+                                        std::to_string(o.warmup + o.steps) + " steps from phase " +
+                                        std::to_string(o.phase) + "; raise budget.amount or lower --steps");
   if (!o.profile.empty()) util::write_file_atomic(o.profile, trace.str());
+
   const double step_s = t_total / static_cast<double>(o.steps);
   const double tokens_per_s = static_cast<double>(B * T) / step_s;
-  const auto costs = budget::token_costs(cfg, cfg.teacher.model ? &*cfg.teacher.model : nullptr);
+  std::optional<config::ModelConfig> tshape = cfg.teacher.model;
+  if (cfg.needs_teacher() && !tshape) tshape = teacher::teacher_shape(cfg);
+  const auto costs = budget::token_costs(cfg, tshape ? &*tshape : nullptr);
   const double peak = cfg.run.peak_flops > 0 ? cfg.run.peak_flops : train::measured_peak_flops(dev.str(), cfg.run.dtype);
   const double attn = attention_flops_per_token(m, T);
+  const bool autocast = compat::bf16_autocast(dev, cfg.run.dtype);
   nlohmann::json r;
   r["device"] = dev.str();
   r["dtype"] = autocast ? "bfloat16 autocast" : "float32";
   r["objective"] = config::to_string(cfg.objective.name);
+  r["phase"] = phase;
   r["model"] = m.name;
   r["batch"] = B;
   r["context"] = T;
   r["threads"] = torch::get_num_threads();
   r["steps"] = o.steps;
+  r["loss"] = last_loss;
+  r["data"] = cfg.data.train.empty() ? "synthetic" : cfg.data.train;
   r["ms_per_step"] = 1e3 * step_s;
   r["tokens_per_s"] = tokens_per_s;
   r["peak_flops"] = peak;

@@ -53,6 +53,7 @@ std::string MemoryEstimate::describe() const {
   s << "weights " << util::human_bytes(weights) << " + gradients and AdamW moments " << util::human_bytes(optimizer)
     << " + activations " << util::human_bytes(activations) << " + logits " << util::human_bytes(logits);
   if (teacher > 0) s << " + online teacher " << util::human_bytes(teacher);
+  if (validation > step()) s << " (held-out loss " << util::human_bytes(validation) << " instead of the step's)";
   s << " = " << util::human_bytes(total());
   return s.str();
 }
@@ -74,6 +75,9 @@ MemoryEstimate estimate_training_memory(const config::ExperimentConfig& cfg, con
     e.activations += double(m.num_layers) * micro * double(m.num_heads) * T * T * 4 * 2;
   // chunked_lm_loss: logits, probabilities and their gradient for one chunk of rows (float32).
   e.logits = 3 * std::min(tokens, double(objectives::default_chunk_rows(m.vocab_size))) * V * 4;
+  // Held-out loss: a forward without saved tensors keeps about one block's values per token at a
+  // time (twice, for the block's input and output) and the loss chunk's logits (no gradient).
+  e.validation = 2 * block_values_per_token(m) * tokens * act_bytes + e.logits / 3;
   if (teacher && cfg.teacher.source == "online")
     e.teacher = model_params(*teacher) * act_bytes + 2 * tokens * double(teacher->vocab_size) * 4;
   return e;

@@ -1,5 +1,5 @@
-// The training loop: budget plan → phases → optimizer steps (gradient accumulation, teacher
-// signals, loss, clipping, AdamW) → metrics, checkpoints, resume.
+// The training loop: budget plan → phases → optimizer steps (train/step) → metrics, checkpoints,
+// held-out loss, resume. `bench` runs the same loop without a run folder.
 #include "hld/train/trainer.h"
 
 #include <spdlog/spdlog.h>
@@ -12,6 +12,8 @@
 #include "hld/data/batch_stream.h"
 #include "hld/dist/launch_env.h"
 #include "hld/model/model_io.h"
+#include "hld/config/loader.h"
+#include "hld/objectives/chunked_lm_loss.h"
 #include "hld/objectives/objective.h"
 #include "hld/teacher/teacher.h"
 #include "hld/train/adamw.h"
@@ -20,6 +22,7 @@
 #include "hld/train/resources.h"
 #include "hld/train/run_dir.h"
 #include "hld/train/schedule.h"
+#include "hld/train/step.h"
 #include "hld/util/compat.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
@@ -31,7 +34,8 @@ namespace {
 
 using objectives::Phase;
 
-/// Held-out NLL over the first `n_seqs` sequences of the validation split, in order.
+/// Held-out NLL over the first `n_seqs` sequences of the validation split, in order, through the
+/// training loss's chunked de-embedding (no (B, T, V) float32 logits).
 double valid_loss(model::Transformer& m, const data::BatchStream& valid, int64_t n_seqs, int64_t batch, int64_t T,
                   torch::Device dev) {
   torch::NoGradGuard ng;
@@ -48,10 +52,16 @@ double valid_loss(model::Transformer& m, const data::BatchStream& valid, int64_t
       valid.sequence(start + i, row);
       toks.insert(toks.end(), row.begin(), row.end());
     }
-    auto t = torch::from_blob(toks.data(), {rows, T + 1}, torch::kInt32).to(torch::kInt64).to(dev);
-    auto logits = m->forward(t.narrow(1, 0, T)).logits_BxTxV;
-    auto logp = torch::log_softmax(logits.to(torch::kFloat32), -1);
-    sum += -logp.gather(2, t.narrow(1, 1, T).unsqueeze(2)).sum().item<double>();
+    auto ids_BxT1 = torch::from_blob(toks.data(), {rows, T + 1}, torch::kInt32).to(torch::kInt64).to(dev);
+    model::ForwardOptions fo;
+    fo.logits = false;  // the de-embedding runs chunked inside the loss, as in training
+    fo.final_normed = true;
+    auto normed_BxTxD = m->forward(ids_BxT1.narrow(1, 0, T), fo).final_normed_BxTxD;
+    const auto& w_VxD = m->embed_tokens->weight;
+    auto lm = objectives::chunked_lm_loss(normed_BxTxD.reshape({-1, normed_BxTxD.size(-1)}), w_VxD,
+                                          ids_BxT1.narrow(1, 1, T).reshape({-1}), torch::Tensor(), torch::Tensor(), 1.0,
+                                          objectives::default_chunk_rows(w_VxD.size(0)));
+    sum += lm.nll.item<double>() * static_cast<double>(rows * T);
     count += rows * T;
   }
   m->train(was_training);
@@ -77,20 +87,6 @@ std::vector<AdamW::Param> phase_params(model::Transformer& m, objectives::Regres
   return out;
 }
 
-// The first teacher signal with a NaN/Inf ("" when all are finite): a corrupt teacher or cache
-// should be named as such, not discovered as a non-finite student loss.
-std::string first_nonfinite_signal(const objectives::TeacherSignals& s) {
-  if (s.vals_NxK.defined() && !torch::isfinite(s.vals_NxK).all().item<bool>()) return "teacher top-k logits";
-  if (s.hidden_NxD.defined() && !torch::isfinite(s.hidden_NxD).all().item<bool>()) return "teacher hidden states";
-  return "";
-}
-
-std::string first_nonfinite(const objectives::LossOutput& out) {
-  for (const auto& [name, t] : out.terms)
-    if (!std::isfinite(t.item<double>())) return "train/" + name;
-  return std::isfinite(out.loss.item<double>()) ? "" : "train/loss";
-}
-
 }  // namespace
 
 TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions& opts) {
@@ -99,29 +95,49 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   const int rank = coll.rank(), world = coll.world();
   const torch::Device dev = dist::rank_device(compat::resolve_device(cfg.run.device), coll.local_rank(), world);
   if (cfg.run.threads > 0) torch::set_num_threads(static_cast<int>(cfg.run.threads));
-  HLD_INPUT_CHECK(!cfg.data.train.empty(), "data.train: no training shard directory configured");
+  const bool folder = !opts.bench;  // a bench run reads and writes no run folder
+  HLD_INPUT_CHECK(opts.batches || !cfg.data.train.empty(), "data.train: no training shard directory configured");
   const std::string run_dir = cfg.run.dir;
   const bool rank0 = rank == 0;
 
   // ---- plan and resume point ---------------------------------------------------------------
   std::optional<config::ModelConfig> tshape;
-  if (cfg.needs_teacher()) tshape = teacher::teacher_shape(cfg);
+  if (cfg.needs_teacher()) tshape = opts.teacher ? opts.teacher->model_config() : teacher::teacher_shape(cfg);
   const budget::BudgetPlan plan = budget::plan(cfg, world, tshape ? &*tshape : nullptr);
   const std::string fingerprint = config_fingerprint(cfg, world);
   TrainState st;
   st.fingerprint = fingerprint;
-  const std::string ckpt = model::latest_checkpoint(run_dir);
+  const std::string ckpt = folder ? model::latest_checkpoint(run_dir) : "";
   if (!ckpt.empty()) {
     st = read_checkpoint_state(ckpt);
-    HLD_INPUT_CHECK(st.fingerprint == fingerprint,
-                    "run.dir '" + run_dir + "' holds a checkpoint of a different configuration (" + ckpt +
-                        "); use a new run.dir or the original config");
+    if (st.fingerprint != fingerprint) {
+      const bool legacy = st.fingerprint.rfind("v2:", 0) != 0 && st.fingerprint == legacy_config_fingerprint(cfg, world);
+      if (!legacy) {
+        // Name the keys that changed, against the complete config the run folder holds.
+        std::string changes;
+        try {
+          const std::string stored_path = (fs::path(run_dir) / "config.yaml").string();
+          const auto stored = config::load_string(util::read_file(stored_path), {}, run_dir);
+          changes = describe_changes(config_identity(stored, world), config_identity(cfg, world));
+        } catch (const std::exception&) {
+          // an unreadable stored config: the refusal below still stands, without the list
+        }
+        throw InputError("run.dir '" + run_dir + "' holds a checkpoint of a different configuration (" + ckpt + ")" +
+                         (changes.empty() ? std::string() : ": " + changes) +
+                         "; use a new run.dir or the original config");
+      }
+      if (rank0)
+        spdlog::warn("{}: run folder written by an older hld-train (config without defaults); resuming with "
+                     "today's defaults for the keys it left out",
+                     run_dir);
+      st.fingerprint = fingerprint;
+    }
   }
   HLD_INPUT_CHECK(coll.all_equal(ckpt.empty() ? -1 : st.step) &&
                       coll.all_equal(static_cast<int64_t>(util::fnv1a64(fingerprint))),
                   "run.dir '" + run_dir + "': the ranks see different checkpoints or configurations (run.dir must "
                   "be on a file system that every node shares, and every rank needs the same config)");
-  if (rank0) {
+  if (rank0 && folder) {
     fs::create_directories(run_dir);
     util::write_file_atomic((fs::path(run_dir) / "config.yaml").string(), cfg.resolved_yaml);
   }
@@ -133,8 +149,12 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
     result.last_checkpoint = ckpt;
     return result;
   }
+  HLD_INPUT_CHECK(opts.start_phase >= 0 && opts.start_phase < static_cast<int>(plan.phases.size()),
+                  "phase " + std::to_string(opts.start_phase) + ": the plan has " +
+                      std::to_string(plan.phases.size()) + " phase(s)");
+  if (st.phase < opts.start_phase) st.phase = opts.start_phase;
 
-  if (cfg.run.check_resources) {
+  if (cfg.run.check_resources && folder) {
     const bool cuda = dev.is_cuda();
     check_training_resources(cfg, tshape ? &*tshape : nullptr, compat::kHasSdpa && cuda,
                              cuda ? compat::cuda_free_memory(dev.index()) : host_memory_available(), dev.str(),
@@ -143,13 +163,17 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
 
   // ---- data, models, teacher ---------------------------------------------------------------
   const int64_t T = cfg.data.context, accum = cfg.data.grad_accum, micro = cfg.data.batch_size / accum;
-  data::BatchStream stream(cfg.data.train, micro, T, cfg.run.seed, rank, world);
-  HLD_INPUT_CHECK(stream.vocab_size() <= cfg.model.vocab_size,
-                  "data.train: shards use a vocabulary of " + std::to_string(stream.vocab_size()) +
-                      " tokens, more than model.vocab_size = " + std::to_string(cfg.model.vocab_size));
-  if (!st.data.is_null()) stream.restore(st.data);
+  std::unique_ptr<data::BatchStream> stream;
+  if (!opts.batches) {
+    stream = std::make_unique<data::BatchStream>(cfg.data.train, micro, T, cfg.run.seed, rank, world);
+    HLD_INPUT_CHECK(stream->vocab_size() <= cfg.model.vocab_size,
+                    "data.train: shards use a vocabulary of " + std::to_string(stream->vocab_size()) +
+                        " tokens, more than model.vocab_size = " + std::to_string(cfg.model.vocab_size));
+    if (!st.data.is_null()) stream->restore(st.data);
+  }
   std::unique_ptr<data::BatchStream> valid;
-  if (!cfg.data.valid.empty()) valid = std::make_unique<data::BatchStream>(cfg.data.valid, micro, T, cfg.run.seed);
+  if (!cfg.data.valid.empty() && folder)
+    valid = std::make_unique<data::BatchStream>(cfg.data.valid, micro, T, cfg.run.seed);
 
   torch::manual_seed(cfg.run.seed);
   model::Transformer student(cfg.model);
@@ -172,10 +196,14 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   if (reg) reg->to(dev);
   // A cached teacher is read on the host, with the tokens, by the prefetcher (decoded on its thread
   // when it runs one); an online teacher runs in the step on the device.
-  std::unique_ptr<teacher::TeacherSource> teacher;
-  const bool cached = cfg.needs_teacher() && cfg.teacher.source == "cache";
-  if (cfg.needs_teacher())
-    teacher = teacher::make_teacher(cfg, cached ? torch::Device(torch::kCPU) : dev, /*parallel_decode=*/cfg.data.prefetch == 0);
+  std::unique_ptr<teacher::TeacherSource> own_teacher;
+  teacher::TeacherSource* teacher = opts.teacher;
+  const bool cached = cfg.needs_teacher() && cfg.teacher.source == "cache" && !opts.teacher;
+  if (cfg.needs_teacher() && !teacher) {
+    own_teacher = teacher::make_teacher(cfg, cached ? torch::Device(torch::kCPU) : dev,
+                                        /*parallel_decode=*/cfg.data.prefetch == 0);
+    teacher = own_teacher.get();
+  }
 
   // run.dtype = bfloat16: CUDA autocast (bf16 products, float32 master weights and losses).
   const bool autocast = compat::bf16_autocast(dev, cfg.run.dtype);
@@ -183,15 +211,16 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
     spdlog::warn("run.dtype = bfloat16 applies to CUDA devices (autocast); this {} run computes in float32", dev.str());
 
   std::unique_ptr<MetricsLog> metrics;
-  if (rank0) metrics = std::make_unique<MetricsLog>((fs::path(run_dir) / "metrics.jsonl").string(), st.step);
+  if (rank0 && folder) metrics = std::make_unique<MetricsLog>((fs::path(run_dir) / "metrics.jsonl").string(), st.step);
   const double peak = cfg.run.peak_flops > 0 ? cfg.run.peak_flops : measured_peak_flops(dev.str(), cfg.run.dtype);
   Progress progress(plan, peak * world, opts.quiet || !rank0);  // tokens/s are global: every rank's peak
-  if (rank0)
+  if (rank0 && !opts.quiet)
     spdlog::info("{}: {} {} steps in {} phase(s), {:.3e} FLOPs{}", run_dir, config::to_string(cfg.objective.name),
                  plan.total_steps, plan.phases.size(), plan.total_flops,
                  ckpt.empty() ? "" : fmt::format(", resuming at step {}", st.step));
 
   // ---- phases --------------------------------------------------------------------------------
+  int64_t steps_run = 0;  // in this call
   for (int p = st.phase; p < static_cast<int>(plan.phases.size()); ++p) {
     const auto& ph = plan.phases[p];
     const bool hint_phase = hldf && p == 0;
@@ -201,71 +230,48 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
     if (!ckpt.empty() && st.phase == p && st.phase_step > 0) load_checkpoint(ckpt, student, nullptr, &opt);
     const double peak_lr = hint_phase && cfg.schedule.hint_lr > 0 ? cfg.schedule.hint_lr : cfg.optimizer.lr;
     const auto needs = objectives::needs(cfg, obj_phase);
-    Prefetcher batches(stream, cached ? teacher.get() : nullptr, needs, cfg.data.prefetch, dev.is_cuda());
+    std::optional<Prefetcher> prefetch;
+    if (stream) prefetch.emplace(*stream, cached ? teacher : nullptr, needs, cfg.data.prefetch, dev.is_cuda());
+    const std::function<HostBatch()> next = opts.batches ? opts.batches : [&] { return prefetch->next(); };
+    const StepContext ctx{cfg, obj_phase, student, phase_reg, teacher, needs, opt, coll, dev, autocast, accum,
+                          opts.time_parts};
 
     while (st.phase_step < ph.steps) {
       if (opts.stop_after_steps >= 0 && st.step >= opts.stop_after_steps) {
-        if (rank0) result.last_checkpoint = save_checkpoint(run_dir, st, student, phase_reg, opt, cfg.run.keep_checkpoints);
+        if (rank0 && folder)
+          result.last_checkpoint = save_checkpoint(run_dir, st, student, phase_reg, opt, cfg.run.keep_checkpoints);
         result.state = st;
         return result;
       }
       const double lr = hint_phase ? hint_lr(st.phase_step, peak_lr, cfg.schedule)
                                    : wsd_lr(st.phase_step, ph.steps, peak_lr, cfg.schedule);
-      opt.zero_grad();
-      nlohmann::json data_position;
-      std::map<std::string, double> terms;
-      std::string bad;
-      for (int64_t a = 0; a < accum; ++a) {
-        const HostBatch hb = batches.next();
-        DeviceBatch b = to_device(hb, dev);
-        auto& sig = b.signals;
-        objectives::LossOutput out;
-        {
-          compat::CudaAutocastGuard ac(autocast);  // forward passes only; backward follows their dtypes
-          if (teacher && !hb.has_signals) sig = teacher->signals(b.input_BxT, hb.seq_ids, needs);
-          out = objectives::compute_loss(cfg, obj_phase, student, phase_reg, b.input_BxT, b.target_BxT,
-                                         teacher ? &sig : nullptr);
-        }
-        data_position = hb.position;
-        if (bad.empty() && teacher) bad = first_nonfinite_signal(sig);
-        if (bad.empty()) bad = first_nonfinite(out);
-        (out.loss / static_cast<double>(accum)).backward();
-        terms["loss"] += out.loss.item<double>() / accum;
-        for (const auto& [k, v] : out.terms) terms[k] += v.item<double>() / accum;
-      }
-      if (world > 1) {
-        std::vector<torch::Tensor> grads;
-        for (const auto& p : opt.params())
-          if (p.tensor.grad().defined()) grads.push_back(p.tensor.grad());
-        coll.allreduce_mean(grads);
-        for (auto& [k, v] : terms) v = coll.allreduce_sum(v) / world;
-        if (coll.allreduce_sum(bad.empty() ? 0.0 : 1.0) > 0 && bad.empty()) bad = "a peer rank's loss";
-      }
-      const double gnorm = opt.grad_norm();
-      if (bad.empty() && !std::isfinite(gnorm)) bad = "gradient norm";
-      st.data = data_position;
-      if (!bad.empty()) {
+      if (opts.before_step) opts.before_step(steps_run);
+      const StepResult r = train_step(ctx, next, lr);
+      if (stream) st.data = r.position;
+      if (!r.bad.empty()) {
         if (st.bad_steps >= cfg.run.max_bad_steps)
           throw std::runtime_error(fmt::format("step {}: {} is not finite; stopping (last good checkpoint kept; "
                                                "run.max_bad_steps = {} allows skipping bad batches)",
-                                               st.step + 1, bad, cfg.run.max_bad_steps));
-        spdlog::warn("step {}: {} is not finite; skipping this batch ({} of {} allowed)", st.step + 1, bad,
+                                               st.step + 1, r.bad, cfg.run.max_bad_steps));
+        spdlog::warn("step {}: {} is not finite; skipping this batch ({} of {} allowed)", st.step + 1, r.bad,
                      st.bad_steps + 1, cfg.run.max_bad_steps);
         ++st.bad_steps;
-        opt.zero_grad();
         continue;
       }
-      opt.clip_grad_norm(cfg.optimizer.grad_clip, gnorm);
-      opt.step(lr);
       ++st.step;
       ++st.phase_step;
+      ++steps_run;
       st.flops += static_cast<double>(ph.flops_per_step);
       st.tokens += ph.tokens_per_step;
+      if (opts.after_step && !opts.after_step(StepReport{ph.name, p, st.step, lr, r})) {
+        result.state = st;
+        return result;
+      }
 
       const bool log_now = st.step % cfg.run.log_every == 0 || st.phase_step == ph.steps;
-      if (rank0 && log_now) {
-        nlohmann::json rec = progress.record(st, ph, lr, gnorm);
-        for (const auto& [k, v] : terms) rec["train/" + k] = v;
+      if (metrics && log_now) {
+        nlohmann::json rec = progress.record(st, ph, lr, r.grad_norm);
+        for (const auto& [k, v] : r.terms) rec["train/" + k] = v;
         metrics->write(rec);
         progress.print(rec);
       }
@@ -273,13 +279,13 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
         const double vl = valid_loss(student, *valid, cfg.run.eval_batches * micro, micro, T, dev);
         metrics->write({{"step", st.step}, {"valid/loss", vl}, {"flops/spent", st.flops}});
       }
-      if (rank0 && cfg.run.checkpoint_every > 0 && st.step % cfg.run.checkpoint_every == 0)
+      if (rank0 && folder && cfg.run.checkpoint_every > 0 && st.step % cfg.run.checkpoint_every == 0)
         result.last_checkpoint = save_checkpoint(run_dir, st, student, phase_reg, opt, cfg.run.keep_checkpoints);
     }
     // Phase done: HLDF drops the regressor and starts phase 2 with a fresh optimizer.
     ++st.phase;
     st.phase_step = 0;
-    if (p + 1 == static_cast<int>(plan.phases.size()) && rank0) {
+    if (p + 1 == static_cast<int>(plan.phases.size()) && rank0 && folder) {
       AdamW empty({}, cfg.optimizer);
       result.last_checkpoint = save_checkpoint(run_dir, st, student, nullptr, empty, cfg.run.keep_checkpoints);
     }

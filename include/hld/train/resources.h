@@ -5,6 +5,7 @@
 // config keys to change; `run.check_resources: false` turns the refusal off.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,7 +21,11 @@ struct MemoryEstimate {
   double activations = 0;  ///< tensors kept for backward over one micro-batch
   double logits = 0;       ///< logits, probabilities and their gradient of one loss chunk
   double teacher = 0;      ///< an online teacher's weights and its forward's logits
-  double total() const { return weights + optimizer + activations + logits + teacher; }
+  /// Held-out loss (between steps, no gradients): one block's transient tensors and one loss chunk
+  /// on top of weights and optimizer state, instead of the step's activations and logits.
+  double validation = 0;
+  double step() const { return activations + logits + teacher; }
+  double total() const { return weights + optimizer + std::max(step(), validation); }
   /// "weights 1.2 GiB + optimizer ... = total".
   std::string describe() const;
 };
