@@ -6,6 +6,7 @@
 #include "hld/config/hf_config.h"
 #include "hld/config/loader.h"
 #include "hld/model/model_io.h"
+#include "hld/objectives/chunked_lm_loss.h"
 #include "hld/objectives/losses.h"
 #include "hld/teacher/cache_source.h"
 #include "hld/util/error.h"
@@ -23,21 +24,33 @@ OnlineTeacher::OnlineTeacher(model::Transformer teacher, int64_t top_k, int64_t 
 
 objectives::TeacherSignals OnlineTeacher::signals(const torch::Tensor& input, const std::vector<int64_t>&,
                                                   const objectives::Needs& needs) {
+  return forward_signals(teacher_, input, needs, top_k_, hint_layer_);
+}
+
+objectives::TeacherSignals forward_signals(model::Transformer& teacher, const torch::Tensor& input_BxT,
+                                           const objectives::Needs& needs, int64_t top_k, int64_t hint_layer) {
   torch::NoGradGuard ng;
   model::ForwardOptions fo;
-  if (needs.teacher_hidden) fo.hidden_layers = {hint_layer_};
-  if (!needs.teacher_logits) {
-    fo.stop_after = hint_layer_;
-    fo.logits = false;
-  }
-  auto out = teacher_->forward(input, fo);
+  fo.logits = false;  // de-embedded chunk by chunk below
+  if (needs.teacher_hidden) fo.hidden_layers = {hint_layer};
+  if (needs.teacher_logits) fo.final_normed = true;
+  else fo.stop_after = hint_layer;
+  auto out = teacher->forward(input_BxT, fo);
   objectives::TeacherSignals s;
   if (needs.teacher_logits) {
-    auto l = out.logits_BxTxV;
-    std::tie(s.vals_NxK, s.idx_NxK) = objectives::top_k_logits(l.reshape({-1, l.size(-1)}), top_k_);
+    const auto normed_NxD = out.final_normed_BxTxD.reshape({-1, out.final_normed_BxTxD.size(-1)});
+    const int64_t n = normed_NxD.size(0), rows = objectives::default_chunk_rows(teacher->config().vocab_size);
+    std::vector<torch::Tensor> vals, idx;
+    for (int64_t r0 = 0; r0 < n; r0 += rows) {
+      auto [v_RxK, i_RxK] = objectives::top_k_logits(teacher->logits(normed_NxD.narrow(0, r0, std::min(rows, n - r0))), top_k);
+      vals.push_back(v_RxK);
+      idx.push_back(i_RxK);
+    }
+    s.vals_NxK = vals.size() == 1 ? vals[0] : torch::cat(vals);
+    s.idx_NxK = idx.size() == 1 ? idx[0] : torch::cat(idx);
   }
   if (needs.teacher_hidden) {
-    auto h = out.hidden.at(hint_layer_);
+    auto h = out.hidden.at(hint_layer);
     s.hidden_NxD = h.reshape({-1, h.size(-1)});
   }
   return s;

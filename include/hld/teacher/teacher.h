@@ -36,6 +36,12 @@ class OnlineTeacher : public TeacherSource {
   int64_t top_k_, hint_layer_;
 };
 
+/// The teacher's forward for its signals, the one both the online teacher and the cache writer
+/// run: the hint-layer state and/or the top-k logits (de-embedded in row chunks, so the (N, V)
+/// logits of a whole batch never exist). Stops after the hint layer when no logits are needed.
+objectives::TeacherSignals forward_signals(model::Transformer& teacher, const torch::Tensor& input_BxT,
+                                           const objectives::Needs& needs, int64_t top_k, int64_t hint_layer);
+
 /// Loads the teacher named by cfg.teacher (checkpoint, run folder or Hugging Face dir), checks it
 /// against the student (vocabulary, hint layer), and returns the configured source.
 /// `parallel_decode`: see make_cache_source.
