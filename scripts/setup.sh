@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake git ccache pkg-config
           libtorch-dev libsentencepiece-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev
-          libcli11-dev libgtest-dev libgmock-dev libgloo-dev zlib1g-dev libopenblas0-openmp gnuplot-nox)
+          libcli11-dev libgtest-dev libgmock-dev libgloo-dev zlib1g-dev libxxhash-dev libopenblas0-openmp gnuplot-nox)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,17 +10,18 @@
 #include "hld/teacher/teacher.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
+#include "hld/util/hash.h"
 #include "hld/util/version.h"
 
 namespace fs = std::filesystem;
 
 namespace hld::teacher {
 
-std::string teacher_weights_hash(const std::string& checkpoint) {
+std::string teacher_weights_hash(const std::string& checkpoint, util::HashAlgo algo) {
   const std::string dir = model::resolve_model_dir(checkpoint);
   const std::string w = (fs::path(dir) / "model.safetensors").string();
   HLD_INPUT_CHECK(fs::exists(w), "teacher.checkpoint '" + checkpoint + "': no model.safetensors in '" + dir + "'");
-  return util::file_hash(w);
+  return util::file_checksum(w, algo).str();
 }
 
 std::string split_checksum(const data::ShardSet& shards) {

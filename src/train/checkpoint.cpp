@@ -10,6 +10,7 @@
 #include "hld/model/model_io.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
+#include "hld/util/hash.h"
 
 namespace fs = std::filesystem;
 
@@ -80,7 +81,7 @@ std::string save_checkpoint(const std::string& run_dir, const TrainState& state,
     nlohmann::json j = state.to_json();
     j["optimizer_steps"] = opt.steps();
     for (const auto& e : fs::directory_iterator(tmp))
-      j["checksums"][e.path().filename().string()] = util::file_hash(e.path().string());
+      j["checksums"][e.path().filename().string()] = util::file_checksum(e.path().string()).str();
     util::write_file_atomic((tmp / "state.json").string(), j.dump(1));
     util::fsync_dir(tmp.string());
   } catch (const std::exception& e) {
@@ -117,7 +118,8 @@ TrainState read_checkpoint_state(const std::string& dir) {
   for (auto it = j["checksums"].begin(); it != j["checksums"].end(); ++it) {
     const std::string f = (fs::path(dir) / it.key()).string();
     HLD_INPUT_CHECK(fs::exists(f), dir + ": checkpoint file '" + it.key() + "' is missing");
-    HLD_INPUT_CHECK(it.value().is_string() && util::file_hash(f) == it.value().get<std::string>(),
+    // Each digest names its algorithm: checkpoints of older versions (bare FNV-1a hex) still verify.
+    HLD_INPUT_CHECK(it.value().is_string() && util::file_matches(f, it.value().get<std::string>()),
                     dir + ": checkpoint file '" + it.key() + "' is corrupt (checksum mismatch)");
   }
   return TrainState::from_json(j, sp);

@@ -1,4 +1,4 @@
-// Filesystem helpers: atomic writes, whole-file reads, FNV-1a hashes.
+// Filesystem helpers: atomic writes, whole-file reads, FNV-1a of identity strings.
 #include "hld/util/fs.h"
 
 #include <fcntl.h>
@@ -101,7 +101,5 @@ std::string hex64(uint64_t h) {
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;
 }
-
-std::string file_hash(const std::string& path) { return hex64(fnv1a64(read_file(path))); }
 
 }  // namespace hld::util

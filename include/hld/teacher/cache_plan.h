@@ -10,12 +10,15 @@
 #include "hld/config/experiment.h"
 #include "hld/data/batch_stream.h"
 #include "hld/io/teacher_cache_format.h"
+#include "hld/util/hash.h"
 
 namespace hld::teacher {
 
-/// Hash of a teacher's weights: util::file_hash of model.safetensors in the directory that
-/// `checkpoint` resolves to (an hld-train model/checkpoint/run dir or a Hugging Face dir).
-std::string teacher_weights_hash(const std::string& checkpoint);
+/// Hash of a teacher's weights: util::file_checksum of model.safetensors in the directory that
+/// `checkpoint` resolves to (an hld-train model/checkpoint/run dir or a Hugging Face dir), as
+/// digest text. Streams the file (a 13 GB teacher costs 1 MiB of memory); `algo` kFnv1a
+/// reproduces the hash that caches of format version 1 record.
+std::string teacher_weights_hash(const std::string& checkpoint, util::HashAlgo algo = util::HashAlgo::kXxh3);
 
 /// Identity of a token split: hash of its shards' checksums (index.json), hex.
 std::string split_checksum(const data::ShardSet& shards);

@@ -1,4 +1,5 @@
-// Filesystem helpers: atomic writes (temporary name + fsync + rename), whole-file reads, hashes.
+// Filesystem helpers: atomic writes (temporary name + fsync + rename), whole-file reads, FNV-1a of
+// small identity strings. Checksums of data and files are in hash.h.
 #pragma once
 
 #include <cstdint>
@@ -24,14 +25,12 @@ uint64_t free_disk_bytes(const std::string& path);
 /// "1.23 GiB"-style byte counts for messages.
 std::string human_bytes(double bytes);
 
-/// 64-bit FNV-1a, used for chunk checksums and tokenizer/teacher identity hashes.
+/// 64-bit FNV-1a, byte at a time: for short identity strings that existing headers record
+/// (tokenizer hash, config fingerprint, cache id). Never for file-sized data: see hash.h.
 uint64_t fnv1a64(const void* data, size_t n, uint64_t seed = 1469598103934665603ULL);
 uint64_t fnv1a64(std::string_view s);
 
 /// Hex string of a 64-bit hash (16 lowercase digits).
 std::string hex64(uint64_t h);
-
-/// fnv1a64 of a file's contents, as hex; throws InputError if the file cannot be read.
-std::string file_hash(const std::string& path);
 
 }  // namespace hld::util
