@@ -1,6 +1,7 @@
 // ShardSet: opens a split directory written by ShardWriter, validates index.json against every
 // shard header and file size, memory-maps the shards and serves token ranges of their
-// concatenation. Every inconsistency is an InputError naming the offending file.
+// concatenation. Every inconsistency is an InputError naming the offending file. Reads shard
+// format 2 (XXH3 checksums) and 1 (FNV-1a, older versions).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include "hld/data/shards.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
+#include "hld/util/hash.h"
 
 namespace hld::data {
 namespace {
@@ -55,7 +57,11 @@ ShardSet::ShardSet(const std::string& dir, const std::string& expected_tokenizer
   index_ = load_json(index_path);
   HLD_INPUT_CHECK(get_str(index_, "format", index_path) == "hld-token-shards",
                   "'" + index_path + "': not a token shard index (format)");
-  HLD_INPUT_CHECK(get_u64(index_, "version", index_path) == 1, "'" + index_path + "': unsupported version");
+  const uint64_t version = get_u64(index_, "version", index_path);
+  HLD_INPUT_CHECK(version == 1 || version == 2,
+                  "'" + index_path + "': shard format version " + std::to_string(version) + ", this build reads 1 and " +
+                      std::to_string(kShardFormatVersion) + " (re-run `hld-train prepare` with this build)");
+  const util::HashAlgo algo = version == 1 ? util::HashAlgo::kFnv1a : util::HashAlgo::kXxh3;
   const std::string dtype = get_str(index_, "dtype", index_path);
   HLD_INPUT_CHECK(dtype == "uint16" || dtype == "uint32",
                   "'" + index_path + "': dtype must be uint16 or uint32, got '" + dtype + "'");
@@ -98,7 +104,10 @@ ShardSet::ShardSet(const std::string& dir, const std::string& expected_tokenizer
                     "'" + hdr_path + "': tokenizer hash differs from the index");
     HLD_INPUT_CHECK(get_str(hdr, "checksum", hdr_path) == checksum,
                     "'" + hdr_path + "': checksum differs from the index");
-    m.checksum = std::strtoull(checksum.c_str(), nullptr, 16);
+    m.checksum = util::parse_digest(checksum, "'" + hdr_path + "'");
+    HLD_INPUT_CHECK(m.checksum.algo == algo, "'" + hdr_path + "': a " + util::algo_name(m.checksum.algo) +
+                                                 " checksum in a shard set of format version " +
+                                                 std::to_string(version));
     // Every document ends with EOS, so a shard holds at most as many documents as tokens (this also
     // keeps the split's document total far from overflowing).
     const uint64_t docs = get_u64(hdr, "documents", hdr_path);
@@ -180,10 +189,19 @@ void ShardSet::read(uint64_t start, size_t n, int32_t* out_N) const {
 }
 
 void ShardSet::verify() const {
+  // In 64 MiB windows of the mapping, each dropped from this process once hashed (the pages stay
+  // in the page cache): verifying a large split does not grow the resident set by its size.
+  constexpr size_t kWindow = size_t{64} << 20;
   for (const auto& m : shards_) {
-    const uint64_t h = util::fnv1a64(m.data, m.bytes);
-    HLD_INPUT_CHECK(h == m.checksum, "shard '" + m.path + "' fails its checksum (" + util::hex64(h) +
-                                         " != " + util::hex64(m.checksum) + "): corrupt");
+    util::Checksum sum(m.checksum.algo);
+    for (size_t at = 0; at < m.bytes; at += kWindow) {
+      const size_t n = std::min(kWindow, m.bytes - at);
+      sum.update(m.data + at, n);
+      ::madvise(const_cast<unsigned char*>(m.data) + at, n, MADV_DONTNEED);  // read-only mapping: refetched
+    }
+    const util::Digest h = sum.digest();
+    HLD_INPUT_CHECK(h == m.checksum, "shard '" + m.path + "' fails its checksum (" + h.str() + " != " +
+                                         m.checksum.str() + "): corrupt");
   }
 }
 

@@ -16,6 +16,7 @@
 #include "hld/data/shards.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
+#include "hld/util/hash.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "token shards are read in place as little-endian");
 
@@ -37,8 +38,8 @@ namespace {
 
 /// What restore() learns from reading a token file's first `bytes` bytes.
 struct TokenScan {
-  uint64_t checksum = 1469598103934665603ULL;  // FNV-1a offset basis
-  int64_t eos = 0;                              // EOS tokens (= documents)
+  util::Checksum checksum;  // of the bytes read: the streaming state a restored writer continues
+  int64_t eos = 0;          // EOS tokens (= documents)
   bool ends_with_eos = false;
 };
 
@@ -56,7 +57,7 @@ TokenScan scan_tokens(const std::string& path, uint64_t bytes, size_t width, int
       ::close(fd);
       throw InputError("'" + path + "' is shorter than the " + std::to_string(bytes) + " bytes recorded");
     }
-    r.checksum = util::fnv1a64(buf.data(), static_cast<size_t>(n), r.checksum);
+    r.checksum.update(buf.data(), static_cast<size_t>(n));
     for (ssize_t i = 0; i < n; i += static_cast<ssize_t>(width)) {
       last = buf[i] | (uint32_t{buf[i + 1]} << 8);
       if (width == 4) last |= (uint32_t{buf[i + 2]} << 16) | (uint32_t{buf[i + 3]} << 24);
@@ -67,6 +68,13 @@ TokenScan scan_tokens(const std::string& path, uint64_t bytes, size_t width, int
   ::close(fd);
   r.ends_with_eos = bytes > 0 && last == static_cast<uint32_t>(eos_id);
   return r;
+}
+
+/// InputError unless `sum` is a digest of this format version's algorithm (XXH3).
+void check_digest_algo(const std::string& sum, const std::string& where) {
+  const util::Digest d = util::parse_digest(sum, where + ": checksum");
+  HLD_INPUT_CHECK(d.algo == util::HashAlgo::kXxh3, where + ": written by an older hld-train (" +
+                                                       util::algo_name(d.algo) + " checksums, shard format 1)");
 }
 
 uint64_t file_size(const std::string& path) {
@@ -119,7 +127,7 @@ void ShardWriter::open_shard() {
   if (fd_ < 0) throw std::runtime_error("cannot create '" + tmp_path_ + "': " + std::strerror(errno));
   shard_tok_ = 0;
   shard_docs_ = 0;
-  checksum_ = 1469598103934665603ULL;  // FNV-1a offset basis: the checksum of the shard's bytes
+  checksum_.reset();  // the checksum of the shard's bytes
   shard_sources_.clear();
 }
 
@@ -134,7 +142,7 @@ void ShardWriter::flush() {
     off += static_cast<size_t>(w);
   }
   unsynced_ += buf_.size();
-  checksum_ = util::fnv1a64(buf_.data(), buf_.size(), checksum_);
+  checksum_.update(buf_.data(), buf_.size());
   buf_.clear();
 }
 
@@ -185,14 +193,14 @@ void ShardWriter::close_shard() {
   const uint64_t bytes = shard_tok_ * dtype_bytes(dtype_);
   nlohmann::json header = {
       {"format", "hld-token-shard"},
-      {"version", 1},
+      {"version", kShardFormatVersion},
       {"split", split_},
       {"file", bin},
       {"dtype", dtype_name(dtype_)},
       {"tokens", shard_tok_},
       {"documents", shard_docs_},
       {"bytes", bytes},
-      {"checksum", util::hex64(checksum_)},
+      {"checksum", checksum_.digest().str()},
       {"tokenizer_hash", tokenizer_hash_},
       {"vocab_size", vocab_size_},
       {"eos_id", eos_id_},
@@ -202,7 +210,7 @@ void ShardWriter::close_shard() {
   util::write_file_atomic(dir_ + "/" + hdr, header.dump(2) + "\n");
   created_.push_back(dir_ + "/" + hdr);
   shards_.push_back({{"file", bin}, {"header", hdr}, {"tokens", shard_tok_}, {"documents", shard_docs_},
-                     {"bytes", bytes}, {"checksum", util::hex64(checksum_)}});
+                     {"bytes", bytes}, {"checksum", checksum_.digest().str()}});
 }
 
 nlohmann::json ShardWriter::finish(const nlohmann::json& extra) {
@@ -211,7 +219,7 @@ nlohmann::json ShardWriter::finish(const nlohmann::json& extra) {
   finished_ = true;
   nlohmann::json index = {
       {"format", "hld-token-shards"},
-      {"version", 1},
+      {"version", kShardFormatVersion},
       {"split", split_},
       {"dtype", dtype_name(dtype_)},
       {"tokenizer_hash", tokenizer_hash_},
@@ -266,7 +274,7 @@ nlohmann::json ShardWriter::checkpoint() {
       throw std::runtime_error("cannot write '" + tmp_path_ + "': " + std::strerror(errno));
     unsynced_ = 0;
     open = {{"tokens", shard_tok_}, {"documents", shard_docs_}, {"bytes", shard_tok_ * dtype_bytes(dtype_)},
-            {"checksum", util::hex64(checksum_)}, {"sources", shard_sources_}};
+            {"checksum", checksum_.digest().str()}, {"sources", shard_sources_}};
   }
   return {{"shards", shards_}, {"open", open}};
 }
@@ -298,14 +306,16 @@ void ShardWriter::restore(const nlohmann::json& state) {
                     where + ": inconsistent token, document and byte counts");
     HLD_INPUT_CHECK(e.contains("checksum") && e["checksum"].is_string(), where + ": no checksum");
     const std::string sum = e["checksum"].get<std::string>();
+    check_digest_algo(sum, where);
     HLD_INPUT_CHECK(file_size(dir_ + "/" + bin) == t * width, where + ": file size differs from the record");
     const TokenScan scan = scan_tokens(dir_ + "/" + bin, t * width, width, eos_id_);
-    HLD_INPUT_CHECK(util::hex64(scan.checksum) == sum && scan.eos == static_cast<int64_t>(d) && scan.ends_with_eos,
+    HLD_INPUT_CHECK(scan.checksum.digest().str() == sum && scan.eos == static_cast<int64_t>(d) && scan.ends_with_eos,
                     where + ": data differs from the record (checksum or document count)");
     const std::string hpath = dir_ + "/" + hdr;
     HLD_INPUT_CHECK(file_size(hpath) > 0 && file_size(hpath) < (16u << 20), where + ": header missing");
     const auto h = nlohmann::json::parse(util::read_file(hpath), nullptr, false);
-    HLD_INPUT_CHECK(h.is_object() && h.value("format", "") == "hld-token-shard" && h.value("split", "") == split_ &&
+    HLD_INPUT_CHECK(h.is_object() && h.value("format", "") == "hld-token-shard" &&
+                        h.value("version", nlohmann::json()) == kShardFormatVersion && h.value("split", "") == split_ &&
                         h.value("file", "") == bin && h.value("dtype", "") == dtype_name(dtype_) &&
                         h.value("tokens", nlohmann::json()) == t && h.value("documents", nlohmann::json()) == d &&
                         h.value("checksum", "") == sum && h.value("tokenizer_hash", "") == tokenizer_hash_ &&
@@ -321,7 +331,8 @@ void ShardWriter::restore(const nlohmann::json& state) {
   }
   shards_ = std::move(shards);  // partial_path() now names the open shard's file
   const auto& open = state["open"];
-  uint64_t t = 0, sum = 0;
+  uint64_t t = 0;
+  util::Checksum sum;
   int64_t d = 0;
   std::vector<std::string> sources;
   if (!open.is_null()) {
@@ -334,6 +345,7 @@ void ShardWriter::restore(const nlohmann::json& state) {
                         open["sources"].is_array() && !open["sources"].empty() &&
                         open["sources"].size() <= static_cast<size_t>(d),
                     where + ": no checksum or sources");
+    check_digest_algo(open["checksum"].get<std::string>(), where);
     for (const auto& s : open["sources"]) {
       HLD_INPUT_CHECK(s.is_string(), where + ": sources must be strings");
       sources.push_back(s.get<std::string>());
@@ -348,11 +360,11 @@ void ShardWriter::restore(const nlohmann::json& state) {
     HLD_INPUT_CHECK(file_size(partial) >= t * width, where + ": '" + partial + "' missing or shorter than recorded");
     HLD_INPUT_CHECK(::truncate(partial.c_str(), static_cast<off_t>(t * width)) == 0,
                     where + ": cannot truncate '" + partial + "': " + std::strerror(errno));
-    const TokenScan scan = scan_tokens(partial, t * width, width, eos_id_);
-    HLD_INPUT_CHECK(util::hex64(scan.checksum) == open["checksum"].get<std::string>() && scan.eos == d &&
+    TokenScan scan = scan_tokens(partial, t * width, width, eos_id_);
+    HLD_INPUT_CHECK(scan.checksum.digest().str() == open["checksum"].get<std::string>() && scan.eos == d &&
                         scan.ends_with_eos,
                     where + ": '" + partial + "' differs from the record (checksum or document count)");
-    sum = scan.checksum;
+    sum = std::move(scan.checksum);  // the open shard's checksum continues over the appended bytes
     fd_ = ::open(partial.c_str(), O_WRONLY | O_APPEND);
     if (fd_ < 0) throw std::runtime_error("cannot open '" + partial + "': " + std::strerror(errno));
     tmp_path_ = partial;
@@ -360,7 +372,7 @@ void ShardWriter::restore(const nlohmann::json& state) {
   created_ = std::move(files);
   shard_tok_ = t;
   shard_docs_ = d;
-  checksum_ = sum;
+  checksum_ = std::move(sum);
   shard_sources_ = std::move(sources);
   total_tokens_ = tokens + t;
   total_docs_ = docs + d;

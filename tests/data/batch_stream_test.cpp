@@ -12,6 +12,7 @@
 #include "hld/data/shards.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
+#include "hld/util/hash.h"
 
 namespace hld::data {
 namespace {
@@ -151,6 +152,57 @@ TEST(ShardSet, CorruptOrTruncatedFilesAreInputErrorsNamingThem) {
     testing::write_text(d + "/index.json", bad.dump());
     expect_corrupt(d, "index.json");
     std::filesystem::remove(d + "/index.json");
+    expect_corrupt(d, "index.json");
+  }
+}
+
+TEST(ShardSet, WritesFormatTwoWithXxh3AndStillReadsFormatOneWithFnv) {
+  TempDir tmp;
+  const std::string d = tmp / "s";
+  const auto stream = write_synthetic(d, 1000, 100, 3000);
+  auto ix = nlohmann::json::parse(util::read_file(d + "/index.json"));
+  EXPECT_EQ(ix["version"], kShardFormatVersion);
+  for (const auto& e : ix["shards"]) {
+    const std::string bin = d + "/" + e["file"].get<std::string>();
+    EXPECT_EQ(e["checksum"], util::file_checksum(bin).str());
+    EXPECT_EQ(e["checksum"].get<std::string>().rfind("xxh3:", 0), 0u);
+  }
+  // What an older hld-train wrote: version 1, bare FNV-1a hex in the index and every header.
+  auto to_v1 = [&](const std::string& dir) {
+    auto j = nlohmann::json::parse(util::read_file(dir + "/index.json"));
+    j["version"] = 1;
+    for (auto& e : j["shards"]) {
+      const std::string stem = dir + "/" + e["header"].get<std::string>();
+      e["checksum"] = util::hex64(util::fnv1a64(util::read_file(dir + "/" + e["file"].get<std::string>())));
+      auto h = nlohmann::json::parse(util::read_file(stem));
+      h["version"] = 1;
+      h["checksum"] = e["checksum"];
+      testing::write_text(stem, h.dump());
+    }
+    testing::write_text(dir + "/index.json", j.dump());
+    return j;
+  };
+  const auto v1 = to_v1(d);
+  {
+    ShardSet set(d);
+    std::vector<int32_t> all(set.num_tokens());
+    set.read(0, all.size(), all.data());
+    EXPECT_EQ(all, stream);
+    set.verify();
+  }
+  {  // a flipped bit inside the vocabulary: the legacy checksum still sees it
+    std::string bytes = util::read_file(d + "/shard_00001.bin");
+    bytes[20] = static_cast<char>(bytes[20] ^ 1);
+    testing::write_text(d + "/shard_00001.bin", bytes);
+    expect_corrupt(d, "shard_00001.bin");
+  }
+  {  // an algorithm that does not belong to the version
+    auto bad = v1;
+    bad["version"] = kShardFormatVersion;
+    testing::write_text(d + "/index.json", bad.dump());
+    expect_corrupt(d, "shard_00000.json");
+    bad["version"] = 3;
+    testing::write_text(d + "/index.json", bad.dump());
     expect_corrupt(d, "index.json");
   }
 }

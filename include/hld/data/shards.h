@@ -1,7 +1,7 @@
 // Token shards on disk: one directory per split (DIR/train, DIR/valid) holding
 //   shard_00000.bin   little-endian uint16 (vocab <= 65536) or uint32 token ids, EOS after every document
-//   shard_00000.json  header: format, dtype, token and document counts, tokenizer hash, vocab size,
-//                     FNV-1a checksum of the .bin, source files, reader counters when it was closed
+//   shard_00000.json  header: format, version, dtype, token and document counts, tokenizer hash,
+//                     vocab size, checksum of the .bin, source files, reader counters when it closed
 //   index.json        the list of shards with their counts, the split's totals, input fingerprints and
 //                     settings; written last, so a split without it is unfinished.
 // ShardWriter writes a split atomically: the open shard grows in shard_NNNNN.bin.partial, which is
@@ -19,7 +19,13 @@
 #include <string>
 #include <vector>
 
+#include "hld/util/hash.h"
+
 namespace hld::data {
+
+/// Shard format (the "version" of index.json and every shard header): 2 = checksums are XXH3-64
+/// digests ("xxh3:…", util/hash.h); 1 = bare FNV-1a hex, written by older versions, still read.
+constexpr int kShardFormatVersion = 2;
 
 enum class TokenDtype { kUint16, kUint32 };
 
@@ -87,7 +93,8 @@ class ShardWriter {
   int fd_ = -1;
   std::string tmp_path_;
   std::vector<unsigned char> buf_;
-  uint64_t shard_tok_ = 0, checksum_ = 0, unsynced_ = 0;  // unsynced_: bytes written since the last fsync
+  uint64_t shard_tok_ = 0, unsynced_ = 0;  // unsynced_: bytes written since the last fsync
+  util::Checksum checksum_;               // of the open shard's bytes written so far
   int64_t shard_docs_ = 0;
   std::vector<std::string> shard_sources_;
   nlohmann::json shards_ = nlohmann::json::array();
@@ -112,7 +119,8 @@ class ShardSet {
   /// the range is out of bounds or an id is outside the vocabulary (a corrupt shard).
   void read(uint64_t start, size_t n, int32_t* out_N) const;
 
-  /// Recomputes every shard's checksum (reads all data); InputError naming the first bad shard.
+  /// Recomputes every shard's checksum (reads all data, with the algorithm its digest names);
+  /// InputError naming the first bad shard.
   void verify() const;
 
   const std::string& dir() const { return dir_; }
@@ -131,7 +139,7 @@ class ShardSet {
     const unsigned char* data = nullptr;
     size_t bytes = 0;
     uint64_t tokens = 0, first = 0;  // first: offset of its first token in the split stream
-    uint64_t checksum = 0;
+    util::Digest checksum;
   };
   std::string dir_, tokenizer_hash_;
   nlohmann::json index_;
