@@ -108,6 +108,7 @@ io::ChunkHeader expected_header(const io::CacheIndex& ix, int64_t c) {
   h.context = static_cast<uint32_t>(ix.context);
   h.logits_record_bytes = static_cast<uint32_t>(ix.layout.logits_bytes());
   h.hidden_record_bytes = static_cast<uint32_t>(ix.layout.hidden_bytes);
+  h.version = static_cast<uint32_t>(ix.version);
   return h;
 }
 
@@ -139,12 +140,12 @@ void fuzz_directory(unsigned fixups, std::string_view rest) {
       if ((fixups & 4) && ch.size() >= g.file_bytes)
         for (uint64_t r = 0; r < h.num_rows; ++r) {
           const size_t at = io::kChunkHeaderBytes + r * io::kRowEntryBytes;
-          put_u64(ch, at + 16, io::cache_checksum(ch.data() + g.logits_at(r), g.row_logits_bytes));
-          put_u64(ch, at + 24, io::cache_checksum(ch.data() + g.hidden_at(r), g.row_hidden_bytes));
+          put_u64(ch, at + 16, io::cache_checksum(ch.data() + g.logits_at(r), g.row_logits_bytes, ix.version));
+          put_u64(ch, at + 24, io::cache_checksum(ch.data() + g.hidden_at(r), g.row_hidden_bytes, ix.version));
         }
       if (fixups & 8)
         listed.push_back({c, io::chunk_file_name(c), ix.chunk_first_row(c), ix.chunk_num_rows(c), ch.size(),
-                          io::cache_checksum(ch.data(), std::min<uint64_t>(ch.size(), g.logits_offset))});
+                          io::cache_checksum(ch.data(), std::min<uint64_t>(ch.size(), g.logits_offset), ix.version)});
     }
     if (fixups & 8) {
       ix.chunks = listed;

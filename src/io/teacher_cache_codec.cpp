@@ -261,7 +261,7 @@ bool decode_hidden(const CacheLayout& l, const uint8_t* in, float* h) {
   return true;
 }
 
-uint64_t cache_checksum(const void* data, size_t n) {
+uint64_t cache_checksum_v1(const void* data, size_t n) {
   constexpr uint64_t kPrime = 1099511628211ULL;
   const auto* p = static_cast<const uint8_t*>(data);
   uint64_t lane[4] = {1469598103934665603ULL, 0x9e3779b97f4a7c15ULL, 0xc2b2ae3d27d4eb4fULL, 0x165667b19e3779f9ULL};

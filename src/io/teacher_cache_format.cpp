@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
+#include "hld/util/hash.h"
 
 namespace hld::io {
 namespace {
@@ -38,6 +40,13 @@ uint64_t parse_hex64(const std::string& s, const std::string& what) {
   HLD_INPUT_CHECK(s.size() == 16 && s.find_first_not_of("0123456789abcdef") == std::string::npos,
                   what + ": expected 16 lowercase hex digits, got '" + s + "'");
   return std::stoull(s, nullptr, 16);
+}
+
+/// What to tell the owner of a cache this build cannot read.
+std::string rebuild_hint(int64_t version) {
+  return "cache format version " + std::to_string(version) + ", this build reads versions " +
+         std::to_string(kTeacherCacheOldestVersion) + " to " + std::to_string(kTeacherCacheVersion) +
+         "; rebuild it with `hld-train cache-teacher CONFIG` into a new directory (teacher.cache)";
 }
 
 /// Typed access to a JSON object's field; InputError naming `what`.`key` when absent or mistyped.
@@ -115,7 +124,7 @@ ChunkGeometry chunk_geometry(const ChunkHeader& h) {
 
 std::string encode_chunk_prefix(const ChunkHeader& h, const std::vector<RowEntry>& rows) {
   std::string s(kMagic, sizeof kMagic);
-  put_u32(s, kTeacherCacheVersion);
+  put_u32(s, h.version);
   put_u32(s, static_cast<uint32_t>(kChunkHeaderBytes));
   put_u64(s, h.cache_id);
   put_u64(s, h.chunk_index);
@@ -137,11 +146,12 @@ std::string encode_chunk_prefix(const ChunkHeader& h, const std::vector<RowEntry
 ChunkHeader parse_chunk_header(const uint8_t* p, size_t n, const std::string& what) {
   HLD_INPUT_CHECK(n >= kChunkHeaderBytes, what + ": truncated (shorter than the 64-byte chunk header)");
   HLD_INPUT_CHECK(std::memcmp(p, kMagic, sizeof kMagic) == 0, what + ": not a teacher-cache chunk (bad magic)");
-  HLD_INPUT_CHECK(get_u32(p + 8) == kTeacherCacheVersion,
-                  what + ": chunk format version " + std::to_string(get_u32(p + 8)) + ", expected " +
-                      std::to_string(kTeacherCacheVersion));
+  const uint32_t version = get_u32(p + 8);
+  HLD_INPUT_CHECK(version >= kTeacherCacheOldestVersion && version <= kTeacherCacheVersion,
+                  what + ": chunk of " + rebuild_hint(version));
   HLD_INPUT_CHECK(get_u32(p + 12) == kChunkHeaderBytes, what + ": unexpected chunk header size");
   ChunkHeader h;
+  h.version = version;
   h.cache_id = get_u64(p + 16);
   h.chunk_index = get_u64(p + 24);
   h.first_row = get_u64(p + 32);
@@ -173,8 +183,14 @@ std::string chunk_file_name(int64_t index) {
   return buf;
 }
 
-uint64_t tokens_hash(const int32_t* ids, int64_t context) {
-  return cache_checksum(ids, static_cast<size_t>(context) * sizeof(int32_t));
+uint64_t cache_checksum(const void* data, size_t n, int version) {
+  if (version == 2) return util::xxh3_64(data, n);
+  if (version == 1) return cache_checksum_v1(data, n);
+  throw std::logic_error("cache_checksum: no checksum for cache format version " + std::to_string(version));
+}
+
+uint64_t tokens_hash(const int32_t* ids, int64_t context, int version) {
+  return cache_checksum(ids, static_cast<size_t>(context) * sizeof(int32_t), version);
 }
 
 int64_t CacheIndex::chunk_num_rows(int64_t c) const {
@@ -211,7 +227,7 @@ nlohmann::json to_json(const CacheIndex& ix) {
     chunks.push_back({{"index", c.index}, {"file", c.file}, {"first_row", c.first_row}, {"rows", c.rows},
                       {"bytes", c.bytes}, {"checksum", util::hex64(c.checksum)}});
   return {{"format", "hld-teacher-cache"},
-          {"version", kTeacherCacheVersion},
+          {"version", ix.version},
           {"cache_id", util::hex64(ix.cache_id())},
           {"teacher", {{"checkpoint", ix.teacher_checkpoint}, {"hash", ix.teacher_hash}, {"name", ix.teacher_name},
                        {"num_layers", ix.teacher_layers}}},
@@ -249,10 +265,10 @@ CacheIndex parse_cache_index(const std::string& text, const std::string& what) {
   Fields f(j, what);
   HLD_INPUT_CHECK(f.str("format") == "hld-teacher-cache", what + ": field 'format' is not 'hld-teacher-cache'");
   const int64_t version = f.i64("version", 0, 1 << 20);
-  HLD_INPUT_CHECK(version == kTeacherCacheVersion, what + ": cache format version " + std::to_string(version) +
-                                                       ", this build reads version " +
-                                                       std::to_string(kTeacherCacheVersion));
+  HLD_INPUT_CHECK(version >= kTeacherCacheOldestVersion && version <= kTeacherCacheVersion,
+                  what + ": " + rebuild_hint(version));
   CacheIndex ix;
+  ix.version = static_cast<int>(version);
   const Fields t = f.child("teacher");
   ix.teacher_checkpoint = t.str("checkpoint");
   ix.teacher_hash = t.str("hash");

@@ -100,16 +100,19 @@ CacheReader::OpenChunk& CacheReader::open_chunk(int64_t c) {
     want.context = static_cast<uint32_t>(ix_.context);
     want.logits_record_bytes = static_cast<uint32_t>(ix_.layout.logits_bytes());
     want.hidden_record_bytes = static_cast<uint32_t>(ix_.layout.hidden_bytes);
+    want.version = static_cast<uint32_t>(ix_.version);
     ch.geo = io::chunk_geometry(want);
     HLD_INPUT_CHECK(size == ch.geo.file_bytes, path + ": " + std::to_string(size) + " bytes, the layout needs " +
                                                    std::to_string(ch.geo.file_bytes));
     std::string prefix;
     pread_exact(ch, c, 0, prefix, ch.geo.logits_offset);
-    HLD_INPUT_CHECK(io::cache_checksum(prefix.data(), prefix.size()) == e->checksum,
+    HLD_INPUT_CHECK(io::cache_checksum(prefix.data(), prefix.size(), ix_.version) == e->checksum,
                     path + ": header/row-table checksum does not match index.json (corrupt chunk)");
     const auto* p = reinterpret_cast<const uint8_t*>(prefix.data());
     const io::ChunkHeader h = io::parse_chunk_header(p, prefix.size(), path);
     HLD_INPUT_CHECK(h.cache_id == want.cache_id, path + ": belongs to another cache (cache id differs)");
+    HLD_INPUT_CHECK(h.version == want.version, path + ": chunk format version " + std::to_string(h.version) +
+                                                   ", index.json says " + std::to_string(want.version));
     HLD_INPUT_CHECK(h.chunk_index == want.chunk_index && h.first_row == want.first_row &&
                         h.num_rows == want.num_rows && h.context == want.context &&
                         h.logits_record_bytes == want.logits_record_bytes &&
@@ -159,9 +162,11 @@ void CacheReader::check_raw(int64_t row, const io::RowEntry& e, const std::strin
            std::to_string(e.seq_id) + ") fail their checksum (corrupt chunk)";
   };
   if (logits)
-    HLD_INPUT_CHECK(io::cache_checksum(logits->data(), logits->size()) == e.logits_checksum, where("the logits"));
+    HLD_INPUT_CHECK(io::cache_checksum(logits->data(), logits->size(), ix_.version) == e.logits_checksum,
+                    where("the logits"));
   if (hidden)
-    HLD_INPUT_CHECK(io::cache_checksum(hidden->data(), hidden->size()) == e.hidden_checksum, where("the hidden states"));
+    HLD_INPUT_CHECK(io::cache_checksum(hidden->data(), hidden->size(), ix_.version) == e.hidden_checksum,
+                    where("the hidden states"));
 }
 
 void CacheReader::decode_logits_block(int64_t row, const std::string& raw, float* vals, int64_t* idx) const {

@@ -8,6 +8,7 @@
 
 #include "hld/teacher/cache_plan.h"
 #include "hld/util/error.h"
+#include "hld/util/hash.h"
 
 namespace hld::teacher {
 namespace {
@@ -39,7 +40,7 @@ class CacheSource : public TeacherSource {
                                     std::to_string(ix.data_sequences) + " sequences); re-run cache-teacher with "
                                     "more teacher.cache_tokens");
       entries[static_cast<size_t>(b)] = reader_->entry(row);
-      HLD_INPUT_CHECK(io::tokens_hash(ids + b * T, T) == entries[static_cast<size_t>(b)].tokens_hash,
+      HLD_INPUT_CHECK(io::tokens_hash(ids + b * T, T, ix.version) == entries[static_cast<size_t>(b)].tokens_hash,
                       "teacher.cache '" + dir + "': sequence " + std::to_string(seq) +
                           " has other tokens than when the cache was written (data.train changed?)");
       rows[static_cast<size_t>(b)] = row;
@@ -99,7 +100,10 @@ void check_cache_matches(const CacheReader& reader, const config::ExperimentConf
   const std::string& dir = reader.dir();
   auto num = [](auto v) { return std::to_string(v); };
   if (!cfg.teacher.checkpoint.empty()) {
-    const std::string h = teacher_weights_hash(cfg.teacher.checkpoint);
+    // Hashed the way the cache's header was (an older cache records FNV-1a: still readable).
+    util::Digest stored;
+    const util::HashAlgo algo = util::parse_digest(ix.teacher_hash, &stored) ? stored.algo : util::HashAlgo::kXxh3;
+    const std::string h = teacher_weights_hash(cfg.teacher.checkpoint, algo);
     HLD_INPUT_CHECK(h == ix.teacher_hash, mismatch(dir, "teacher.hash", ix.teacher_hash + " (written from '" +
                                                                              ix.teacher_checkpoint + "')",
                                                    h, "teacher.checkpoint '" + cfg.teacher.checkpoint + "'"));

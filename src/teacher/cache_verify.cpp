@@ -51,7 +51,7 @@ void sample_error(const config::ExperimentConfig& cfg, CacheReader& reader, cons
     const int64_t row = i * ix.rows / n_sample;
     const int64_t sid = reader.seq_of(row);
     order.sequence(sid, seq);
-    HLD_INPUT_CHECK(io::tokens_hash(seq.data(), T) == reader.entry(row).tokens_hash,
+    HLD_INPUT_CHECK(io::tokens_hash(seq.data(), T, ix.version) == reader.entry(row).tokens_hash,
                     "teacher.cache '" + reader.dir() + "': sequence " + std::to_string(sid) +
                         " has other tokens than when the cache was written (data.train changed?)");
     reader.read_raw(row, &lraw, &hraw);
@@ -139,7 +139,7 @@ VerifyReport verify_teacher_cache(const config::ExperimentConfig& cfg, const Ver
   bool identity_ok = true;
   try {
     const config::ModelConfig shape = teacher_shape(cfg);
-    const int64_t hint = cfg.objective.teacher_layer > 0 ? cfg.objective.teacher_layer : shape.num_layers / 2;
+    const int64_t hint = cfg.teacher_hint_layer(shape);
     check_cache_matches(reader, cfg, shape, hint, order, 0);
     reader.attach(order);
   } catch (const InputError& e) {

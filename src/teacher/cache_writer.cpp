@@ -90,6 +90,7 @@ struct Writer {
     h.context = static_cast<uint32_t>(T);
     h.logits_record_bytes = static_cast<uint32_t>(l.logits_bytes());
     h.hidden_record_bytes = static_cast<uint32_t>(l.hidden_bytes);
+    h.version = static_cast<uint32_t>(ix.version);
     const io::ChunkGeometry g = io::chunk_geometry(h);
     const std::string path = (fs::path(ix_dir) / io::chunk_file_name(c)).string();
     const std::string tmp = path + ".tmp." + std::to_string(::getpid());
@@ -110,7 +111,7 @@ struct Writer {
           std::copy(seq.begin(), seq.begin() + T, ids.begin() + b * T);
           auto& e = table[static_cast<size_t>(r0 + b)];
           e.seq_id = static_cast<uint64_t>(sid);
-          e.tokens_hash = io::tokens_hash(ids.data() + b * T, T);
+          e.tokens_hash = io::tokens_hash(ids.data() + b * T, T, ix.version);
         }
         torch::Tensor vals, idx, hidden;
         {
@@ -142,8 +143,8 @@ struct Writer {
               io::encode_hidden(l, hidden.data_ptr<float>() + n * D, hp + t * l.hidden_bytes);
             }
             auto& e = table[static_cast<size_t>(r0 + b)];
-            e.logits_checksum = io::cache_checksum(lb.data(), lb.size());
-            e.hidden_checksum = io::cache_checksum(hb.data(), hb.size());
+            e.logits_checksum = io::cache_checksum(lb.data(), lb.size(), ix.version);
+            e.hidden_checksum = io::cache_checksum(hb.data(), hb.size(), ix.version);
           }
         });
         for (int64_t b = 0; b < nb; ++b) {
@@ -166,7 +167,7 @@ struct Writer {
       e.first_row = static_cast<int64_t>(h.first_row);
       e.rows = static_cast<int64_t>(h.num_rows);
       e.bytes = g.file_bytes;
-      e.checksum = io::cache_checksum(prefix.data(), prefix.size());
+      e.checksum = io::cache_checksum(prefix.data(), prefix.size(), ix.version);
       return e;
     } catch (...) {
       ::close(fd);
@@ -197,6 +198,11 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
   // or shrink: its rows keep their order, so every full chunk stays valid) ---------------------
   if (fs::exists(ip)) {
     const io::CacheIndex old = io::parse_cache_index(util::read_file(ip), ip);
+    HLD_INPUT_CHECK(old.version == ix.version,
+                    "teacher.cache '" + dir + "' was written by an older hld-train (cache format version " +
+                        std::to_string(old.version) + "): training still reads it, but it cannot be extended; "
+                        "write a new cache with `hld-train cache-teacher CONFIG` into a new directory "
+                        "(teacher.cache)");
     const auto diffs = io::identity_differences(old, ix);
     if (!diffs.empty()) {
       std::string d;

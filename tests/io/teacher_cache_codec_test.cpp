@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "hld/io/teacher_cache_codec.h"
+#include "hld/io/teacher_cache_format.h"
 #include "hld/util/error.h"
+#include "hld/util/hash.h"
 
 namespace hld::io {
 namespace {
@@ -204,14 +206,20 @@ TEST(TeacherCacheCodec, ChecksumSeesEverySingleByteChange) {
   std::mt19937_64 g(5);
   std::vector<uint8_t> buf(1000);
   for (auto& b : buf) b = static_cast<uint8_t>(g());
-  const uint64_t base = cache_checksum(buf.data(), buf.size());
-  for (size_t i = 0; i < buf.size(); ++i) {
-    buf[i] ^= 0x10;
-    EXPECT_NE(cache_checksum(buf.data(), buf.size()), base) << i;
-    buf[i] ^= 0x10;
+  for (int version : {1, 2}) {  // the legacy 4-lane sum (read only) and XXH3-64
+    const uint64_t base = cache_checksum(buf.data(), buf.size(), version);
+    for (size_t i = 0; i < buf.size(); ++i) {
+      buf[i] ^= 0x10;
+      EXPECT_NE(cache_checksum(buf.data(), buf.size(), version), base) << version << " " << i;
+      buf[i] ^= 0x10;
+    }
+    EXPECT_NE(cache_checksum(buf.data(), 999, version), base);
+    EXPECT_EQ(cache_checksum(buf.data(), buf.size(), version), base);
   }
-  EXPECT_NE(cache_checksum(buf.data(), 999), base);
-  EXPECT_EQ(cache_checksum(buf.data(), buf.size()), base);
+  EXPECT_EQ(cache_checksum(buf.data(), buf.size()), util::xxh3_64(buf.data(), buf.size()));
+  EXPECT_EQ(cache_checksum(buf.data(), buf.size(), 1), cache_checksum_v1(buf.data(), buf.size()));
+  EXPECT_NE(cache_checksum(buf.data(), buf.size(), 1), cache_checksum(buf.data(), buf.size(), 2));
+  EXPECT_THROW(cache_checksum(buf.data(), buf.size(), 3), std::logic_error);
 }
 
 }  // namespace

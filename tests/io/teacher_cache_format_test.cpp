@@ -64,6 +64,20 @@ TEST(TeacherCacheFormat, ChunkPrefixRoundTrips) {
   EXPECT_EQ(g.hidden_offset, s.size() + 4 * 16 * 40);
   EXPECT_EQ(g.file_bytes, s.size() + 4 * 16 * (40 + 36));
   EXPECT_EQ(chunk_file_name(42), "chunk_00042.bin");
+  EXPECT_EQ(b.version, static_cast<uint32_t>(kTeacherCacheVersion));
+  // Format version 1 (older caches) still parses and keeps its version; others are refused.
+  for (uint32_t v : {0u, 1u, 3u}) {
+    ChunkHeader hv = h;
+    hv.version = v;
+    const std::string sv = encode_chunk_prefix(hv, rows);
+    const auto* pv = reinterpret_cast<const uint8_t*>(sv.data());
+    if (v == 1) {
+      EXPECT_EQ(parse_chunk_header(pv, sv.size(), "c").version, 1u);
+    } else {
+      EXPECT_NE(expect_input_error([&] { parse_chunk_header(pv, sv.size(), "c"); }).find("cache-teacher CONFIG"),
+                std::string::npos);
+    }
+  }
 
   EXPECT_NE(expect_input_error([&] { parse_chunk_header(p, 63, "c.bin"); }).find("truncated"), std::string::npos);
   std::string bad = s;
@@ -117,6 +131,15 @@ TEST(TeacherCacheFormat, IndexRoundTripsAndNamesBadFields) {
   EXPECT_NE(with([](auto& j) { j["chunks"][0]["checksum"] = "xyz"; }).find("checksum"), std::string::npos);
   EXPECT_NE(with([](auto& j) { j["chunks"][1]["file"] = "../../etc/passwd"; }).find("file"), std::string::npos);
   EXPECT_NE(with([](auto& j) { j["version"] = 99; }).find("version"), std::string::npos);
+  EXPECT_NE(with([](auto& j) { j["version"] = 0; }).find("into a new directory"), std::string::npos);
+  {  // an index of format version 1 is read as such and written back unchanged
+    nlohmann::json j = nlohmann::json::parse(text);
+    j["version"] = 1;
+    const CacheIndex v1 = parse_cache_index(j.dump(), "index.json");
+    EXPECT_EQ(v1.version, 1);
+    EXPECT_EQ(v1.cache_id(), ix.cache_id());  // the version is not part of the identity
+    EXPECT_EQ(to_json(v1)["version"], 1);
+  }
   with([](auto& j) { j["rows"] = 101; });
   with([](auto& j) { j["selection"]["kind"] = "random"; });
   expect_input_error([&] { parse_cache_index("{not json", "index.json"); });

@@ -12,12 +12,14 @@
 #include "hld/io/teacher_cache_codec.h"
 #include "hld/objectives/losses.h"
 #include "hld/objectives/objective.h"
+#include "hld/teacher/cache_plan.h"
 #include "hld/teacher/cache_reader.h"
 #include "hld/teacher/cache_source.h"
 #include "hld/teacher/cache_verify.h"
 #include "hld/teacher/cache_writer.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
+#include "hld/util/hash.h"
 
 namespace fs = std::filesystem;
 
@@ -214,6 +216,90 @@ TEST(TeacherCache, DetectsCorruptTruncatedAndMissingChunks) {
   const std::string ix = util::read_file(w.cache + "/index.json");
   util::write_file_atomic(w.cache + "/index.json", ix.substr(0, ix.size() / 2));
   EXPECT_NE(input_error([&] { CacheReader rd(w.cache); }).find("invalid JSON"), std::string::npos);
+}
+
+/// Rewrites a cache into format version 1, what an older hld-train wrote: FNV-1a teacher hash,
+/// the 4-lane cache_checksum_v1 for row tokens, data blocks and chunk prefixes.
+void downgrade_to_v1(const config::ExperimentConfig& cfg) {
+  const std::string ip = cfg.teacher.cache + "/index.json";
+  io::CacheIndex ix = io::parse_cache_index(util::read_file(ip), ip);
+  ASSERT_EQ(ix.version, 2);
+  ix.version = 1;
+  ix.teacher_hash = teacher_weights_hash(cfg.teacher.checkpoint, util::HashAlgo::kFnv1a);
+  ASSERT_EQ(ix.teacher_hash.find(':'), std::string::npos);
+  data::BatchStream order(cfg.data.train, 1, cfg.data.context, cfg.run.seed);
+  std::vector<int32_t> seq;
+  for (auto& e : ix.chunks) {
+    const std::string path = cfg.teacher.cache + "/" + e.file;
+    std::string bytes = util::read_file(path);
+    const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+    io::ChunkHeader h = io::parse_chunk_header(p, bytes.size(), path);
+    const io::ChunkGeometry g = io::chunk_geometry(h);
+    auto rows = io::parse_row_table(p + io::kChunkHeaderBytes, bytes.size() - io::kChunkHeaderBytes, h.num_rows, path);
+    for (uint64_t r = 0; r < h.num_rows; ++r) {
+      order.sequence(static_cast<int64_t>(rows[r].seq_id), seq);
+      rows[r].tokens_hash = io::tokens_hash(seq.data(), ix.context, 1);
+      rows[r].logits_checksum = io::cache_checksum(p + g.logits_at(r), g.row_logits_bytes, 1);
+      rows[r].hidden_checksum = io::cache_checksum(p + g.hidden_at(r), g.row_hidden_bytes, 1);
+    }
+    h.version = 1;
+    h.cache_id = ix.cache_id();
+    const std::string prefix = io::encode_chunk_prefix(h, rows);
+    bytes.replace(0, prefix.size(), prefix);
+    util::write_file_atomic(path, bytes);
+    e.checksum = io::cache_checksum(prefix.data(), prefix.size(), 1);
+  }
+  util::write_file_atomic(ip, io::to_json(ix).dump(2));
+}
+
+TEST(TeacherCache, ReadsCachesOfFormatOneButDoesNotExtendThem) {
+  CacheWorld w;
+  const auto cfg = w.config("hldc", "cache");
+  const auto r = write_cache(cfg);
+  EXPECT_EQ(r.index.version, io::kTeacherCacheVersion);
+  EXPECT_EQ(r.index.teacher_hash, util::file_checksum(w.teacher + "/model.safetensors").str());
+  data::BatchStream stream(cfg.data.train, 4, cfg.data.context, cfg.run.seed);
+  std::vector<int32_t> toks;
+  std::vector<int64_t> ids;
+  stream.next(toks, ids);
+  auto t = torch::from_blob(toks.data(), {4, 17}, torch::kInt32).to(torch::kInt64).narrow(1, 0, 16).contiguous();
+  const objectives::Needs needs{true, true};
+  const auto v2 = make_teacher(cfg, torch::kCPU)->signals(t, ids, needs);
+
+  downgrade_to_v1(cfg);
+  EXPECT_EQ(CacheReader(w.cache).index().version, 1);
+  const auto v1 = make_teacher(cfg, torch::kCPU)->signals(t, ids, needs);  // identity checked with FNV-1a
+  EXPECT_TRUE(torch::equal(v1.vals_NxK, v2.vals_NxK));
+  EXPECT_TRUE(torch::equal(v1.idx_NxK, v2.idx_NxK));
+  EXPECT_TRUE(torch::equal(v1.hidden_NxD, v2.hidden_NxD));
+  VerifyOptions vo;
+  vo.sample_sequences = 2;
+  const auto rep = verify_teacher_cache(cfg, vo);
+  EXPECT_TRUE(rep.ok()) << rep.to_json().dump(2);
+  EXPECT_EQ(rep.topk_same_set, 1.0);
+  // Another teacher of the same shape still fails the (legacy) weights hash.
+  testing::save_random_teacher(w.tmp / "other_teacher", 256, 32, 4, 99, 0.5);
+  const std::string e0 = input_error(
+      [&] { make_teacher(w.config("hldc", "cache", {"teacher.checkpoint=" + (w.tmp / "other_teacher")}), torch::kCPU); });
+  EXPECT_NE(e0.find("'teacher.hash'"), std::string::npos) << e0;
+  // cache-teacher does not mix formats: it says how to rebuild.
+  const std::string e = input_error([&] { write_cache(cfg); });
+  EXPECT_NE(e.find("format version 1"), std::string::npos) << e;
+  EXPECT_NE(e.find("cache-teacher CONFIG"), std::string::npos) << e;
+  EXPECT_NE(e.find("new directory"), std::string::npos) << e;
+  // The legacy checksums still catch a flipped byte.
+  const std::string c0 = w.cache + "/chunk_00000.bin";
+  std::string bytes = util::read_file(c0);
+  bytes[bytes.size() - 50] = static_cast<char>(bytes[bytes.size() - 50] ^ 0x04);
+  util::write_file_atomic(c0, bytes);
+  vo.sample_sequences = 0;
+  EXPECT_FALSE(verify_teacher_cache(cfg, vo).ok());
+  // A version this build does not know: the message says how to rebuild.
+  auto j = nlohmann::json::parse(util::read_file(w.cache + "/index.json"));
+  j["version"] = 3;
+  util::write_file_atomic(w.cache + "/index.json", j.dump());
+  const std::string e3 = input_error([&] { CacheReader rd(w.cache); });
+  EXPECT_NE(e3.find("`hld-train cache-teacher CONFIG` into a new directory"), std::string::npos) << e3;
 }
 
 TEST(TeacherCache, InterruptedWriteResumesWithoutRewritingFinishedChunks) {

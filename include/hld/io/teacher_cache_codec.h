@@ -86,8 +86,9 @@ bool decode_hidden(const CacheLayout& layout, const uint8_t* in, float* h_D);
 uint16_t float_to_bf16(float f);
 float bf16_to_float(uint16_t b);
 
-/// Fast 64-bit checksum of a byte range (four FNV-style multiply lanes over 8-byte words, then
-/// the tail bytes, folded with the length). Any single changed word changes the result.
-uint64_t cache_checksum(const void* data, size_t n);
+/// The checksum of cache format version 1 (four FNV-style multiply lanes over 8-byte words, then
+/// the tail bytes, folded with the length): only to read caches written by older versions; new
+/// caches use io::cache_checksum (teacher_cache_format.h).
+uint64_t cache_checksum_v1(const void* data, size_t n);
 
 }  // namespace hld::io

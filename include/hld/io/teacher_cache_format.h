@@ -14,6 +14,9 @@
 //       hidden        rows × context × hidden record
 //   The index's chunk checksum covers header + row table, and the table's checksums cover the
 //   data, so one small read validates a chunk and each row is checked when it is read.
+// Format versions: 2 = every checksum (and row tokens hash) is XXH3-64 (util/hash.h) and the
+// teacher hash an "xxh3:" digest; 1 = the 4-lane FNV-style cache_checksum_v1 and a bare FNV-1a
+// teacher hash, written by older versions: read (and trained from), never extended.
 // Rows are the selected sequences. Selection "all": every sequence of the split, row = sequence
 // id (serves every seed). Selection "prefix": the sequences at positions [0, positions) of the
 // seeded training order (what a run with that seed reads first), in that order: a run reads its
@@ -32,7 +35,8 @@
 
 namespace hld::io {
 
-constexpr int kTeacherCacheVersion = 1;
+constexpr int kTeacherCacheVersion = 2;        ///< what this build writes
+constexpr int kTeacherCacheOldestVersion = 1;  ///< the oldest it reads
 constexpr size_t kChunkHeaderBytes = 64;
 constexpr size_t kRowEntryBytes = 32;
 
@@ -44,13 +48,14 @@ struct ChunkHeader {
   uint32_t context = 0;
   uint32_t logits_record_bytes = 0;
   uint32_t hidden_record_bytes = 0;
+  uint32_t version = kTeacherCacheVersion;  ///< format version (defines the checksums)
 };
 
 struct RowEntry {
   uint64_t seq_id = 0;
   uint64_t tokens_hash = 0;      ///< tokens_hash() of the row's input ids
-  uint64_t logits_checksum = 0;  ///< cache_checksum of the row's logits block
-  uint64_t hidden_checksum = 0;  ///< cache_checksum of the row's hidden block
+  uint64_t logits_checksum = 0;  ///< cache_checksum() of the row's logits block
+  uint64_t hidden_checksum = 0;  ///< cache_checksum() of the row's hidden block
 };
 
 /// Byte offsets of a chunk file's parts (per-row blocks are context × record bytes).
@@ -62,24 +67,29 @@ struct ChunkGeometry {
 };
 ChunkGeometry chunk_geometry(const ChunkHeader& h);
 
-/// Header + row table bytes of a chunk (the part the index checksums).
+/// The checksum of cache format `version`: XXH3-64 since version 2, cache_checksum_v1 in 1.
+/// (std::logic_error for another version: parsers reject those first.)
+uint64_t cache_checksum(const void* data, size_t n, int version = kTeacherCacheVersion);
+
+/// Header (with h.version) + row table bytes of a chunk (the part the index checksums).
 std::string encode_chunk_prefix(const ChunkHeader& h, const std::vector<RowEntry>& rows);
-/// InputError (naming `what`) on a short buffer, wrong magic/version or impossible sizes.
+/// InputError (naming `what`) on a short buffer, wrong magic, a version this build does not read
+/// or impossible sizes.
 ChunkHeader parse_chunk_header(const uint8_t* p, size_t n, const std::string& what);
 std::vector<RowEntry> parse_row_table(const uint8_t* p, size_t n, uint64_t rows, const std::string& what);
 
 /// "chunk_00042.bin".
 std::string chunk_file_name(int64_t index);
 
-/// Hash identifying a row's input: the `context` token ids as little-endian int32.
-uint64_t tokens_hash(const int32_t* ids_T, int64_t context);
+/// Hash identifying a row's input: cache_checksum of the `context` token ids as little-endian int32.
+uint64_t tokens_hash(const int32_t* ids_T, int64_t context, int version = kTeacherCacheVersion);
 
 struct CacheChunkEntry {
   int64_t index = 0;
   std::string file;
   int64_t first_row = 0, rows = 0;
   uint64_t bytes = 0;
-  uint64_t checksum = 0;  ///< cache_checksum of header + row table
+  uint64_t checksum = 0;  ///< cache_checksum() of header + row table
 };
 
 struct CacheSelection {
@@ -89,6 +99,7 @@ struct CacheSelection {
 };
 
 struct CacheIndex {
+  int version = kTeacherCacheVersion;  ///< format version it was written in (not identity)
   std::string teacher_checkpoint;  ///< path as configured when written (informative)
   std::string teacher_hash;        ///< hash of the teacher's weights file
   std::string teacher_name;
@@ -121,7 +132,8 @@ nlohmann::json to_json(const CacheIndex& ix);
 /// The identity fields (what cache_id() hashes) that differ between two indexes, each as
 /// "field: A vs B"; empty when they describe the same cache.
 std::vector<std::string> identity_differences(const CacheIndex& a, const CacheIndex& b);
-/// Strict parse of index.json text; InputError naming `what` and the bad field.
+/// Strict parse of index.json text (versions kTeacherCacheOldestVersion..kTeacherCacheVersion);
+/// InputError naming `what` and the bad field.
 CacheIndex parse_cache_index(const std::string& text, const std::string& what);
 
 }  // namespace hld::io
