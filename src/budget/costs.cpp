@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "hld/objectives/registry.h"
 #include "hld/util/error.h"
 
 namespace hld::budget {
@@ -25,8 +26,7 @@ int64_t regressor_params(config::RegressorKind kind, int64_t d_student, int64_t 
 }
 
 config::RegressorKind regressor_kind_for(const config::ObjectiveConfig& o, config::Objective which) {
-  if (o.regressor) return *o.regressor;
-  return which == config::Objective::kHldf ? config::RegressorKind::kMlp : config::RegressorKind::kLinear;
+  return o.regressor ? *o.regressor : objectives::spec(which).default_regressor;
 }
 
 int64_t forward_cost(const config::ModelConfig& m) {
@@ -76,7 +76,7 @@ TokenCosts token_costs(const config::ExperimentConfig& c, const config::ModelCon
     const int64_t student_part = 6 * k.student_backbone * ms / ds;
     int64_t teacher_part = 0;
     if (k.teacher_counted) {
-      const int64_t mt = c.objective.teacher_layer > 0 ? c.objective.teacher_layer : t->num_layers / 2;
+      const int64_t mt = c.teacher_hint_layer(*t);
       teacher_part = k.teacher * mt / t->num_layers;
       if (2 * mt == t->num_layers) teacher_part = k.teacher / 2;  // exactly the SPEC's C_teacher/2
     }

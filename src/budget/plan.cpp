@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "hld/objectives/registry.h"
 #include "hld/util/error.h"
 
 namespace hld::budget {
@@ -79,24 +80,25 @@ BudgetPlan plan(const config::ExperimentConfig& c, int world_size, const config:
   p.costs = token_costs(c, teacher);
   const TokenCosts& k = p.costs;
 
-  const bool distills_hidden = c.objective.name == config::Objective::kHldc ||
-                               c.objective.name == config::Objective::kHldf;
-  if (distills_hidden) {
+  const auto& spec = objectives::spec(c.objective.name);
+  auto cost_of = [&](objectives::CostModel m) -> std::pair<int64_t, const char*> {
+    switch (m) {
+      case objectives::CostModel::kData: return {k.data, "data"};
+      case objectives::CostModel::kKd: return {k.kd, "kd"};
+      case objectives::CostModel::kHldc: return {k.hldc.value_or(0), "hldc"};
+      case objectives::CostModel::kHt: return {k.ht.value_or(0), "ht"};
+    }
+    return {0, "?"};
+  };
+  if (objectives::uses_regressor(c.objective.name)) {
     HLD_INPUT_CHECK(k.ht && k.hldc, std::string("objective.name = ") + config::to_string(c.objective.name) +
                                         ": teacher.model is needed to size the hint regressor (d_T)");
     p.regressor_kind = regressor_kind_for(c.objective, c.objective.name);
     p.regressor_params = c.objective.name == config::Objective::kHldc ? k.regressor_hldc : k.regressor_hldf;
   }
 
-  // The per-token cost of the run's (last-phase) objective, for the `steps` unit.
-  int64_t main_cost = k.data;
-  std::string main_model = "data";
-  switch (c.objective.name) {
-    case config::Objective::kNll: break;
-    case config::Objective::kKd:
-    case config::Objective::kHldf: main_cost = k.kd; main_model = "kd"; break;
-    case config::Objective::kHldc: main_cost = *k.hldc; main_model = "hldc"; break;
-  }
+  // The per-token cost of the run's last phase, for the `steps` unit.
+  const int64_t main_cost = cost_of(spec.phases.back().cost).first;
 
   ld budget = 0;
   const ld amount = static_cast<ld>(c.budget.amount);
@@ -116,18 +118,20 @@ BudgetPlan plan(const config::ExperimentConfig& c, int world_size, const config:
   p.nll_tokens = static_cast<double>(budget / static_cast<ld>(k.data));
   p.ot_units = static_cast<double>(budget / (20.0L * static_cast<ld>(k.student_backbone) * static_cast<ld>(k.data)));
 
-  if (c.objective.name == config::Objective::kHldf) {
-    const ld p1 = static_cast<ld>(c.objective.p1);
-    PhasePlan hint = make_phase("hint", "ht", *k.ht, p.tokens_per_step, p1 * budget);
-    require_steps(hint, "HLDF phase 1 (P1 = " + g(c.objective.p1) + " of the budget)");
-    const ld left = budget - static_cast<ld>(hint.steps) * static_cast<ld>(hint.flops_per_step);
-    PhasePlan kd = make_phase("kd", "kd", k.kd, p.tokens_per_step, left);
-    require_steps(kd, "HLDF phase 2");
-    p.phases = {hint, kd};
-  } else {
-    PhasePlan main = make_phase("train", main_model, main_cost, p.tokens_per_step, budget);
-    require_steps(main, std::string("the ") + config::to_string(c.objective.name) + " run");
-    p.phases = {main};
+  // Phases in the registry's order: a P1 share first, then the rest of the budget.
+  ld left = budget;
+  for (const auto& ps : spec.phases) {
+    const auto [cost, model] = cost_of(ps.cost);
+    const bool first_share = ps.share == objectives::BudgetShare::kP1;
+    PhasePlan ph = make_phase(ps.name, model, cost, p.tokens_per_step,
+                              first_share ? static_cast<ld>(c.objective.p1) * budget : left);
+    const bool several = spec.phases.size() > 1;
+    require_steps(ph, several ? std::string(config::to_string(c.objective.name)) + " phase " +
+                                    std::to_string(p.phases.size() + 1) + " (" + ps.name +
+                                    (first_share ? ", P1 = " + g(c.objective.p1) + " of the budget)" : ")")
+                              : std::string("the ") + config::to_string(c.objective.name) + " run");
+    left -= static_cast<ld>(ph.steps) * static_cast<ld>(ph.flops_per_step);
+    p.phases.push_back(ph);
   }
 
   ld spent = 0;

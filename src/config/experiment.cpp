@@ -3,21 +3,20 @@
 
 #include <stdexcept>
 
+#include "hld/objectives/registry.h"
+
 namespace hld::config {
 
 int64_t ExperimentConfig::student_hint_layer() const {
   return objective.student_layer > 0 ? objective.student_layer : model.num_layers / 2;
 }
 
-int64_t ExperimentConfig::teacher_hint_layer() const {
-  if (objective.teacher_layer > 0) return objective.teacher_layer;
-  if (!teacher.model) throw std::logic_error("teacher_hint_layer: no teacher model");
-  return teacher.model->num_layers / 2;
+int64_t ExperimentConfig::teacher_hint_layer(const ModelConfig& t) const {
+  return objective.teacher_layer > 0 ? objective.teacher_layer : t.num_layers / 2;
 }
 
 RegressorKind ExperimentConfig::regressor_kind() const {
-  if (objective.regressor) return *objective.regressor;
-  return objective.name == Objective::kHldf ? RegressorKind::kMlp : RegressorKind::kLinear;
+  return objective.regressor ? *objective.regressor : objectives::spec(objective.name).default_regressor;
 }
 
 const char* to_string(Objective o) {

@@ -33,6 +33,13 @@ torch::Tensor TransformerImpl::embed(const torch::Tensor& ids) {
   return embed_tokens(ids) * scale.to(w.device());
 }
 
+std::vector<torch::Tensor> TransformerImpl::first_blocks_parameters(int64_t m) const {
+  std::vector<torch::Tensor> out = embed_tokens->parameters();
+  for (int64_t i = 0; i < m && i < static_cast<int64_t>(blocks.size()); ++i)
+    for (const auto& p : blocks[i]->parameters()) out.push_back(p);
+  return out;
+}
+
 torch::Tensor TransformerImpl::logits(const torch::Tensor& normed) {
   return torch::nn::functional::linear(normed, embed_tokens->weight);
 }

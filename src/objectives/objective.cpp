@@ -6,27 +6,15 @@
 
 namespace hld::objectives {
 
-using config::Objective;
-
-Needs needs(const config::ExperimentConfig& cfg, Phase phase) {
-  switch (cfg.objective.name) {
-    case Objective::kNll: return {false, false};
-    case Objective::kKd: return {true, false};
-    case Objective::kHldc: return {true, true};
-    case Objective::kHldf: return phase == Phase::kHint ? Needs{false, true} : Needs{true, false};
-  }
-  return {};
-}
-
-LossOutput compute_loss(const config::ExperimentConfig& cfg, Phase phase, model::Transformer& student,
+LossOutput compute_loss(const config::ExperimentConfig& cfg, const PhaseSpec& phase, model::Transformer& student,
                         Regressor* reg, const torch::Tensor& input, const torch::Tensor& target,
                         const TeacherSignals* teacher) {
   const auto& o = cfg.objective;
-  const Needs n = needs(cfg, phase);
+  const Needs n = phase.needs;
   const int64_t hint = cfg.student_hint_layer();
   model::ForwardOptions fo;
   if (n.teacher_hidden) fo.hidden_layers = {hint};
-  const bool hint_only = cfg.objective.name == Objective::kHldf && phase == Phase::kHint;
+  const bool hint_only = phase.loss == Phase::kHint;
   fo.logits = false;  // the de-embedding happens inside chunked_lm_loss
   if (hint_only) fo.stop_after = hint;  // phase 1 runs only the first D_S/2 blocks
   else fo.final_normed = true;
@@ -58,7 +46,7 @@ LossOutput compute_loss(const config::ExperimentConfig& cfg, Phase phase, model:
   auto kd_term = lm.kd;
   r.terms["kd"] = kd_term.detach();
   r.loss = (1.0 - o.alpha) * nll_term + o.alpha * kd_term;
-  if (cfg.objective.name == Objective::kHldc) r.loss = r.loss + o.gamma * hidden_term;
+  if (n.teacher_hidden) r.loss = r.loss + o.gamma * hidden_term;  // HLDC (eq. 3)
   return r;
 }
 

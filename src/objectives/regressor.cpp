@@ -1,13 +1,15 @@
 // Hint regressors (linear, MLP, gated MLP).
 #include "hld/objectives/regressor.h"
 
+#include "hld/budget/costs.h"
+
 #include <cmath>
 
 namespace hld::objectives {
 
 RegressorImpl::RegressorImpl(config::RegressorKind kind, int64_t ds, int64_t dt, double expansion) : kind_(kind) {
   auto lin = [](int64_t in, int64_t out) { return torch::nn::LinearOptions(in, out).bias(false); };
-  const int64_t hidden = static_cast<int64_t>(std::llround(expansion * ds));
+  const int64_t hidden = budget::regressor_hidden(ds, expansion);  // the width the budget counts
   switch (kind) {
     case config::RegressorKind::kLinear:
       proj = register_module("proj", torch::nn::Linear(lin(ds, dt)));

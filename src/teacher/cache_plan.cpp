@@ -87,7 +87,7 @@ io::CacheIndex plan_cache(const config::ExperimentConfig& cfg, const CachePlanOp
   HLD_INPUT_CHECK(opts.chunk_rows >= 1 && opts.chunk_rows <= (1 << 20),
                   "--chunk-sequences = " + std::to_string(opts.chunk_rows) + ": expected an integer in [1, 2^20]");
   const config::ModelConfig shape = teacher_shape(cfg);
-  const int64_t layer = cfg.objective.teacher_layer > 0 ? cfg.objective.teacher_layer : shape.num_layers / 2;
+  const int64_t layer = cfg.teacher_hint_layer(shape);
   HLD_INPUT_CHECK(layer >= 1 && layer <= shape.num_layers,
                   "objective.teacher_layer = " + std::to_string(layer) + ": expected a block index in [1, " +
                       std::to_string(shape.num_layers) + "] (the teacher's depth)");

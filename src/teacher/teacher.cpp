@@ -73,7 +73,7 @@ std::unique_ptr<TeacherSource> make_teacher(const config::ExperimentConfig& cfg,
   HLD_INPUT_CHECK(shape.vocab_size == cfg.model.vocab_size,
                   "teacher.checkpoint: the teacher's vocabulary (" + std::to_string(shape.vocab_size) +
                       ") differs from the student's (model.vocab_size = " + std::to_string(cfg.model.vocab_size) + ")");
-  const int64_t hint = cfg.objective.teacher_layer > 0 ? cfg.objective.teacher_layer : shape.num_layers / 2;
+  const int64_t hint = cfg.teacher_hint_layer(shape);
   HLD_INPUT_CHECK(hint >= 1 && hint <= shape.num_layers,
                   "objective.teacher_layer = " + std::to_string(hint) + ": expected a block index in [1, " +
                       std::to_string(shape.num_layers) + "] (the teacher's depth)");

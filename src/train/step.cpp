@@ -30,7 +30,7 @@ std::string first_nonfinite(const objectives::LossOutput& out) {
 
 StepResult train_step(const StepContext& c, const std::function<HostBatch()>& next, double lr) {
   StepResult r;
-  const bool uses_teacher = c.needs.teacher_logits || c.needs.teacher_hidden;
+  const bool uses_teacher = c.phase.needs.teacher_logits || c.phase.needs.teacher_hidden;
   auto mark = [&] {
     if (c.time_parts && c.device.is_cuda()) compat::cuda_synchronize(c.device.index());
     return Clock::now();
@@ -45,7 +45,7 @@ StepResult train_step(const StepContext& c, const std::function<HostBatch()>& ne
     objectives::LossOutput out;
     {
       compat::CudaAutocastGuard ac(c.autocast);  // forward passes only; backward follows their dtypes
-      if (c.teacher && !hb.has_signals) sig = c.teacher->signals(b.input_BxT, hb.seq_ids, c.needs);
+      if (c.teacher && !hb.has_signals) sig = c.teacher->signals(b.input_BxT, hb.seq_ids, c.phase.needs);
       out = objectives::compute_loss(c.cfg, c.phase, c.student, c.reg, b.input_BxT, b.target_BxT,
                                      uses_teacher ? &sig : nullptr);
     }

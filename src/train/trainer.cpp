@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 #include "hld/budget/plan.h"
 #include "hld/data/batch_stream.h"
@@ -31,8 +32,6 @@ namespace fs = std::filesystem;
 
 namespace hld::train {
 namespace {
-
-using objectives::Phase;
 
 /// Held-out NLL over the first `n_seqs` sequences of the validation split, in order, through the
 /// training loss's chunked de-embedding (no (B, T, V) float32 logits).
@@ -68,20 +67,18 @@ double valid_loss(model::Transformer& m, const data::BatchStream& valid, int64_t
   return count ? sum / static_cast<double>(count) : -1;
 }
 
-/// Parameters a phase trains: HLDF's hint phase trains the embedding, the first `hint` blocks and
-/// the regressor; every other phase the whole student (plus the HLDC regressor).
-std::vector<AdamW::Param> phase_params(model::Transformer& m, objectives::Regressor* reg, bool hint_phase,
-                                       int64_t hint, const config::OptimConfig& oc) {
+/// Parameters a phase trains: the whole student, or the embedding and the first `hint` blocks
+/// (HLDF's phase 1), plus the regressor when the phase uses it.
+std::vector<AdamW::Param> phase_params(model::Transformer& m, objectives::Regressor* reg,
+                                       const objectives::PhaseSpec& phase, int64_t hint,
+                                       const config::OptimConfig& oc) {
+  std::set<const void*> chosen;
+  if (phase.trains == objectives::Trains::kFirstBlocks)
+    for (const auto& t : m->first_blocks_parameters(hint)) chosen.insert(t.unsafeGetTensorImpl());
   std::vector<AdamW::Param> out;
-  for (auto& p : param_groups(*m, oc)) {
-    if (hint_phase) {
-      const bool embed = p.name.rfind("embed_tokens.", 0) == 0;
-      bool early_block = false;
-      if (p.name.rfind("layers.", 0) == 0) early_block = std::stoll(p.name.substr(7)) < hint;
-      if (!embed && !early_block) continue;
-    }
-    out.push_back(p);
-  }
+  for (auto& p : param_groups(*m, oc))
+    if (phase.trains == objectives::Trains::kWholeStudent || chosen.count(p.tensor.unsafeGetTensorImpl()))
+      out.push_back(p);
   if (reg)
     for (auto& p : param_groups(**reg, oc, "regressor.")) out.push_back(p);
   return out;
@@ -177,13 +174,13 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
 
   torch::manual_seed(cfg.run.seed);
   model::Transformer student(cfg.model);
-  const bool hldf = cfg.objective.name == config::Objective::kHldf;
+  const auto& phases = objectives::spec(cfg.objective.name).phases;
   const int64_t hint = cfg.student_hint_layer();
   objectives::Regressor reg{nullptr};
-  if (cfg.objective.name == config::Objective::kHldc || hldf)
+  if (objectives::uses_regressor(cfg.objective.name))
     reg = objectives::Regressor(cfg.regressor_kind(), cfg.model.hidden_size, tshape->hidden_size,
                                 cfg.objective.regressor_expansion);
-  auto phase_uses_reg = [&](int p) { return cfg.objective.name == config::Objective::kHldc || (hldf && p == 0); };
+  auto phase_uses_reg = [&](int p) { return p < static_cast<int>(phases.size()) && phases[p].regressor; };
   if (!ckpt.empty()) load_checkpoint(ckpt, student, phase_uses_reg(st.phase) ? &reg : nullptr, nullptr);
   if (ckpt.empty() && world > 1) {  // identical initial weights on every rank
     std::vector<torch::Tensor> init = student->parameters();
@@ -223,18 +220,16 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   int64_t steps_run = 0;  // in this call
   for (int p = st.phase; p < static_cast<int>(plan.phases.size()); ++p) {
     const auto& ph = plan.phases[p];
-    const bool hint_phase = hldf && p == 0;
-    const Phase obj_phase = hint_phase ? Phase::kHint : Phase::kMain;
-    objectives::Regressor* phase_reg = phase_uses_reg(p) ? &reg : nullptr;
-    AdamW opt(phase_params(student, phase_reg, hint_phase, hint, cfg.optimizer), cfg.optimizer);
+    const objectives::PhaseSpec& spec = phases.at(p);
+    const bool constant_lr = spec.schedule == objectives::LrSchedule::kWarmupConstant;
+    objectives::Regressor* phase_reg = spec.regressor ? &reg : nullptr;
+    AdamW opt(phase_params(student, phase_reg, spec, hint, cfg.optimizer), cfg.optimizer);
     if (!ckpt.empty() && st.phase == p && st.phase_step > 0) load_checkpoint(ckpt, student, nullptr, &opt);
-    const double peak_lr = hint_phase && cfg.schedule.hint_lr > 0 ? cfg.schedule.hint_lr : cfg.optimizer.lr;
-    const auto needs = objectives::needs(cfg, obj_phase);
+    const double peak_lr = constant_lr && cfg.schedule.hint_lr > 0 ? cfg.schedule.hint_lr : cfg.optimizer.lr;
     std::optional<Prefetcher> prefetch;
-    if (stream) prefetch.emplace(*stream, cached ? teacher : nullptr, needs, cfg.data.prefetch, dev.is_cuda());
+    if (stream) prefetch.emplace(*stream, cached ? teacher : nullptr, spec.needs, cfg.data.prefetch, dev.is_cuda());
     const std::function<HostBatch()> next = opts.batches ? opts.batches : [&] { return prefetch->next(); };
-    const StepContext ctx{cfg, obj_phase, student, phase_reg, teacher, needs, opt, coll, dev, autocast, accum,
-                          opts.time_parts};
+    const StepContext ctx{cfg, spec, student, phase_reg, teacher, opt, coll, dev, autocast, accum, opts.time_parts};
 
     while (st.phase_step < ph.steps) {
       if (opts.stop_after_steps >= 0 && st.step >= opts.stop_after_steps) {
@@ -243,7 +238,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
         result.state = st;
         return result;
       }
-      const double lr = hint_phase ? hint_lr(st.phase_step, peak_lr, cfg.schedule)
+      const double lr = constant_lr ? hint_lr(st.phase_step, peak_lr, cfg.schedule)
                                    : wsd_lr(st.phase_step, ph.steps, peak_lr, cfg.schedule);
       if (opts.before_step) opts.before_step(steps_run);
       const StepResult r = train_step(ctx, next, lr);
@@ -282,7 +277,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
       if (rank0 && folder && cfg.run.checkpoint_every > 0 && st.step % cfg.run.checkpoint_every == 0)
         result.last_checkpoint = save_checkpoint(run_dir, st, student, phase_reg, opt, cfg.run.keep_checkpoints);
     }
-    // Phase done: HLDF drops the regressor and starts phase 2 with a fresh optimizer.
+    // Phase done: the next phase starts with a fresh optimizer (HLDF drops the regressor).
     ++st.phase;
     st.phase_step = 0;
     if (p + 1 == static_cast<int>(plan.phases.size()) && rank0 && folder) {

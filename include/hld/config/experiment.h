@@ -119,8 +119,10 @@ struct ExperimentConfig {
   bool needs_teacher() const { return objective.name != Objective::kNll; }
   /// Student hint layer after defaults (D_S/2).
   int64_t student_hint_layer() const;
-  /// Teacher hint layer after defaults (D_T/2); needs teacher.model.
-  int64_t teacher_hint_layer() const;
+  /// Teacher hint layer after defaults (D_T/2) for a teacher of shape `teacher` (its config or
+  /// checkpoint); the one place that default is worked out.
+  int64_t teacher_hint_layer(const ModelConfig& teacher) const;
+  /// The hint regressor after defaults (objective.regressor, else the objective's registered one).
   RegressorKind regressor_kind() const;
 };
 

@@ -33,6 +33,8 @@ class TransformerImpl : public torch::nn::Module {
   torch::Tensor embed(const torch::Tensor& ids_BxT);
   /// Tied de-embedding of final-normed states: (…, d) → (…, V).
   torch::Tensor logits(const torch::Tensor& normed_xD);
+  /// The embedding and the first `m` blocks' parameters: what HLDF's phase 1 trains.
+  std::vector<torch::Tensor> first_blocks_parameters(int64_t m) const;
   /// Hugging Face-style initialisation: normal(0, std) for matrices, zeros for norm weights.
   void init_weights(double std = 0.02);
 

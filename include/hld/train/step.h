@@ -27,11 +27,10 @@ namespace hld::train {
 /// What a step needs besides its batches; fixed for one phase.
 struct StepContext {
   const config::ExperimentConfig& cfg;
-  objectives::Phase phase;
+  const objectives::PhaseSpec& phase;
   model::Transformer& student;
   objectives::Regressor* reg;        ///< the phase's regressor (null when it has none)
   teacher::TeacherSource* teacher;   ///< signals for batches that arrive without them (online)
-  objectives::Needs needs;
   AdamW& opt;
   dist::Collective& coll;
   torch::Device device;
