@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "hld/dist/launch_env.h"
 #include "hld/cli/common.h"
 #include "hld/util/fs.h"
 #include "hld/teacher/cache_verify.h"
@@ -68,7 +69,7 @@ int run_cache(const CacheArgs& a) {
   teacher::CacheWriteOptions o;
   o.plan.sequences = a.sequences;
   o.plan.chunk_rows = a.chunk_sequences;
-  o.plan.world = a.world > 0 ? a.world : teacher::world_from_environment();
+  o.plan.world = a.world > 0 ? a.world : dist::read_launch_env().world;
   o.batch = a.batch;
   o.stop_after_chunks = a.stop_after_chunks;
   o.quiet = a.quiet;

@@ -7,6 +7,7 @@
 
 #include "hld/budget/plan.h"
 #include "hld/model/model_io.h"
+#include "hld/objectives/registry.h"
 #include "hld/teacher/teacher.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
@@ -42,9 +43,12 @@ int64_t run_positions(const config::ExperimentConfig& cfg, const config::ModelCo
 int64_t teacher_objectives_positions(const config::ExperimentConfig& cfg, const config::ModelConfig& teacher,
                                      int world) {
   int64_t most = 0;
-  for (auto o : {config::Objective::kKd, config::Objective::kHldc, config::Objective::kHldf}) {
+  for (const auto& spec : objectives::registry()) {
+    bool reads_teacher = false;
+    for (const auto& ph : spec.phases) reads_teacher |= ph.needs.teacher_logits || ph.needs.teacher_hidden;
+    if (!reads_teacher) continue;
     config::ExperimentConfig c = cfg;
-    c.objective.name = o;
+    c.objective.name = spec.id;
     most = std::max(most, run_positions(c, teacher, world));
   }
   return most;
@@ -70,13 +74,6 @@ std::vector<int64_t> selection_rows(const io::CacheSelection& sel, const data::B
   rows.reserve(static_cast<size_t>(sel.positions));
   for (int64_t p = 0; p < sel.positions; ++p) rows.push_back(order.sequence_at(static_cast<uint64_t>(p)));
   return rows;
-}
-
-int world_from_environment() {
-  const char* ws = std::getenv("WORLD_SIZE");
-  if (!ws) return 1;
-  const int w = std::atoi(ws);
-  return w >= 1 ? w : 1;
 }
 
 io::CacheIndex plan_cache(const config::ExperimentConfig& cfg, const CachePlanOptions& opts) {

@@ -140,11 +140,12 @@ void check_cache_matches(const CacheReader& reader, const config::ExperimentConf
 }
 
 std::unique_ptr<TeacherSource> make_cache_source(const config::ExperimentConfig& cfg, const config::ModelConfig& shape,
-                                                 int64_t hint_layer, torch::Device device, bool parallel_decode) {
+                                                 int64_t hint_layer, torch::Device device, bool parallel_decode,
+                                                 int64_t positions) {
   HLD_INPUT_CHECK(!cfg.teacher.cache.empty(), "teacher.cache: teacher.source is 'cache' but no cache directory is set");
   auto reader = std::make_unique<CacheReader>(cfg.teacher.cache);
   const data::BatchStream order(cfg.data.train, 1, cfg.data.context, cfg.run.seed);
-  const int64_t positions = run_positions(cfg, shape, world_from_environment());
+  if (positions < 0) positions = run_positions(cfg, shape, 1);
   check_cache_matches(*reader, cfg, shape, hint_layer, order, positions);
   const auto& ix = reader->index();
   HLD_INPUT_CHECK(ix.complete(), "teacher.cache '" + cfg.teacher.cache + "' is incomplete: " +

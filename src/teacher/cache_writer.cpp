@@ -21,8 +21,8 @@
 
 #include "hld/data/batch_stream.h"
 #include "hld/model/model_io.h"
-#include "hld/objectives/losses.h"
 #include "hld/teacher/cache_reader.h"
+#include "hld/teacher/teacher.h"
 #include "hld/train/progress.h"
 #include "hld/util/compat.h"
 #include "hld/util/error.h"
@@ -81,7 +81,7 @@ struct Writer {
   /// Runs the teacher over chunk c's rows and writes the chunk; returns its index entry.
   io::CacheChunkEntry write_chunk(int64_t c, const std::function<void(int64_t)>& on_rows) {
     const auto& l = ix.layout;
-    const int64_t T = ix.context, K = l.top_k, D = l.hidden_size, V = l.vocab_size;
+    const int64_t T = ix.context, K = l.top_k, D = l.hidden_size;
     io::ChunkHeader h;
     h.cache_id = ix.cache_id();
     h.chunk_index = static_cast<uint64_t>(c);
@@ -118,11 +118,9 @@ struct Writer {
           torch::NoGradGuard ng;
           compat::CudaAutocastGuard ac(compat::bf16_autocast(dev, cfg.run.dtype));
           auto input = torch::from_blob(ids.data(), {nb, T}, torch::kInt32).to(torch::kInt64).to(dev);
-          model::ForwardOptions fo;
-          fo.hidden_layers = {ix.layer};
-          auto out = teacher->forward(input, fo);
-          std::tie(vals, idx) = objectives::top_k_logits(out.logits_BxTxV.reshape({-1, V}), K);
-          hidden = out.hidden.at(ix.layer).reshape({-1, D});
+          // The online teacher's forward: the same signals, whether cached or computed in the step.
+          const auto sig = forward_signals(teacher, input, {true, true}, K, ix.layer);
+          vals = sig.vals_NxK, idx = sig.idx_NxK, hidden = sig.hidden_NxD;
         }
         vals = vals.to(torch::kCPU, torch::kFloat32).contiguous();
         idx = idx.to(torch::kCPU, torch::kInt64).contiguous();

@@ -68,7 +68,7 @@ config::ModelConfig teacher_shape(const config::ExperimentConfig& cfg) {
 }
 
 std::unique_ptr<TeacherSource> make_teacher(const config::ExperimentConfig& cfg, torch::Device device,
-                                            bool parallel_decode) {
+                                            bool parallel_decode, int64_t positions) {
   const config::ModelConfig shape = teacher_shape(cfg);
   HLD_INPUT_CHECK(shape.vocab_size == cfg.model.vocab_size,
                   "teacher.checkpoint: the teacher's vocabulary (" + std::to_string(shape.vocab_size) +
@@ -77,7 +77,7 @@ std::unique_ptr<TeacherSource> make_teacher(const config::ExperimentConfig& cfg,
   HLD_INPUT_CHECK(hint >= 1 && hint <= shape.num_layers,
                   "objective.teacher_layer = " + std::to_string(hint) + ": expected a block index in [1, " +
                       std::to_string(shape.num_layers) + "] (the teacher's depth)");
-  if (cfg.teacher.source == "cache") return make_cache_source(cfg, shape, hint, device, parallel_decode);
+  if (cfg.teacher.source == "cache") return make_cache_source(cfg, shape, hint, device, parallel_decode, positions);
   HLD_INPUT_CHECK(!cfg.teacher.checkpoint.empty(), "teacher.checkpoint: an online teacher needs a checkpoint");
   auto t = model::load_model_any(cfg.teacher.checkpoint);
   HLD_INPUT_CHECK(t->config().num_layers == shape.num_layers && t->config().hidden_size == shape.hidden_size,

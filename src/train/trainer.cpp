@@ -198,7 +198,8 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   const bool cached = cfg.needs_teacher() && cfg.teacher.source == "cache" && !opts.teacher;
   if (cfg.needs_teacher() && !teacher) {
     own_teacher = teacher::make_teacher(cfg, cached ? torch::Device(torch::kCPU) : dev,
-                                        /*parallel_decode=*/cfg.data.prefetch == 0);
+                                        /*parallel_decode=*/cfg.data.prefetch == 0,
+                                        /*positions=*/plan.total_steps * plan.global_batch);
     teacher = own_teacher.get();
   }
 
@@ -211,7 +212,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   if (rank0 && folder) metrics = std::make_unique<MetricsLog>((fs::path(run_dir) / "metrics.jsonl").string(), st.step);
   const double peak = cfg.run.peak_flops > 0 ? cfg.run.peak_flops : measured_peak_flops(dev.str(), cfg.run.dtype);
   Progress progress(plan, peak * world, opts.quiet || !rank0);  // tokens/s are global: every rank's peak
-  if (rank0 && !opts.quiet)
+  if (rank0 && folder)
     spdlog::info("{}: {} {} steps in {} phase(s), {:.3e} FLOPs{}", run_dir, config::to_string(cfg.objective.name),
                  plan.total_steps, plan.phases.size(), plan.total_flops,
                  ckpt.empty() ? "" : fmt::format(", resuming at step {}", st.step));

@@ -40,9 +40,6 @@ std::vector<int64_t> selection_rows(const io::CacheSelection& sel, const data::B
 /// split (then valid for every seed), else "prefix".
 io::CacheSelection make_selection(int64_t positions, uint64_t seed, int64_t num_sequences);
 
-/// The data-parallel world size from the launcher's WORLD_SIZE (1 when unset or invalid).
-int world_from_environment();
-
 struct CachePlanOptions {
   int64_t sequences = 0;    ///< positions to cache (0: teacher.cache_tokens, else what the budget
                             ///< makes any teacher objective read)

@@ -13,9 +13,12 @@ namespace hld::teacher {
 /// token range) and returns a source that serves rows by sequence index. InputError naming the
 /// first field that differs; chunks are validated when first read (corrupt → InputError).
 /// Rows are checksummed and decoded over the intra-op threads when `parallel_decode`, else on the
-/// calling thread (a prefetch thread, off the training step's critical path).
+/// calling thread (a prefetch thread, off the training step's critical path). `positions`: the
+/// stream positions the run reads (its budget plan's steps × global batch; -1: a one-process plan
+/// of cfg, for callers without one).
 std::unique_ptr<TeacherSource> make_cache_source(const config::ExperimentConfig& cfg, const config::ModelConfig& shape,
-                                                 int64_t hint_layer, torch::Device device, bool parallel_decode = true);
+                                                 int64_t hint_layer, torch::Device device, bool parallel_decode = true,
+                                                 int64_t positions = -1);
 
 /// The checks make_cache_source runs: the cache in `reader` (attached to `order`) must come from
 /// cfg.teacher.checkpoint's weights (when configured; else only its shape is compared), the

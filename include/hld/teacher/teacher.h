@@ -45,8 +45,9 @@ objectives::TeacherSignals forward_signals(model::Transformer& teacher, const to
 /// Loads the teacher named by cfg.teacher (checkpoint, run folder or Hugging Face dir), checks it
 /// against the student (vocabulary, hint layer), and returns the configured source.
 /// `parallel_decode`: see make_cache_source.
+/// `positions`: see make_cache_source (the trainer passes its plan's).
 std::unique_ptr<TeacherSource> make_teacher(const config::ExperimentConfig& cfg, torch::Device device,
-                                            bool parallel_decode = true);
+                                            bool parallel_decode = true, int64_t positions = -1);
 
 /// The teacher's shape for `cfg` without loading weights (teacher.model, else the checkpoint's
 /// model.yaml / config.json).
