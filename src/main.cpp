@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "hld/cli/common.h"
-#include "hld/util/compat.h"
+#include "hld/runtime/runtime.h"
 #include "hld/util/error.h"
 
 int main(int argc, char** argv) {
@@ -29,8 +29,8 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? hld::kExitOk : hld::kExitBadInput;
   }
-  hld::compat::use_all_cpus();
-  hld::compat::cache_large_cpu_allocations();
+  hld::runtime::use_all_cpus();
+  hld::runtime::cache_large_cpu_allocations();
   try {
     return action ? action() : hld::kExitFailure;
   } catch (const hld::InputError& e) {

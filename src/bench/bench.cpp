@@ -18,6 +18,7 @@
 
 #include "hld/budget/plan.h"
 #include "hld/objectives/losses.h"
+#include "hld/runtime/runtime.h"
 #include "hld/teacher/teacher.h"
 #include "hld/train/run_dir.h"
 #include "hld/train/trainer.h"
@@ -31,7 +32,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 void sync(const torch::Device& d) {
-  if (d.is_cuda()) compat::cuda_synchronize(d.index());
+  if (d.is_cuda()) runtime::cuda_synchronize(d.index());
 }
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
@@ -80,7 +81,7 @@ class SyntheticTeacher : public teacher::TeacherSource {
 }  // namespace
 
 nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions& o) {
-  const torch::Device dev = compat::resolve_device(cfg.run.device);
+  const torch::Device dev = runtime::resolve_device(cfg.run.device);
   const auto& m = cfg.model;
   const int64_t B = cfg.data.batch_size / cfg.data.grad_accum, T = cfg.data.context;
   const auto trace_dir = std::filesystem::path(o.profile).parent_path();
@@ -118,7 +119,7 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
   std::ostringstream trace;
   std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
   to.before_step = [&](int64_t i) {
-    if (i == o.warmup && dev.is_cuda()) compat::cuda_reset_peak_memory(dev.index());  // the steps' peak only
+    if (i == o.warmup && dev.is_cuda()) runtime::cuda_reset_peak_memory(dev.index());  // the steps' peak only
     if (i == o.warmup && !o.profile.empty()) profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(trace);
     sync(dev);
     s0 = Clock::now();
@@ -170,7 +171,7 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
               {"with_attention", budget::mfu(tokens_per_s, static_cast<double>(costs.data) + attn, peak)}};
   r["time_split"] = {{"forward_and_loss", t_fwd / t_total}, {"backward", t_bwd / t_total}, {"optimizer", t_opt / t_total}};
   // CUDA: the caching allocator's peak; CPU: the process's peak resident set.
-  r["peak_memory_bytes"] = dev.is_cuda() ? compat::cuda_peak_memory(dev.index()) : peak_rss_bytes();
+  r["peak_memory_bytes"] = dev.is_cuda() ? runtime::cuda_peak_memory(dev.index()) : peak_rss_bytes();
   return r;
 }
 

@@ -16,7 +16,7 @@
 #include "hld/data/tokenizer.h"
 #include "hld/eval/scoring.h"
 #include "hld/model/model_io.h"
-#include "hld/util/compat.h"
+#include "hld/runtime/runtime.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
 
@@ -71,7 +71,7 @@ int run(const EvalArgs& a) {
   const eval::TaskSuite suite = eval::load_tasks(cfg.eval);
   const nlohmann::json trained = trained_with(model_dir);
   data::Tokenizer tok(cfg.data.tokenizer);
-  const torch::Device device = compat::resolve_device(cfg.run.device);
+  const torch::Device device = runtime::resolve_device(cfg.run.device);
   if (cfg.run.threads > 0) torch::set_num_threads(static_cast<int>(cfg.run.threads));
 
   // 2. Model and scoring.

@@ -5,9 +5,9 @@
 #include <memory>
 
 #include "hld/cli/common.h"
+#include "hld/runtime/runtime.h"
 #include "hld/train/trainer.h"
 #include "hld/util/error.h"
-#include "hld/util/compat.h"
 
 namespace hld::cli {
 namespace {
@@ -29,7 +29,7 @@ void register_train(CLI::App& app, Action& action) {
   sub->callback([&action, args] {
     action = [args] {
       auto cfg = args->cfg.load();
-      auto coll = dist::from_environment(compat::resolve_device(cfg.run.device));
+      auto coll = dist::from_environment(runtime::resolve_device(cfg.run.device));
       train::TrainOptions o;
       o.collective = coll.get();
       o.stop_after_steps = args->stop_after;

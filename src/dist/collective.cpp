@@ -9,7 +9,7 @@
 
 #include "hld/dist/launch_env.h"
 #include "hld/dist/process_group.h"
-#include "hld/util/compat.h"
+#include "hld/runtime/runtime.h"
 #include "hld/util/error.h"
 
 namespace hld::dist {
@@ -37,7 +37,7 @@ std::unique_ptr<Collective> from_environment(const torch::Device& device) {
   if (dev.is_cpu() && !std::getenv("OMP_NUM_THREADS")) {
     // Processes on one node share its cores: each takes its share unless the config or
     // OMP_NUM_THREADS says otherwise (run.threads > 0 is applied later by the trainer).
-    const int share = std::max(1, compat::usable_cpus() / std::max(1, env.local_world_known ? env.local_world : 1));
+    const int share = std::max(1, runtime::usable_cpus() / std::max(1, env.local_world_known ? env.local_world : 1));
     torch::set_num_threads(share);
   }
   return std::make_unique<ProcessGroupCollective>(env, dev);

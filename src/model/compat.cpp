@@ -1,31 +1,13 @@
 // Version-dependent LibTorch calls (see hld/util/compat.h).
 #include "hld/util/compat.h"
 
-#include <malloc.h>
-#include <sched.h>
-
 #include <algorithm>
-#include <cstdlib>
-#include <thread>
 
 #include <ATen/autocast_mode.h>
-
-// HLD_WITH_CUDA is defined by CMake when LibTorch was built with CUDA.
-#if defined(HLD_WITH_CUDA)
-#include <c10/cuda/CUDACachingAllocator.h>
-#include <c10/cuda/CUDAFunctions.h>
-#endif
 
 #include "hld/util/error.h"
 
 namespace hld::compat {
-
-torch::Device resolve_device(const std::string& spec) {
-  if (spec == "auto") return torch::cuda::is_available() ? torch::Device("cuda:0") : torch::Device(torch::kCPU);
-  if (spec == "cpu") return torch::kCPU;
-  HLD_INPUT_CHECK(torch::cuda::is_available(), "run.device = '" + spec + "': CUDA is not available in this build/machine");
-  return torch::Device(spec == "cuda" ? "cuda:0" : spec);
-}
 
 torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                    const torch::Tensor& mask_TxT, double scale, bool is_causal) {
@@ -81,22 +63,6 @@ CudaAutocastGuard::~CudaAutocastGuard() {
 #endif
 }
 
-int usable_cpus() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return std::max(1u, std::thread::hardware_concurrency());
-}
-
-void use_all_cpus() {
-  if (!std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(usable_cpus());
-}
-
-void cache_large_cpu_allocations() {
-  if (std::getenv("GLIBC_TUNABLES") || std::getenv("MALLOC_MMAP_MAX_")) return;
-  mallopt(M_MMAP_MAX, 0);                // the main arena grows with brk only
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);    // and keeps up to 1 GiB of freed top-of-heap memory
-}
-
 at::ScalarType matmul_dtype(const torch::Tensor& x) {
   if (!x.is_cuda()) return x.scalar_type();
 #if HLD_AUTOCAST_BY_DEVICE
@@ -127,44 +93,6 @@ void fused_adamw(const std::vector<torch::Tensor>& params, const std::vector<tor
   (void)params, (void)grads, (void)exp_avgs, (void)exp_avg_sqs, (void)steps, (void)lr, (void)beta1, (void)beta2,
       (void)weight_decay, (void)eps;
   throw std::runtime_error("[fused_adamw] at::_fused_adamw_ needs LibTorch >= 2.0 with CUDA");
-#endif
-}
-
-int64_t cuda_peak_memory(int device_index) {
-#if defined(HLD_WITH_CUDA)
-  auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device_index);
-  return stats.allocated_bytes[0].peak;
-#else
-  (void)device_index;
-  return 0;
-#endif
-}
-
-void cuda_reset_peak_memory(int device_index) {
-#if defined(HLD_WITH_CUDA)
-  c10::cuda::CUDACachingAllocator::resetPeakStats(device_index);
-#else
-  (void)device_index;
-#endif
-}
-
-void cuda_synchronize(int device_index) {
-#if defined(HLD_WITH_CUDA)
-  c10::cuda::device_synchronize();
-#else
-  (void)device_index;
-#endif
-}
-
-uint64_t cuda_free_memory(int device_index) {
-#if defined(HLD_WITH_CUDA)
-  c10::cuda::set_device(static_cast<c10::DeviceIndex>(device_index));
-  size_t free = 0, total = 0;
-  if (cudaMemGetInfo(&free, &total) != cudaSuccess) return 0;
-  return free;
-#else
-  (void)device_index;
-  return 0;
 #endif
 }
 

@@ -9,10 +9,10 @@
 #include "hld/data/batch_stream.h"
 #include "hld/model/model_io.h"
 #include "hld/objectives/losses.h"
+#include "hld/runtime/runtime.h"
 #include "hld/teacher/cache_plan.h"
 #include "hld/teacher/cache_reader.h"
 #include "hld/teacher/cache_source.h"
-#include "hld/util/compat.h"
 #include "hld/util/error.h"
 
 namespace fs = std::filesystem;
@@ -29,7 +29,7 @@ void sample_error(const config::ExperimentConfig& cfg, CacheReader& reader, cons
   const auto& ix = reader.index();
   const auto& l = ix.layout;
   const int64_t T = ix.context, K = l.top_k, D = l.hidden_size, V = l.vocab_size;
-  const torch::Device dev = compat::resolve_device(cfg.run.device);
+  const torch::Device dev = runtime::resolve_device(cfg.run.device);
   torch::NoGradGuard ng;
   model::Transformer teacher = model::load_model_any(cfg.teacher.checkpoint);
   teacher->to(dev);

@@ -21,6 +21,7 @@
 
 #include "hld/data/batch_stream.h"
 #include "hld/model/model_io.h"
+#include "hld/runtime/runtime.h"
 #include "hld/teacher/cache_reader.h"
 #include "hld/teacher/teacher.h"
 #include "hld/train/progress.h"
@@ -261,7 +262,7 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
   }
 
   // ---- teacher -------------------------------------------------------------------------------
-  const torch::Device dev = compat::resolve_device(cfg.run.device);
+  const torch::Device dev = runtime::resolve_device(cfg.run.device);
   if (cfg.run.threads > 0) torch::set_num_threads(static_cast<int>(cfg.run.threads));
   model::Transformer teacher = model::load_model_any(cfg.teacher.checkpoint);
   HLD_INPUT_CHECK(teacher->config().num_layers == ix.teacher_layers && teacher->config().hidden_size == l.hidden_size &&

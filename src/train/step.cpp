@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "hld/runtime/runtime.h"
 #include "hld/teacher/teacher.h"
 #include "hld/util/compat.h"
 
@@ -32,7 +33,7 @@ StepResult train_step(const StepContext& c, const std::function<HostBatch()>& ne
   StepResult r;
   const bool uses_teacher = c.phase.needs.teacher_logits || c.phase.needs.teacher_hidden;
   auto mark = [&] {
-    if (c.time_parts && c.device.is_cuda()) compat::cuda_synchronize(c.device.index());
+    if (c.time_parts && c.device.is_cuda()) runtime::cuda_synchronize(c.device.index());
     return Clock::now();
   };
   auto secs = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };

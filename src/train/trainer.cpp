@@ -16,6 +16,7 @@
 #include "hld/config/loader.h"
 #include "hld/objectives/chunked_lm_loss.h"
 #include "hld/objectives/objective.h"
+#include "hld/runtime/runtime.h"
 #include "hld/teacher/teacher.h"
 #include "hld/train/adamw.h"
 #include "hld/train/prefetcher.h"
@@ -90,7 +91,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   dist::Collective single;
   dist::Collective& coll = opts.collective ? *opts.collective : single;
   const int rank = coll.rank(), world = coll.world();
-  const torch::Device dev = dist::rank_device(compat::resolve_device(cfg.run.device), coll.local_rank(), world);
+  const torch::Device dev = dist::rank_device(runtime::resolve_device(cfg.run.device), coll.local_rank(), world);
   if (cfg.run.threads > 0) torch::set_num_threads(static_cast<int>(cfg.run.threads));
   const bool folder = !opts.bench;  // a bench run reads and writes no run folder
   HLD_INPUT_CHECK(opts.batches || !cfg.data.train.empty(), "data.train: no training shard directory configured");
@@ -154,7 +155,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   if (cfg.run.check_resources && folder) {
     const bool cuda = dev.is_cuda();
     check_training_resources(cfg, tshape ? &*tshape : nullptr, compat::kHasSdpa && cuda,
-                             cuda ? compat::cuda_free_memory(dev.index()) : host_memory_available(), dev.str(),
+                             cuda ? runtime::cuda_free_memory(dev.index()) : host_memory_available(), dev.str(),
                              cuda ? 1 : dist::read_launch_env().local_world);
   }
 

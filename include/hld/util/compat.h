@@ -33,23 +33,6 @@ constexpr bool kHasNativeRmsNorm = HLD_TORCH2_4;
 /// dtype, as Hugging Face computes it. Only called when kHasNativeRmsNorm (else throws).
 torch::Tensor native_rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps);
 
-/// CPUs this process may run on (its affinity mask, as Slurm, cgroups or taskset leave it).
-int usable_cpus();
-
-/// LibTorch builds differ in their default intra-op thread count (Debian's 1.13 starts with one
-/// thread on a 2-core VM): use every usable CPU unless OMP_NUM_THREADS says otherwise.
-/// run.threads > 0 and the per-process share of multi-process runs are applied later.
-void use_all_cpus();
-
-/// LibTorch's CPU allocator takes every tensor from malloc and frees it at once; glibc serves
-/// blocks over 32 MiB with mmap and unmaps them on free, so each large temporary page-faults anew
-/// (~15 % of a small-model CPU step here). Keeps such blocks in the heap for reuse instead, unless
-/// GLIBC_TUNABLES / MALLOC_MMAP_MAX_ configure malloc already.
-void cache_large_cpu_allocations();
-
-/// "auto" → cuda when available, else cpu; "cuda"/"cuda:N" → InputError when CUDA is absent.
-torch::Device resolve_device(const std::string& spec);
-
 /// The dtype matrix products on `x` run in: CUDA autocast's dtype while it is on for a CUDA
 /// tensor, else x's own dtype (for code that must recompute a product outside autocast).
 at::ScalarType matmul_dtype(const torch::Tensor& x);
@@ -85,12 +68,5 @@ class CudaAutocastGuard {
   bool active_ = false, prev_enabled_ = false;
   at::ScalarType prev_dtype_ = at::kBFloat16;
 };
-
-/// Peak CUDA memory allocated since the last reset, in bytes (0 on CPU / without CUDA).
-int64_t cuda_peak_memory(int device_index);
-void cuda_reset_peak_memory(int device_index);
-void cuda_synchronize(int device_index);
-/// Free memory of a CUDA device in bytes (0 without CUDA).
-uint64_t cuda_free_memory(int device_index);
 
 }  // namespace hld::compat
