@@ -1,6 +1,7 @@
 // Saving and loading hld-train model directories.
 #include "hld/model/model_io.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "hld/config/loader.h"
@@ -21,17 +22,24 @@ void save_model_dir(Transformer& m, const std::string& dir) {
   util::write_file_atomic((fs::path(dir) / "model.yaml").string(), config::model_to_yaml(m->config()));
 }
 
-std::string latest_checkpoint(const std::string& run_dir) {
+std::vector<std::string> checkpoint_dirs(const std::string& run_dir, bool complete_only) {
   const fs::path ck = fs::path(run_dir) / "checkpoints";
-  if (!fs::is_directory(ck)) return "";
-  std::string best;
-  for (const auto& e : fs::directory_iterator(ck)) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::is_directory(ck, ec)) return out;
+  for (const auto& e : fs::directory_iterator(ck, ec)) {
     const std::string n = e.path().filename().string();
     if (!e.is_directory() || n.rfind("step-", 0) != 0 || n.find(".tmp") != std::string::npos) continue;
-    if (!fs::exists(e.path() / "state.json")) continue;  // incomplete
-    if (best.empty() || n > fs::path(best).filename().string()) best = e.path().string();
+    if (complete_only && !fs::exists(e.path() / "state.json")) continue;
+    out.push_back(e.path().string());
   }
-  return best;
+  std::sort(out.begin(), out.end());  // step-%08d: name order is step order
+  return out;
+}
+
+std::string latest_checkpoint(const std::string& run_dir) {
+  const auto all = checkpoint_dirs(run_dir, /*complete_only=*/true);
+  return all.empty() ? "" : all.back();
 }
 
 std::string resolve_model_dir(const std::string& path) {
@@ -48,20 +56,24 @@ Transformer load_model_any(const std::string& path) {
   auto cfg = config::load_model((fs::path(dir) / "model.yaml").string());
   Transformer m(cfg);
   const std::string w = (fs::path(dir) / "model.safetensors").string();
-  auto file = hf::load_safetensors(w);
+  load_named_parameters(*m, hf::load_safetensors(w).tensors, w);
+  return m;
+}
+
+void load_named_parameters(torch::nn::Module& m, const std::map<std::string, torch::Tensor>& tensors,
+                           const std::string& what) {
   torch::NoGradGuard ng;
-  auto params = m->named_parameters();
+  auto params = m.named_parameters();
   for (auto& p : params) {
-    auto it = file.tensors.find(p.key());
-    HLD_INPUT_CHECK(it != file.tensors.end(), w + ": missing tensor '" + p.key() + "'");
+    auto it = tensors.find(p.key());
+    HLD_INPUT_CHECK(it != tensors.end(), what + ": missing tensor '" + p.key() + "'");
     HLD_INPUT_CHECK(it->second.sizes() == p.value().sizes(),
-                    w + ": tensor '" + p.key() + "' has shape " + c10::str(it->second.sizes()) + ", expected " +
+                    what + ": tensor '" + p.key() + "' has shape " + c10::str(it->second.sizes()) + ", expected " +
                         c10::str(p.value().sizes()));
     p.value().copy_(it->second);
   }
-  for (const auto& [name, t] : file.tensors)
-    HLD_INPUT_CHECK(params.find(name) != nullptr, w + ": unexpected tensor '" + name + "'");
-  return m;
+  for (const auto& kv : tensors)
+    HLD_INPUT_CHECK(params.find(kv.first) != nullptr, what + ": unexpected tensor '" + kv.first + "'");
 }
 
 }  // namespace hld::model

@@ -23,18 +23,6 @@ hf::TensorMap named(const torch::nn::Module& m) {
   return t;
 }
 
-void load_named(torch::nn::Module& m, const hf::TensorMap& t, const std::string& what) {
-  torch::NoGradGuard ng;
-  auto params = m.named_parameters();
-  for (auto& p : params) {
-    auto it = t.find(p.key());
-    HLD_INPUT_CHECK(it != t.end(), what + ": missing tensor '" + p.key() + "'");
-    HLD_INPUT_CHECK(it->second.sizes() == p.value().sizes(), what + ": tensor '" + p.key() + "' has the wrong shape");
-    p.value().copy_(it->second);
-  }
-  HLD_INPUT_CHECK(t.size() == params.size(), what + ": holds tensors that are not part of the model");
-}
-
 }  // namespace
 
 nlohmann::json TrainState::to_json() const {
@@ -96,13 +84,8 @@ std::string save_checkpoint(const std::string& run_dir, const TrainState& state,
   fs::rename(tmp, final_dir);
   util::fsync_dir(root.string());
   // Prune: keep the newest `keep` complete checkpoints.
-  std::vector<std::string> all;
-  for (const auto& e : fs::directory_iterator(root)) {
-    const std::string n = e.path().filename().string();
-    if (e.is_directory() && n.rfind("step-", 0) == 0 && n.find(".tmp") == std::string::npos) all.push_back(n);
-  }
-  std::sort(all.begin(), all.end());
-  for (size_t i = 0; i + keep < all.size(); ++i) fs::remove_all(root / all[i]);
+  const std::vector<std::string> all = model::checkpoint_dirs(run_dir);
+  for (size_t i = 0; i + keep < all.size(); ++i) fs::remove_all(all[i]);
   return final_dir.string();
 }
 
@@ -127,11 +110,11 @@ TrainState read_checkpoint_state(const std::string& dir) {
 
 void load_checkpoint(const std::string& dir, model::Transformer& m, objectives::Regressor* reg, AdamW* opt) {
   const fs::path d(dir);
-  load_named(*m, hf::load_safetensors((d / "model.safetensors").string()).tensors, (d / "model.safetensors").string());
+  model::load_named_parameters(*m, hf::load_safetensors((d / "model.safetensors").string()).tensors, (d / "model.safetensors").string());
   if (reg) {
     const std::string rp = (d / "regressor.safetensors").string();
     HLD_INPUT_CHECK(fs::exists(rp), dir + ": checkpoint has no regressor.safetensors");
-    load_named(**reg, hf::load_safetensors(rp).tensors, rp);
+    model::load_named_parameters(**reg, hf::load_safetensors(rp).tensors, rp);
   }
   if (opt) {
     const std::string op = (d / "optimizer.safetensors").string();

@@ -7,14 +7,13 @@
 #include <sstream>
 
 #include "hld/budget/costs.h"
+#include "hld/model/model_io.h"
 #include "hld/objectives/chunked_lm_loss.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
 
 namespace hld::train {
 namespace {
-
-namespace fs = std::filesystem;
 
 // All parameters of a model: backbone + the tied embedding (forward_cost = 2N + 2dV).
 double model_params(const config::ModelConfig& m) { return double(budget::forward_cost(m)) / 2; }
@@ -120,12 +119,7 @@ void check_training_resources(const config::ExperimentConfig& cfg, const config:
                       "model, or set run.check_resources=false to try anyway");
 
   // Disk: keep_checkpoints complete checkpoints plus the one being written.
-  const fs::path ck = fs::path(cfg.run.dir) / "checkpoints";
-  int64_t existing = 0;
-  std::error_code ec;
-  if (fs::is_directory(ck, ec))
-    for (const auto& d : fs::directory_iterator(ck, ec))
-      existing += d.path().filename().string().rfind("step-", 0) == 0 && d.path().extension() != ".tmp";
+  const auto existing = static_cast<int64_t>(model::checkpoint_dirs(cfg.run.dir).size());
   const double per = checkpoint_bytes(cfg, teacher);
   const double need = per * double(std::max<int64_t>(1, cfg.run.keep_checkpoints + 1 - existing));
   const double free = double(util::free_disk_bytes(cfg.run.dir));

@@ -3,7 +3,9 @@
 // them under checkpoints/. load_model_any() accepts all of these and Hugging Face directories.
 #pragma once
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "hld/model/transformer.h"
 
@@ -11,6 +13,15 @@ namespace hld::model {
 
 /// Writes DIR/model.yaml and DIR/model.safetensors (atomically, each).
 void save_model_dir(Transformer& m, const std::string& dir);
+
+/// A run folder's checkpoint directories (checkpoints/step-*, never a half-written *.tmp), oldest
+/// first; `complete_only`: those whose state.json was written. The one place that lists them.
+std::vector<std::string> checkpoint_dirs(const std::string& run_dir, bool complete_only = false);
+
+/// Copies `tensors` into `m`'s parameters by name; InputError naming `what` and the tensor when
+/// one is missing, has another shape, or is not part of the module.
+void load_named_parameters(torch::nn::Module& m, const std::map<std::string, torch::Tensor>& tensors,
+                           const std::string& what);
 
 /// The newest complete checkpoint directory inside a run folder ("" when none).
 std::string latest_checkpoint(const std::string& run_dir);
