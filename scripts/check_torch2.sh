@@ -22,7 +22,7 @@ inc=$dir/root/usr/include
 version=$(awk '/define TORCH_VERSION_(MAJOR|MINOR|PATCH) /{v = v (v ? "." : "") $3} END {print v}' \
   "$inc/torch/csrc/api/include/torch/version.h")
 echo "LibTorch headers: $version ($suite)"
-areas="model hf objectives train teacher eval/scoring dist bench cli"
+areas="runtime model hf objectives train teacher eval/scoring dist bench cli"
 files=$(for a in $areas; do ls src/$a/*.cpp tests/$a/*.cpp 2>/dev/null; done; echo src/main.cpp)
 check() {
   g++ -std=gnu++17 -fsyntax-only -Wall -Wextra -Wno-unused-parameter -D_GLIBCXX_USE_CXX11_ABI=1 \
