@@ -50,7 +50,9 @@ TEST(Permutation, IsABijectionAndDependsOnTheKey) {
       hit[v] = 1;
       same += v == q(i);
     }
-    if (n >= 64) EXPECT_LT(same, n / 8) << "keys 42 and 43 give nearly the same order for n=" << n;
+    if (n >= 64) {
+      EXPECT_LT(same, n / 8) << "keys 42 and 43 give nearly the same order for n=" << n;
+    }
   }
 }
 

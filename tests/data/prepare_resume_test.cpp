@@ -319,7 +319,9 @@ TEST_F(PrepareResumeSmall, KillsAtProgressRecordsAndIndexWritesResume) {
     o.on_event = nullptr;
     const auto res = prepare_shards(o);
     EXPECT_GT(res.resumed_at, 0);
-    if (expect_resumed_at >= 0) EXPECT_EQ(res.resumed_at, expect_resumed_at);
+    if (expect_resumed_at >= 0) {
+      EXPECT_EQ(res.resumed_at, expect_resumed_at);
+    }
     expect_same_tree(ref, o.out_dir);
   };
   const int64_t all_docs = ref_res.train_reader.documents;

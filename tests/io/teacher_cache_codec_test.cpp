@@ -190,13 +190,16 @@ TEST(TeacherCacheCodec, DecodersNeverCrashOnArbitraryBytes) {
         for (size_t j = 0; j < idx.size(); ++j) {
           ASSERT_GE(idx[j], 0);
           ASSERT_LT(idx[j], 1000);
-          if (j) ASSERT_GT(idx[j], idx[j - 1]);
+          if (j) {
+            ASSERT_GT(idx[j], idx[j - 1]);
+          }
           ASSERT_TRUE(std::isfinite(v[j]));
         }
       }
       for (auto& b : hrec) b = static_cast<uint8_t>(g());
-      if (decode_hidden(l, hrec.data(), h.data()))
+      if (decode_hidden(l, hrec.data(), h.data())) {
         for (float x : h) ASSERT_TRUE(std::isfinite(x));
+      }
     }
     EXPECT_GT(accepted, 0);
   }

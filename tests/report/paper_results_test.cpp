@@ -40,7 +40,9 @@ TEST(PaperResults, TablesFourAndFiveHoldTheTable1Grid) {
         EXPECT_TRUE(r.alpha == 0.7 || r.alpha == 0.9);
         EXPECT_TRUE(r.temperature == 0.5 || r.temperature == 1.0);
       }
-      if (r.method == "hldc") EXPECT_TRUE(r.gamma == 0.05 || r.gamma == 0.1);
+      if (r.method == "hldc") {
+        EXPECT_TRUE(r.gamma == 0.05 || r.gamma == 0.1);
+      }
       if (r.method == "hldf") {
         const double other = std::string(size) == "123m" ? 0.05 : 0.04;
         EXPECT_TRUE(r.p1 == 0.01 || r.p1 == other) << r.p1;

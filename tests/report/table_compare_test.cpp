@@ -122,7 +122,9 @@ TEST(ReportCompare, PairsFollowSharedHyperParameters) {
   for (const auto& c : paired)
     if (c.method == "hldf") {
       ++hldf_pairs;
-      if (c.seed == 1) EXPECT_NEAR(c.improvement, 0.02, 1e-12);
+      if (c.seed == 1) {
+        EXPECT_NEAR(c.improvement, 0.02, 1e-12);
+      }
     }
   EXPECT_EQ(hldf_pairs, 3);
 }

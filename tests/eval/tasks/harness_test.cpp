@@ -99,7 +99,9 @@ TEST_F(HarnessTest, ChoiceTasksFollowTokenCounts) {
     EXPECT_DOUBLE_EQ(j["error"].get<double>(), 1.0 - acc) << task.name;
     EXPECT_EQ(j["examples"].get<int64_t>(), int64_t(task.docs.size()));
     EXPECT_EQ(j.contains("acc_norm"), task.has_acc_norm) << task.name;
-    if (task.has_acc_norm) EXPECT_DOUBLE_EQ(j["acc_norm"].get<double>(), acc_norm) << task.name;
+    if (task.has_acc_norm) {
+      EXPECT_DOUBLE_EQ(j["acc_norm"].get<double>(), acc_norm) << task.name;
+    }
   }
 }
 
