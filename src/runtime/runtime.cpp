@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <string>
 #include <thread>
 
 // HLD_WITH_CUDA is defined by CMake when LibTorch was built with CUDA.
@@ -39,6 +41,19 @@ void cache_large_cpu_allocations() {
   if (std::getenv("GLIBC_TUNABLES") || std::getenv("MALLOC_MMAP_MAX_")) return;
   mallopt(M_MMAP_MAX, 0);                // the main arena grows with brk only
   mallopt(M_TRIM_THRESHOLD, 1 << 30);    // and keeps up to 1 GiB of freed top-of-heap memory
+}
+
+int64_t peak_memory(const torch::Device& device) {
+  if (device.is_cuda()) return cuda_peak_memory(device.index());
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::atoll(line.c_str() + 6) * 1024;
+  return 0;
+}
+
+void reset_peak_memory(const torch::Device& device) {
+  if (device.is_cuda()) return cuda_reset_peak_memory(device.index());
+  std::ofstream("/proc/self/clear_refs") << "5";  // resets VmHWM to the current resident set
 }
 
 int64_t cuda_peak_memory(int device_index) {

@@ -218,6 +218,20 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
                  plan.total_steps, plan.phases.size(), plan.total_flops,
                  ckpt.empty() ? "" : fmt::format(", resuming at step {}", st.step));
 
+  // Held-out loss, with the peak memory of the training steps since the last one and its own.
+  auto validate = [&](int64_t step, double flops) {
+    const int64_t train_peak = runtime::peak_memory(dev);
+    runtime::reset_peak_memory(dev);
+    const double vl = valid_loss(student, *valid, cfg.run.eval_batches * micro, micro, T, dev);
+    const int64_t valid_peak = runtime::peak_memory(dev);
+    runtime::reset_peak_memory(dev);
+    return nlohmann::json{{"step", step},
+                          {"valid/loss", vl},
+                          {"flops/spent", flops},
+                          {"memory/train_peak_bytes", train_peak},
+                          {"memory/valid_peak_bytes", valid_peak}};
+  };
+
   // ---- phases --------------------------------------------------------------------------------
   int64_t steps_run = 0;  // in this call
   for (int p = st.phase; p < static_cast<int>(plan.phases.size()); ++p) {
@@ -272,10 +286,8 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
         metrics->write(rec);
         progress.print(rec);
       }
-      if (cfg.run.eval_every > 0 && st.step % cfg.run.eval_every == 0 && valid && rank0) {
-        const double vl = valid_loss(student, *valid, cfg.run.eval_batches * micro, micro, T, dev);
-        metrics->write({{"step", st.step}, {"valid/loss", vl}, {"flops/spent", st.flops}});
-      }
+      if (cfg.run.eval_every > 0 && st.step % cfg.run.eval_every == 0 && valid && rank0)
+        metrics->write(validate(st.step, st.flops));
       if (rank0 && folder && cfg.run.checkpoint_every > 0 && st.step % cfg.run.checkpoint_every == 0)
         result.last_checkpoint = save_checkpoint(run_dir, st, student, phase_reg, opt, cfg.run.keep_checkpoints);
     }
@@ -290,8 +302,9 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   result.state = st;
   result.finished = true;
   if (valid && rank0) {
-    result.valid_loss = valid_loss(student, *valid, cfg.run.eval_batches * micro, micro, T, dev);
-    metrics->write({{"step", st.step}, {"valid/loss", result.valid_loss}, {"flops/spent", st.flops}});
+    const nlohmann::json rec = validate(st.step, st.flops);
+    result.valid_loss = rec["valid/loss"].get<double>();
+    metrics->write(rec);
     spdlog::info("{}: done, {} steps, {:.4e} FLOPs, held-out loss {:.4f}", run_dir, st.step, st.flops,
                  result.valid_loss);
   }

@@ -27,6 +27,13 @@ void use_all_cpus();
 /// GLIBC_TUNABLES / MALLOC_MMAP_MAX_ configure malloc already.
 void cache_large_cpu_allocations();
 
+/// Peak memory of `device` since the last reset_peak_memory, in bytes: the CUDA allocator's peak,
+/// or on the host the process's peak resident set (VmHWM; 0 where /proc says nothing).
+int64_t peak_memory(const torch::Device& device);
+/// Starts a new peak window (CUDA allocator statistics; on the host /proc/self/clear_refs, where
+/// the kernel allows it: otherwise the window keeps the process's whole lifetime).
+void reset_peak_memory(const torch::Device& device);
+
 /// Peak CUDA memory allocated since the last reset, in bytes (0 on CPU / without CUDA).
 int64_t cuda_peak_memory(int device_index);
 void cuda_reset_peak_memory(int device_index);
