@@ -34,8 +34,10 @@ namespace {
 constexpr double kRelTol = 1e-5;
 constexpr double kAbsTol = 1e-7;
 
-/// Record keys that depend on wall time, not on the numbers the run computes.
-bool timing_key(const std::string& k) { return k.rfind("throughput/", 0) == 0 || k == "eta_s"; }
+/// Record keys that depend on wall time or the machine, not on the numbers the run computes.
+bool timing_key(const std::string& k) {
+  return k.rfind("throughput/", 0) == 0 || k.rfind("memory/", 0) == 0 || k == "eta_s";
+}
 
 bool regenerating() {
   const char* v = std::getenv("HLD_REGEN_GOLDEN");
