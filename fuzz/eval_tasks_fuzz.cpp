@@ -42,11 +42,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   fuzz::expect_only_input_errors([&] {
     switch (kind) {
-      case 0: check(eval::read_hellaswag(path)); break;
-      case 1: check(eval::read_piqa(path, labels)); break;
-      case 2: check(eval::read_arc(path)); break;
-      case 3: check(eval::read_winogrande(path)); break;
-      case 4: eval::read_lambada(path); break;
+      case 0:
+        check(eval::read_hellaswag(path));
+        break;
+      case 1:
+        check(eval::read_piqa(path, labels));
+        break;
+      case 2:
+        check(eval::read_arc(path));
+        break;
+      case 3:
+        check(eval::read_winogrande(path));
+        break;
+      case 4:
+        eval::read_lambada(path);
+        break;
       default:
         for (const auto& d : eval::read_wikitext(path))
           if (d.words < 1 || d.bytes < 0 || d.line < 1) fuzz::finding("wikitext: bad document counts");

@@ -97,9 +97,13 @@ Cache make_cache(io::LogitsEncoding le, io::HiddenEncoding he, bool prefix) {
   ix.created_by = "fuzz/make_seeds";
   const auto& l = ix.layout;
   for (int64_t ci = 0; ci < std::min<int64_t>(ix.num_chunks(), 4); ++ci) {
-    io::ChunkHeader h{ix.cache_id(), static_cast<uint64_t>(ci), static_cast<uint64_t>(ix.chunk_first_row(ci)),
-                      static_cast<uint64_t>(ix.chunk_num_rows(ci)), static_cast<uint32_t>(ix.context),
-                      static_cast<uint32_t>(l.logits_bytes()), static_cast<uint32_t>(l.hidden_bytes)};
+    io::ChunkHeader h{ix.cache_id(),
+                      static_cast<uint64_t>(ci),
+                      static_cast<uint64_t>(ix.chunk_first_row(ci)),
+                      static_cast<uint64_t>(ix.chunk_num_rows(ci)),
+                      static_cast<uint32_t>(ix.context),
+                      static_cast<uint32_t>(l.logits_bytes()),
+                      static_cast<uint32_t>(l.hidden_bytes)};
     const io::ChunkGeometry g = io::chunk_geometry(h);
     std::string logits, hidden;
     std::vector<io::RowEntry> rows;
@@ -149,12 +153,17 @@ void teacher_cache_seeds() {
     const auto& l = c->ix.layout;
     const uint8_t enc = (l.logits == LogitsEncoding::kLogQ8 ? 1 : 0) | (l.hidden == HiddenEncoding::kDir8 ? 2 : 0);
     // One token's records from the chunk: logits at logits_offset, hidden at hidden_offset.
-    io::ChunkHeader h{0, 0, 0, 1, static_cast<uint32_t>(c->ix.context), static_cast<uint32_t>(l.logits_bytes()),
+    io::ChunkHeader h{0,
+                      0,
+                      0,
+                      1,
+                      static_cast<uint32_t>(c->ix.context),
+                      static_cast<uint32_t>(l.logits_bytes()),
                       static_cast<uint32_t>(l.hidden_bytes)};
     h.num_rows = static_cast<uint64_t>(c->ix.chunk_num_rows(0));
     const io::ChunkGeometry g = io::chunk_geometry(h);
-    const std::string rec = c->chunks[0].substr(g.logits_offset, l.logits_bytes()) +
-                            c->chunks[0].substr(g.hidden_offset, l.hidden_bytes);
+    const std::string rec =
+        c->chunks[0].substr(g.logits_offset, l.logits_bytes()) + c->chunks[0].substr(g.hidden_offset, l.hidden_bytes);
     seed("teacher_cache_fuzz", std::string("records_") + io::to_string(l.logits) + "_" + io::to_string(l.hidden),
          "B" + u32le(300) + u32le(8) + u32le(16) + std::string(1, static_cast<char>(enc)) + rec);
     std::vector<std::string> files = {io::to_json(c->ix).dump(1)};
@@ -194,7 +203,8 @@ void config_seeds() {
     seed("config_fuzz", name_of(f), repo(f));
   // configs/paper/*_base.yaml name common.yaml next to them: point that at configs/paper/.
   for (const char* f : {"configs/paper/student_123m_base.yaml", "configs/paper/student_735m_base.yaml"})
-    seed("config_fuzz", name_of(f), std::regex_replace(repo(f), std::regex("base: *common.yaml"), "base: ../paper/common.yaml"));
+    seed("config_fuzz", name_of(f),
+         std::regex_replace(repo(f), std::regex("base: *common.yaml"), "base: ../paper/common.yaml"));
   // Model files are mappings under `model:` (and `teacher.model:`) in an experiment config.
   auto indent = [](const std::string& text) { return "  " + std::regex_replace(text, std::regex("\n(?=.)"), "\n  "); };
   seed("config_fuzz", "inline_models.yaml",

@@ -44,7 +44,9 @@ namespace {
 
 constexpr size_t kMaxChunks = 4;
 
-uint32_t get_u32(const uint8_t* p) { return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24; }
+uint32_t get_u32(const uint8_t* p) {
+  return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
+}
 
 void fuzz_index(const std::string& text) {
   const io::CacheIndex ix = io::parse_cache_index(text, "fuzz/index.json");
@@ -168,10 +170,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t n = size - 1;
   fuzz::expect_only_input_errors([&] {
     switch (mode) {
-      case 0: fuzz_index(std::string(reinterpret_cast<const char*>(p), n)); break;
-      case 1: fuzz_chunk_prefix(p, n); break;
-      case 2: fuzz_records(p, n); break;
-      default: fuzz_directory(fixups, std::string_view(reinterpret_cast<const char*>(p), n)); break;
+      case 0:
+        fuzz_index(std::string(reinterpret_cast<const char*>(p), n));
+        break;
+      case 1:
+        fuzz_chunk_prefix(p, n);
+        break;
+      case 2:
+        fuzz_records(p, n);
+        break;
+      default:
+        fuzz_directory(fixups, std::string_view(reinterpret_cast<const char*>(p), n));
+        break;
     }
   });
   return 0;

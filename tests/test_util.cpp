@@ -99,9 +99,7 @@ void SmallFs::fill(uint64_t leave) {
 
 void SmallFs::drain() { std::filesystem::remove(path_ + "/.filler"); }
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 std::vector<double> kill_delays(double t_s, int n, unsigned seed, double lo, double hi) {
   std::mt19937 rng(seed);
@@ -143,7 +141,8 @@ std::pair<int, bool> run_once(const std::string& cmd, const std::string& log, do
 
 KillRun run_with_kills(const std::string& cmd, const std::vector<double>& delays_s) {
   KillRun r;
-  const std::string log = std::filesystem::path(::testing::TempDir()) / ("kill-run-" + std::to_string(::getpid()) + ".log");
+  const std::string log =
+      std::filesystem::path(::testing::TempDir()) / ("kill-run-" + std::to_string(::getpid()) + ".log");
   int status = 0;
   bool killed = true;
   for (size_t i = 0; killed; ++i) {

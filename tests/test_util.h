@@ -32,9 +32,7 @@ class TempDir {
 };
 
 /// Path inside the repository (tests/data/...).
-inline std::string repo_path(const std::string& rel) {
-  return (std::filesystem::path(HLD_SOURCE_DIR) / rel).string();
-}
+inline std::string repo_path(const std::string& rel) { return (std::filesystem::path(HLD_SOURCE_DIR) / rel).string(); }
 
 struct CommandResult {
   int exit_code;

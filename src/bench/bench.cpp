@@ -120,7 +120,8 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
   std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
   to.before_step = [&](int64_t i) {
     if (i == o.warmup && dev.is_cuda()) runtime::cuda_reset_peak_memory(dev.index());  // the steps' peak only
-    if (i == o.warmup && !o.profile.empty()) profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(trace);
+    if (i == o.warmup && !o.profile.empty())
+      profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(trace);
     sync(dev);
     s0 = Clock::now();
   };
@@ -138,9 +139,9 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
   };
   train::run_training(cfg, to);
   profiler.reset();  // flushes the trace into `trace`
-  HLD_INPUT_CHECK(timed == o.steps, "bench: the budget plan has fewer than --warmup + --steps = " +
-                                        std::to_string(o.warmup + o.steps) + " steps from phase " +
-                                        std::to_string(o.phase) + "; raise budget.amount or lower --steps");
+  HLD_INPUT_CHECK(timed == o.steps,
+                  "bench: the budget plan has fewer than --warmup + --steps = " + std::to_string(o.warmup + o.steps) +
+                      " steps from phase " + std::to_string(o.phase) + "; raise budget.amount or lower --steps");
   if (!o.profile.empty()) util::write_file_atomic(o.profile, trace.str());
 
   const double step_s = t_total / static_cast<double>(o.steps);
@@ -148,7 +149,8 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
   std::optional<config::ModelConfig> tshape = cfg.teacher.model;
   if (cfg.needs_teacher() && !tshape) tshape = teacher::teacher_shape(cfg);
   const auto costs = budget::token_costs(cfg, tshape ? &*tshape : nullptr);
-  const double peak = cfg.run.peak_flops > 0 ? cfg.run.peak_flops : train::measured_peak_flops(dev.str(), cfg.run.dtype);
+  const double peak =
+      cfg.run.peak_flops > 0 ? cfg.run.peak_flops : train::measured_peak_flops(dev.str(), cfg.run.dtype);
   const double attn = attention_flops_per_token(m, T);
   const bool autocast = compat::bf16_autocast(dev, cfg.run.dtype);
   nlohmann::json r;
@@ -169,7 +171,8 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
   r["flops_per_token"] = {{"c_data", costs.data}, {"attention", attn}};
   r["mfu"] = {{"c_data", budget::mfu(tokens_per_s, static_cast<double>(costs.data), peak)},
               {"with_attention", budget::mfu(tokens_per_s, static_cast<double>(costs.data) + attn, peak)}};
-  r["time_split"] = {{"forward_and_loss", t_fwd / t_total}, {"backward", t_bwd / t_total}, {"optimizer", t_opt / t_total}};
+  r["time_split"] = {
+      {"forward_and_loss", t_fwd / t_total}, {"backward", t_bwd / t_total}, {"optimizer", t_opt / t_total}};
   // CUDA: the caching allocator's peak; CPU: the process's peak resident set.
   r["peak_memory_bytes"] = dev.is_cuda() ? runtime::cuda_peak_memory(dev.index()) : peak_rss_bytes();
   return r;

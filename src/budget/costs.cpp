@@ -14,13 +14,15 @@ int64_t regressor_hidden(int64_t d_student, double expansion) {
   return h < 1 ? 1 : h;
 }
 
-int64_t regressor_params(config::RegressorKind kind, int64_t d_student, int64_t d_teacher,
-                         double expansion) {
+int64_t regressor_params(config::RegressorKind kind, int64_t d_student, int64_t d_teacher, double expansion) {
   const int64_t h = regressor_hidden(d_student, expansion);
   switch (kind) {
-    case config::RegressorKind::kLinear: return d_student * d_teacher;
-    case config::RegressorKind::kMlp: return d_student * h + h * d_teacher;
-    case config::RegressorKind::kGatedMlp: return 2 * d_student * h + h * d_teacher;
+    case config::RegressorKind::kLinear:
+      return d_student * d_teacher;
+    case config::RegressorKind::kMlp:
+      return d_student * h + h * d_teacher;
+    case config::RegressorKind::kGatedMlp:
+      return 2 * d_student * h + h * d_teacher;
   }
   return 0;
 }
@@ -53,9 +55,10 @@ TokenCosts token_costs(const config::ExperimentConfig& c, const config::ModelCon
   if (k.teacher_counted) {
     if (!t) {
       if (c.needs_teacher())
-        throw InputError("budget.count_teacher = true with teacher.source = online: teacher.model "
-                         "is needed to count the teacher's forward FLOPs (give teacher.model, or set "
-                         "budget.count_teacher=false)");
+        throw InputError(
+            "budget.count_teacher = true with teacher.source = online: teacher.model "
+            "is needed to count the teacher's forward FLOPs (give teacher.model, or set "
+            "budget.count_teacher=false)");
       k.teacher_counted = false;
     } else {
       k.teacher = forward_cost(*t);
@@ -66,10 +69,10 @@ TokenCosts token_costs(const config::ExperimentConfig& c, const config::ModelCon
   k.kd = k.data + k.teacher;
   if (k.d_teacher) {
     const auto& o = c.objective;
-    k.regressor_hldc = regressor_params(regressor_kind_for(o, config::Objective::kHldc), k.d_student,
-                                        *k.d_teacher, o.regressor_expansion);
-    k.regressor_hldf = regressor_params(regressor_kind_for(o, config::Objective::kHldf), k.d_student,
-                                        *k.d_teacher, o.regressor_expansion);
+    k.regressor_hldc = regressor_params(regressor_kind_for(o, config::Objective::kHldc), k.d_student, *k.d_teacher,
+                                        o.regressor_expansion);
+    k.regressor_hldf = regressor_params(regressor_kind_for(o, config::Objective::kHldf), k.d_student, *k.d_teacher,
+                                        o.regressor_expansion);
     // Phase 1 trains the embedding and the first m_S of D_S blocks (3N at m_S = D_S/2) and runs
     // the teacher up to its hint layer m_T (C_teacher/2 at m_T = D_T/2).
     const int64_t ms = c.student_hint_layer(), ds = c.model.num_layers;

@@ -22,8 +22,8 @@ int64_t steps_within(ld budget, int64_t flops_per_step) {
   return n;
 }
 
-PhasePlan make_phase(const std::string& name, const std::string& cost_model, int64_t cost,
-                     int64_t tokens_per_step, ld target) {
+PhasePlan make_phase(const std::string& name, const std::string& cost_model, int64_t cost, int64_t tokens_per_step,
+                     ld target) {
   PhasePlan ph;
   ph.name = name;
   ph.cost_model = cost_model;
@@ -47,8 +47,7 @@ std::string g(double v) {
 void require_steps(const PhasePlan& ph, const std::string& what) {
   if (ph.steps > 0) return;
   throw InputError("budget: " + what + " gets 0 optimizer steps (" + g(ph.target_flops) +
-                   " FLOPs < one step = " + g(static_cast<double>(ph.flops_per_step)) +
-                   " FLOPs); raise budget.amount" +
+                   " FLOPs < one step = " + g(static_cast<double>(ph.flops_per_step)) + " FLOPs); raise budget.amount" +
                    (ph.name == "hint" ? std::string(" or objective.p1") : std::string()));
 }
 
@@ -57,8 +56,7 @@ void require_steps(const PhasePlan& ph, const std::string& what) {
 double BudgetPlan::flops_spent(size_t phase, int64_t steps_done) const {
   ld f = 0;
   for (size_t i = 0; i < phase && i < phases.size(); ++i) f += static_cast<ld>(phases[i].flops);
-  if (phase < phases.size())
-    f += static_cast<ld>(steps_done) * static_cast<ld>(phases[phase].flops_per_step);
+  if (phase < phases.size()) f += static_cast<ld>(steps_done) * static_cast<ld>(phases[phase].flops_per_step);
   return static_cast<double>(f);
 }
 
@@ -83,10 +81,14 @@ BudgetPlan plan(const config::ExperimentConfig& c, int world_size, const config:
   const auto& spec = objectives::spec(c.objective.name);
   auto cost_of = [&](objectives::CostModel m) -> std::pair<int64_t, const char*> {
     switch (m) {
-      case objectives::CostModel::kData: return {k.data, "data"};
-      case objectives::CostModel::kKd: return {k.kd, "kd"};
-      case objectives::CostModel::kHldc: return {k.hldc.value_or(0), "hldc"};
-      case objectives::CostModel::kHt: return {k.ht.value_or(0), "ht"};
+      case objectives::CostModel::kData:
+        return {k.data, "data"};
+      case objectives::CostModel::kKd:
+        return {k.kd, "kd"};
+      case objectives::CostModel::kHldc:
+        return {k.hldc.value_or(0), "hldc"};
+      case objectives::CostModel::kHt:
+        return {k.ht.value_or(0), "ht"};
     }
     return {0, "?"};
   };
@@ -103,14 +105,19 @@ BudgetPlan plan(const config::ExperimentConfig& c, int world_size, const config:
   ld budget = 0;
   const ld amount = static_cast<ld>(c.budget.amount);
   switch (c.budget.unit) {
-    case config::BudgetUnit::kFlops: budget = amount; break;
-    case config::BudgetUnit::kTokens: budget = amount * static_cast<ld>(k.data); break;
+    case config::BudgetUnit::kFlops:
+      budget = amount;
+      break;
+    case config::BudgetUnit::kTokens:
+      budget = amount * static_cast<ld>(k.data);
+      break;
     case config::BudgetUnit::kOt:
       budget = amount * 20.0L * static_cast<ld>(k.student_backbone) * static_cast<ld>(k.data);
       break;
     case config::BudgetUnit::kSteps:
-      HLD_INPUT_CHECK(std::floor(c.budget.amount) == c.budget.amount,
-                      "budget.amount = " + g(c.budget.amount) + ": expected a whole number of steps (budget.unit = steps)");
+      HLD_INPUT_CHECK(
+          std::floor(c.budget.amount) == c.budget.amount,
+          "budget.amount = " + g(c.budget.amount) + ": expected a whole number of steps (budget.unit = steps)");
       budget = amount * static_cast<ld>(p.tokens_per_step) * static_cast<ld>(main_cost);
       break;
   }

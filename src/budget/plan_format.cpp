@@ -56,18 +56,18 @@ nlohmann::json to_json(const BudgetPlan& p, double tokens_per_s) {
   j["global_batch"] = p.global_batch;
   j["context"] = p.context;
   j["tokens_per_step"] = p.tokens_per_step;
-  j["params"] = {{"student_total", p.student.total},
-                 {"student_backbone", p.student.backbone},
-                 {"student_embedding", p.student.embedding},
-                 {"teacher_total", p.teacher ? nlohmann::json(p.teacher->total) : nlohmann::json()},
-                 {"teacher_backbone", p.teacher ? nlohmann::json(p.teacher->backbone) : nlohmann::json()},
-                 {"regressor_hldc", opt(k.regressor_hldc)},
-                 {"regressor_hldf", opt(k.regressor_hldf)},
-                 {"regressor", opt(p.regressor_params)},
-                 {"regressor_kind", p.regressor_kind ? nlohmann::json(config::to_string(*p.regressor_kind))
-                                                     : nlohmann::json()}};
-  j["cost_per_token"] = {{"data", k.data}, {"kd", k.kd}, {"ht", opt(k.ht)}, {"hldc", opt(k.hldc)},
-                         {"teacher", k.teacher}, {"teacher_counted", k.teacher_counted}};
+  j["params"] = {
+      {"student_total", p.student.total},
+      {"student_backbone", p.student.backbone},
+      {"student_embedding", p.student.embedding},
+      {"teacher_total", p.teacher ? nlohmann::json(p.teacher->total) : nlohmann::json()},
+      {"teacher_backbone", p.teacher ? nlohmann::json(p.teacher->backbone) : nlohmann::json()},
+      {"regressor_hldc", opt(k.regressor_hldc)},
+      {"regressor_hldf", opt(k.regressor_hldf)},
+      {"regressor", opt(p.regressor_params)},
+      {"regressor_kind", p.regressor_kind ? nlohmann::json(config::to_string(*p.regressor_kind)) : nlohmann::json()}};
+  j["cost_per_token"] = {{"data", k.data},      {"kd", k.kd},           {"ht", opt(k.ht)},
+                         {"hldc", opt(k.hldc)}, {"teacher", k.teacher}, {"teacher_counted", k.teacher_counted}};
   j["ratio"] = {{"kd", opt(TokenCosts::ratio(k.kd, k.data))},
                 {"ht", opt(TokenCosts::ratio(k.ht, k.data))},
                 {"hldc", opt(TokenCosts::ratio(k.hldc, k.data))}};
@@ -90,8 +90,8 @@ nlohmann::json to_json(const BudgetPlan& p, double tokens_per_s) {
                 {"remainder_flops", p.remainder_flops}};
   if (tokens_per_s > 0) {
     const double fps = tokens_per_s * static_cast<double>(k.data);
-    j["estimate"] = {{"tokens_per_s", tokens_per_s}, {"flops_per_s", fps},
-                     {"seconds", estimate_seconds(p, tokens_per_s)}};
+    j["estimate"] = {
+        {"tokens_per_s", tokens_per_s}, {"flops_per_s", fps}, {"seconds", estimate_seconds(p, tokens_per_s)}};
   }
   return j;
 }
@@ -111,15 +111,14 @@ std::string format_plan(const BudgetPlan& p, double tokens_per_s) {
     return std::string(buf);
   };
   o << "objective   " << config::to_string(p.objective) << " (teacher forward "
-    << (k.teacher_counted ? "counted: online teacher" : "not counted: cached teacher or count_teacher=false")
-    << ")\n";
+    << (k.teacher_counted ? "counted: online teacher" : "not counted: cached teacher or count_teacher=false") << ")\n";
   o << "student     " << grouped(p.student.total) << " params: backbone N = " << grouped(p.student.backbone)
-    << ", embedding " << grouped(p.student.embedding) << "; d_S " << k.d_student << ", V " << grouped(k.vocab)
-    << "\n";
+    << ", embedding " << grouped(p.student.embedding) << "; d_S " << k.d_student << ", V " << grouped(k.vocab) << "\n";
   if (p.teacher)
     o << "teacher     " << grouped(p.teacher->total) << " params: backbone N_T = " << grouped(p.teacher->backbone)
-      << "; d_T " << *k.d_teacher << "; forward 2N_T + 2·d_T·V = "
-      << grouped(2 * p.teacher->backbone + 2 * *k.d_teacher * k.vocab) << " FLOPs/token\n";
+      << "; d_T " << *k.d_teacher
+      << "; forward 2N_T + 2·d_T·V = " << grouped(2 * p.teacher->backbone + 2 * *k.d_teacher * k.vocab)
+      << " FLOPs/token\n";
   else
     o << "teacher     shape unknown (no teacher.model)\n";
   if (k.regressor_hldc && k.regressor_hldf)
@@ -138,25 +137,24 @@ std::string format_plan(const BudgetPlan& p, double tokens_per_s) {
   o << "  (paper, 123M student, cached teacher: 1.000 / 0.442 / 1.027, which imply N_reg ≈ 3.3 M;\n"
        "   the ratios above use the regressors this config really has)\n";
 
-  o << "\nbudget      " << config::to_string(p.unit) << " " << fmt("%g", p.amount) << " = "
-    << flops_str(p.budget_flops) << " FLOPs = " << grouped(static_cast<int64_t>(p.nll_tokens))
-    << " NLL tokens = OT " << fmt("%.3f", p.ot_units) << "\n";
-  o << "batch       " << p.global_batch / p.world_size << " × " << p.world_size << " rank(s) × context "
-    << p.context << " = " << grouped(p.tokens_per_step) << " tokens/step\n";
+  o << "\nbudget      " << config::to_string(p.unit) << " " << fmt("%g", p.amount) << " = " << flops_str(p.budget_flops)
+    << " FLOPs = " << grouped(static_cast<int64_t>(p.nll_tokens)) << " NLL tokens = OT " << fmt("%.3f", p.ot_units)
+    << "\n";
+  o << "batch       " << p.global_batch / p.world_size << " × " << p.world_size << " rank(s) × context " << p.context
+    << " = " << grouped(p.tokens_per_step) << " tokens/step\n";
 
   char buf[256];
-  std::snprintf(buf, sizeof buf, "\n  %-6s %-5s %16s %12s %18s %14s %7s\n", "phase", "cost", "FLOPs/token",
-                "steps", "tokens", "FLOPs", "share");
+  std::snprintf(buf, sizeof buf, "\n  %-6s %-5s %16s %12s %18s %14s %7s\n", "phase", "cost", "FLOPs/token", "steps",
+                "tokens", "FLOPs", "share");
   o << buf;
   for (const auto& ph : p.phases) {
-    std::snprintf(buf, sizeof buf, "  %-6s %-5s %16s %12s %18s %14s %6.2f%%\n", ph.name.c_str(),
-                  ph.cost_model.c_str(), grouped(ph.cost_per_token).c_str(), grouped(ph.steps).c_str(),
-                  grouped(ph.tokens).c_str(), fmt("%.4e", ph.flops).c_str(),
-                  p.total_flops > 0 ? 100.0 * ph.flops / p.total_flops : 0.0);
+    std::snprintf(buf, sizeof buf, "  %-6s %-5s %16s %12s %18s %14s %6.2f%%\n", ph.name.c_str(), ph.cost_model.c_str(),
+                  grouped(ph.cost_per_token).c_str(), grouped(ph.steps).c_str(), grouped(ph.tokens).c_str(),
+                  fmt("%.4e", ph.flops).c_str(), p.total_flops > 0 ? 100.0 * ph.flops / p.total_flops : 0.0);
     o << buf;
   }
-  std::snprintf(buf, sizeof buf, "  %-6s %-5s %16s %12s %18s %14s\n", "total", "", "",
-                grouped(p.total_steps).c_str(), grouped(p.total_tokens).c_str(), fmt("%.4e", p.total_flops).c_str());
+  std::snprintf(buf, sizeof buf, "  %-6s %-5s %16s %12s %18s %14s\n", "total", "", "", grouped(p.total_steps).c_str(),
+                grouped(p.total_tokens).c_str(), fmt("%.4e", p.total_flops).c_str());
   o << buf;
   const double last_step = p.phases.empty() ? 0.0 : static_cast<double>(p.phases.back().flops_per_step);
   o << "  unspent " << fmt("%.4e", p.remainder_flops) << " FLOPs ("

@@ -48,8 +48,8 @@ int run_verify(const CacheArgs& a, const config::ExperimentConfig& cfg) {
       std::printf("  top-k ids identical on %.4f of tokens; max |value error| %.3g (values shifted to max 0)\n",
                   rep.topk_same_set, rep.logits_max_abs_err);
       std::printf("  KD loss, %s: fresh %.6g cached %.6g (rel. diff %.3g)\n",
-                  a.student.empty() ? "initial student" : ("student " + a.student).c_str(), rep.kd_fresh,
-                  rep.kd_cached, rep.kd_rel_diff);
+                  a.student.empty() ? "initial student" : ("student " + a.student).c_str(), rep.kd_fresh, rep.kd_cached,
+                  rep.kd_rel_diff);
       std::printf("  KD loss, teacher as student: fresh %.6g cached %.6g (rel. diff %.3g)\n", rep.kd_self_fresh,
                   rep.kd_self_cached, rep.kd_self_rel_diff);
       std::printf("  hidden cosine to fresh: mean %.6f min %.6f\n", rep.hidden_cos_mean, rep.hidden_cos_min);

@@ -58,13 +58,14 @@ int run(const EvalArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
   const config::ExperimentConfig cfg = a.cfg.load();
   // 1. Everything the user named must be there before any work.
-  const std::string ckpt_arg = !a.checkpoint.empty() ? a.checkpoint
+  const std::string ckpt_arg = !a.checkpoint.empty()          ? a.checkpoint
                                : !cfg.eval.checkpoint.empty() ? cfg.eval.checkpoint
                                                               : cfg.run.dir;
   const std::string model_dir = model::resolve_model_dir(ckpt_arg);
-  HLD_INPUT_CHECK(!cfg.data.tokenizer.empty(), "data.tokenizer: the eval needs the SentencePiece model the "
-                                               "checkpoint was trained with (expected a .model path)");
-  const std::string out = !a.out.empty() ? a.out
+  HLD_INPUT_CHECK(!cfg.data.tokenizer.empty(),
+                  "data.tokenizer: the eval needs the SentencePiece model the "
+                  "checkpoint was trained with (expected a .model path)");
+  const std::string out = !a.out.empty()             ? a.out
                           : !cfg.eval.output.empty() ? cfg.eval.output
                                                      : (fs::path(cfg.run.dir) / "eval.json").string();
   const int64_t context = eval::eval_context(cfg);

@@ -44,7 +44,8 @@ int run_flops(const FlopsArgs& a) {
 
 void register_flops(CLI::App& app, Action& action) {
   auto args = std::make_shared<FlopsArgs>();
-  auto* sub = app.add_subcommand("flops", "print the FLOPs budget plan: per-token costs, ratios, tokens and steps per phase");
+  auto* sub =
+      app.add_subcommand("flops", "print the FLOPs budget plan: per-token costs, ratios, tokens and steps per phase");
   add_config_args(sub, args->cfg);
   sub->add_flag("--json", args->json, "print JSON (params.*, cost_per_token.*, ratio.*, phases[], total.*)");
   sub->add_option("--throughput", args->throughput,

@@ -64,8 +64,7 @@ void register_hf(CLI::App& app, Action& action) {
     };
   });
   auto* ver = app.add_subcommand("verify-hf", "check parity against DIR/reference.safetensors");
-  ver->add_option("DIR", args->src, "directory with config.json, model.safetensors, reference.safetensors")
-      ->required();
+  ver->add_option("DIR", args->src, "directory with config.json, model.safetensors, reference.safetensors")->required();
   ver->add_option("--tolerance", args->tolerance, "maximum relative error (default 1e-4)");
   ver->add_option("--dtype", args->dtype, "float32 | bfloat16")->check(CLI::IsMember({"float32", "bfloat16"}));
   ver->callback([&action, args] { action = [args] { return run_verify(*args); }; });

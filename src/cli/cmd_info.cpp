@@ -32,11 +32,14 @@ nlohmann::json summary(const config::ModelConfig& m) {
           {"num_kv_heads", m.num_kv_heads},
           {"head_dim", m.head_dim},
           {"sliding_window", m.sliding_window},
-          {"rope", {{"local_base", m.rope_local_base}, {"global_base", m.rope_global_base},
-                    {"local_scaling", m.rope_local_scaling}, {"global_scaling", m.rope_global_scaling}}},
+          {"rope",
+           {{"local_base", m.rope_local_base},
+            {"global_base", m.rope_global_base},
+            {"local_scaling", m.rope_local_scaling},
+            {"global_scaling", m.rope_global_scaling}}},
           {"layer_types", layers},
-          {"params", {{"total", p.total}, {"backbone", p.backbone}, {"embedding", p.embedding},
-                      {"per_layer", p.per_layer}}}};
+          {"params",
+           {{"total", p.total}, {"backbone", p.backbone}, {"embedding", p.embedding}, {"per_layer", p.per_layer}}}};
 }
 
 std::string grouped(int64_t v) {
@@ -60,8 +63,7 @@ void print_text(const char* role, const config::ModelConfig& m) {
               (long long)m.sliding_window, m.rope_local_base, m.rope_local_scaling, m.rope_global_base,
               m.rope_global_scaling);
   std::string layers;
-  for (int64_t i = 0; i < m.num_layers; ++i)
-    layers += (m.layer_type(i) == config::AttentionType::kGlobal ? 'G' : 's');
+  for (int64_t i = 0; i < m.num_layers; ++i) layers += (m.layer_type(i) == config::AttentionType::kGlobal ? 'G' : 's');
   std::printf("  layers     %lld: %s  (s sliding, G global)\n", (long long)m.num_layers, layers.c_str());
   std::printf("  params     total %s, backbone %s, embedding %s (per block %s)\n", grouped(p.total).c_str(),
               grouped(p.backbone).c_str(), grouped(p.embedding).c_str(), grouped(p.per_layer).c_str());
@@ -80,8 +82,10 @@ int run_info(const InfoArgs& a) {
   nlohmann::json out;
   if (is_model) {
     auto m = config::load_model(a.cfg.path, a.cfg.sets);
-    if (a.json) out = summary(m);
-    else print_text("model", m);
+    if (a.json)
+      out = summary(m);
+    else
+      print_text("model", m);
   } else {
     auto c = a.cfg.load();
     if (a.json) {

@@ -23,13 +23,14 @@ int run_prepare(const data::PrepareOptions& o) {
   line("valid", r.valid_index);
   const auto& s = r.train_reader;
   if (!r.up_to_date)
-    std::printf("skipped: %lld malformed, %lld invalid UTF-8, %lld empty, %lld truncated files, %lld train "
-                "documents also in valid\n",
-                static_cast<long long>(s.malformed + (o.valid_inputs.empty() ? 0 : r.valid_reader.malformed)),
-                static_cast<long long>(s.invalid_utf8 + (o.valid_inputs.empty() ? 0 : r.valid_reader.invalid_utf8)),
-                static_cast<long long>(s.empty + (o.valid_inputs.empty() ? 0 : r.valid_reader.empty)),
-                static_cast<long long>(s.truncated_gz + (o.valid_inputs.empty() ? 0 : r.valid_reader.truncated_gz)),
-                static_cast<long long>(r.dropped_in_valid));
+    std::printf(
+        "skipped: %lld malformed, %lld invalid UTF-8, %lld empty, %lld truncated files, %lld train "
+        "documents also in valid\n",
+        static_cast<long long>(s.malformed + (o.valid_inputs.empty() ? 0 : r.valid_reader.malformed)),
+        static_cast<long long>(s.invalid_utf8 + (o.valid_inputs.empty() ? 0 : r.valid_reader.invalid_utf8)),
+        static_cast<long long>(s.empty + (o.valid_inputs.empty() ? 0 : r.valid_reader.empty)),
+        static_cast<long long>(s.truncated_gz + (o.valid_inputs.empty() ? 0 : r.valid_reader.truncated_gz)),
+        static_cast<long long>(r.dropped_in_valid));
   return kExitOk;
 }
 
@@ -43,8 +44,8 @@ void register_prepare(CLI::App& app, Action& action) {
       ->required()
       ->expected(1, -1);
   sub->add_option("--out", o->out_dir, "output directory (gets train/ and valid/)")->required();
-  auto* frac = sub->add_option("--valid-fraction", o->valid_fraction,
-                               "share of documents hashed into valid/")->capture_default_str();
+  auto* frac = sub->add_option("--valid-fraction", o->valid_fraction, "share of documents hashed into valid/")
+                   ->capture_default_str();
   auto* vin = sub->add_option("--valid-input", o->valid_inputs,
                               "files forming valid/ instead (train documents also found there are dropped)")
                   ->expected(1, -1);

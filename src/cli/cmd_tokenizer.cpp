@@ -21,12 +21,12 @@ struct TokenizerArgs {
 
 int run_train(const TokenizerArgs& a) {
   const auto r = data::train_tokenizer(a.train);
-  std::printf("wrote %s (%lld pieces) from %lld of %lld documents; skipped %lld malformed, %lld invalid UTF-8, "
-              "%lld empty lines\n",
-              r.model_path.c_str(), static_cast<long long>(a.train.vocab_size),
-              static_cast<long long>(r.documents_sampled), static_cast<long long>(r.documents_seen),
-              static_cast<long long>(r.reader.malformed), static_cast<long long>(r.reader.invalid_utf8),
-              static_cast<long long>(r.reader.empty));
+  std::printf(
+      "wrote %s (%lld pieces) from %lld of %lld documents; skipped %lld malformed, %lld invalid UTF-8, "
+      "%lld empty lines\n",
+      r.model_path.c_str(), static_cast<long long>(a.train.vocab_size), static_cast<long long>(r.documents_sampled),
+      static_cast<long long>(r.documents_seen), static_cast<long long>(r.reader.malformed),
+      static_cast<long long>(r.reader.invalid_utf8), static_cast<long long>(r.reader.empty));
   return kExitOk;
 }
 

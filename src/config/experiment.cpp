@@ -21,29 +21,40 @@ RegressorKind ExperimentConfig::regressor_kind() const {
 
 const char* to_string(Objective o) {
   switch (o) {
-    case Objective::kNll: return "nll";
-    case Objective::kKd: return "kd";
-    case Objective::kHldc: return "hldc";
-    case Objective::kHldf: return "hldf";
+    case Objective::kNll:
+      return "nll";
+    case Objective::kKd:
+      return "kd";
+    case Objective::kHldc:
+      return "hldc";
+    case Objective::kHldf:
+      return "hldf";
   }
   return "?";
 }
 
 const char* to_string(RegressorKind r) {
   switch (r) {
-    case RegressorKind::kLinear: return "linear";
-    case RegressorKind::kMlp: return "mlp";
-    case RegressorKind::kGatedMlp: return "gated_mlp";
+    case RegressorKind::kLinear:
+      return "linear";
+    case RegressorKind::kMlp:
+      return "mlp";
+    case RegressorKind::kGatedMlp:
+      return "gated_mlp";
   }
   return "?";
 }
 
 const char* to_string(BudgetUnit u) {
   switch (u) {
-    case BudgetUnit::kSteps: return "steps";
-    case BudgetUnit::kTokens: return "tokens";
-    case BudgetUnit::kFlops: return "flops";
-    case BudgetUnit::kOt: return "ot";
+    case BudgetUnit::kSteps:
+      return "steps";
+    case BudgetUnit::kTokens:
+      return "tokens";
+    case BudgetUnit::kFlops:
+      return "flops";
+    case BudgetUnit::kOt:
+      return "ot";
   }
   return "?";
 }

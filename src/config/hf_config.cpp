@@ -76,11 +76,13 @@ ModelConfig model_from_hf_json(const std::string& text, const std::string& what)
     throw InputError(what + ": model_type = '" + mt + "': expected gemma3_text");
   for (const char* cap : {"final_logit_softcapping", "attn_logit_softcapping"})
     if (j.contains(cap) && !j[cap].is_null())
-      throw InputError(what + ": " + cap + " = " + describe(j[cap]) + ": soft-capping is not supported (expected null)");
+      throw InputError(what + ": " + cap + " = " + describe(j[cap]) +
+                       ": soft-capping is not supported (expected null)");
   const std::string act = get_str(j, "hidden_activation", "gelu_pytorch_tanh", what);
   if (act != "gelu_pytorch_tanh")
     throw InputError(what + ": hidden_activation = '" + act + "': expected gelu_pytorch_tanh");
-  if (j.contains("tie_word_embeddings") && j["tie_word_embeddings"].is_boolean() && !j["tie_word_embeddings"].get<bool>())
+  if (j.contains("tie_word_embeddings") && j["tie_word_embeddings"].is_boolean() &&
+      !j["tie_word_embeddings"].get<bool>())
     throw InputError(what + ": tie_word_embeddings = false: only tied output heads are supported");
   if (j.contains("use_bidirectional_attention") && !j["use_bidirectional_attention"].is_null() &&
       !(j["use_bidirectional_attention"].is_boolean() && !j["use_bidirectional_attention"].get<bool>()))
@@ -108,15 +110,19 @@ ModelConfig model_from_hf_json(const std::string& text, const std::string& what)
   if (j.contains("layer_types") && j["layer_types"].is_array()) {
     for (const auto& t : j["layer_types"]) {
       const std::string s = t.is_string() ? t.get<std::string>() : describe(t);
-      if (s == "sliding_attention") m.layer_types.push_back(AttentionType::kSliding);
-      else if (s == "full_attention") m.layer_types.push_back(AttentionType::kGlobal);
-      else throw InputError(what + ": layer_types: '" + s + "': expected sliding_attention or full_attention");
+      if (s == "sliding_attention")
+        m.layer_types.push_back(AttentionType::kSliding);
+      else if (s == "full_attention")
+        m.layer_types.push_back(AttentionType::kGlobal);
+      else
+        throw InputError(what + ": layer_types: '" + s + "': expected sliding_attention or full_attention");
     }
   }
   if (j.contains("rope_parameters") && j["rope_parameters"].is_object()) {
     const json& rp = j["rope_parameters"];
     if (rp.contains("sliding_attention") || rp.contains("full_attention")) {
-      auto local = parse_rope(rp.value("sliding_attention", json()), 10000.0, "rope_parameters.sliding_attention", what);
+      auto local =
+          parse_rope(rp.value("sliding_attention", json()), 10000.0, "rope_parameters.sliding_attention", what);
       auto global = parse_rope(rp.value("full_attention", json()), 1000000.0, "rope_parameters.full_attention", what);
       m.rope_local_base = local.theta, m.rope_local_scaling = local.factor;
       m.rope_global_base = global.theta, m.rope_global_scaling = global.factor;

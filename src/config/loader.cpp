@@ -59,8 +59,10 @@ YAML::Node resolve_bases(YAML::Node node, const std::string& dir, int depth) {
   auto add = [&](const YAML::Node& b) {
     if (!b.IsScalar())
       throw InputError(std::string("base: expected a config path or a list of paths, got ") +
-                       (b.IsMap() ? "a mapping" : b.IsSequence() ? "a nested list" : "nothing") + " (in a config under '" +
-                       dir + "')");
+                       (b.IsMap()        ? "a mapping"
+                        : b.IsSequence() ? "a nested list"
+                                         : "nothing") +
+                       " (in a config under '" + dir + "')");
     bases.push_back(b.Scalar());
   };
   if (node["base"].IsSequence())
@@ -102,8 +104,10 @@ std::string emit(const YAML::Node& n) {
 
 const std::vector<std::pair<std::string, Objective>> kObjectives = {
     {"nll", Objective::kNll}, {"kd", Objective::kKd}, {"hldc", Objective::kHldc}, {"hldf", Objective::kHldf}};
-const std::vector<std::pair<std::string, BudgetUnit>> kUnits = {
-    {"steps", BudgetUnit::kSteps}, {"tokens", BudgetUnit::kTokens}, {"flops", BudgetUnit::kFlops}, {"ot", BudgetUnit::kOt}};
+const std::vector<std::pair<std::string, BudgetUnit>> kUnits = {{"steps", BudgetUnit::kSteps},
+                                                                {"tokens", BudgetUnit::kTokens},
+                                                                {"flops", BudgetUnit::kFlops},
+                                                                {"ot", BudgetUnit::kOt}};
 const std::vector<std::pair<std::string, std::optional<RegressorKind>>> kRegressors = {
     {"auto", std::nullopt},
     {"linear", RegressorKind::kLinear},
@@ -298,9 +302,12 @@ class Reader {
     if (!r_.has(k)) return;
     out.clear();
     for (const auto& t : types) {
-      if (t == "sliding" || t == "sliding_attention") out.push_back(AttentionType::kSliding);
-      else if (t == "global" || t == "full_attention") out.push_back(AttentionType::kGlobal);
-      else throw InputError(r_.key_path(k) + ": '" + t + "': expected sliding or global");
+      if (t == "sliding" || t == "sliding_attention")
+        out.push_back(AttentionType::kSliding);
+      else if (t == "global" || t == "full_attention")
+        out.push_back(AttentionType::kGlobal);
+      else
+        throw InputError(r_.key_path(k) + ": '" + t + "': expected sliding or global");
     }
   }
   void string_map(const std::string& k, std::map<std::string, std::string>& out, const std::vector<std::string>& keys) {
@@ -312,8 +319,10 @@ class Reader {
     for (const auto& key : keys) {
       std::string v = out.count(key) ? out[key] : "";
       sub(key, v);
-      if (v.empty()) out.erase(key);
-      else out[key] = v;
+      if (v.empty())
+        out.erase(key);
+      else
+        out[key] = v;
     }
     sub.finish();
   }
@@ -370,7 +379,8 @@ class Writer {
     seq.SetStyle(YAML::EmitterStyle::Flow);
     node_[k] = seq;
   }
-  void string_map(const std::string& k, const std::map<std::string, std::string>& v, const std::vector<std::string>& keys) {
+  void string_map(const std::string& k, const std::map<std::string, std::string>& v,
+                  const std::vector<std::string>& keys) {
     YAML::Node m(YAML::NodeType::Map);
     for (const auto& key : keys) m[key] = v.count(key) ? v.at(key) : std::string();
     node_[k] = m;
@@ -382,8 +392,10 @@ class Writer {
     node_[k] = sub.node_;
   }
   void optional_section(const std::string& k, std::optional<ModelConfig>& s) {
-    if (s) section(k, *s);
-    else node_[k] = YAML::Node(YAML::NodeType::Null);
+    if (s)
+      section(k, *s);
+    else
+      node_[k] = YAML::Node(YAML::NodeType::Null);
   }
   const YAML::Node& node() const { return node_; }
 
@@ -403,14 +415,12 @@ std::string range_errors(const ExperimentConfig& c) {
   need(o.p1 > 0 && o.p1 < 1, "objective.p1", o.p1, "a fraction in (0, 1)");
   need(o.top_k >= 1 && o.top_k <= c.model.vocab_size, "objective.top_k", double(o.top_k),
        "an integer in [1, model.vocab_size]");
-  need(o.regressor_expansion > 0, "objective.regressor_expansion", o.regressor_expansion,
-       "a positive value");
+  need(o.regressor_expansion > 0, "objective.regressor_expansion", o.regressor_expansion, "a positive value");
   need(o.student_layer == -1 || (o.student_layer >= 1 && o.student_layer <= c.model.num_layers),
        "objective.student_layer", double(o.student_layer), "-1 or a block index in [1, model.num_layers]");
   if (c.teacher.model) {
     need(o.teacher_layer == -1 || (o.teacher_layer >= 1 && o.teacher_layer <= c.teacher.model->num_layers),
-         "objective.teacher_layer", double(o.teacher_layer),
-         "-1 or a block index in [1, teacher.model.num_layers]");
+         "objective.teacher_layer", double(o.teacher_layer), "-1 or a block index in [1, teacher.model.num_layers]");
     if (c.teacher.model->vocab_size != c.model.vocab_size)
       e << "teacher.model.vocab_size = " << c.teacher.model->vocab_size
         << ": expected the student's vocabulary size (model.vocab_size = " << c.model.vocab_size << ")\n";
@@ -429,22 +439,18 @@ std::string range_errors(const ExperimentConfig& c) {
   need(s.final_lr_ratio >= 0 && s.final_lr_ratio <= 1, "schedule.final_lr_ratio", s.final_lr_ratio,
        "a value in [0, 1]");
   need(s.hint_lr >= 0, "schedule.hint_lr", s.hint_lr, "a non-negative value (0: optimizer.lr)");
-  need(s.hint_warmup_steps >= 0, "schedule.hint_warmup_steps", double(s.hint_warmup_steps),
-       "a non-negative integer");
+  need(s.hint_warmup_steps >= 0, "schedule.hint_warmup_steps", double(s.hint_warmup_steps), "a non-negative integer");
   const auto& d = c.data;
   need(d.context >= 1, "data.context", double(d.context), "a positive integer");
   need(d.batch_size >= 1, "data.batch_size", double(d.batch_size), "a positive integer");
   need(d.grad_accum >= 1, "data.grad_accum", double(d.grad_accum), "a positive integer");
   need(d.prefetch >= 0 && d.prefetch <= 64, "data.prefetch", double(d.prefetch), "an integer in [0, 64]");
   if (d.batch_size >= 1 && d.grad_accum >= 1 && d.batch_size % d.grad_accum != 0)
-    e << "data.batch_size = " << d.batch_size << ": expected a multiple of data.grad_accum ("
-      << d.grad_accum << ")\n";
+    e << "data.batch_size = " << d.batch_size << ": expected a multiple of data.grad_accum (" << d.grad_accum << ")\n";
   need(c.budget.amount > 0, "budget.amount", c.budget.amount, "a positive amount");
   need(c.run.log_every >= 1, "run.log_every", double(c.run.log_every), "a positive integer");
-  need(c.run.checkpoint_every >= 0, "run.checkpoint_every", double(c.run.checkpoint_every),
-       "a non-negative integer");
-  need(c.run.keep_checkpoints >= 1, "run.keep_checkpoints", double(c.run.keep_checkpoints),
-       "a positive integer");
+  need(c.run.checkpoint_every >= 0, "run.checkpoint_every", double(c.run.checkpoint_every), "a non-negative integer");
+  need(c.run.keep_checkpoints >= 1, "run.keep_checkpoints", double(c.run.keep_checkpoints), "a positive integer");
   need(c.run.eval_every >= 0, "run.eval_every", double(c.run.eval_every), "a non-negative integer");
   need(c.run.threads >= 0, "run.threads", double(c.run.threads), "a non-negative integer");
   need(c.run.max_bad_steps >= 0, "run.max_bad_steps", double(c.run.max_bad_steps), "a non-negative integer");
@@ -456,8 +462,8 @@ std::string range_errors(const ExperimentConfig& c) {
   return e.str();
 }
 
-ExperimentConfig parse_root(YAML::Node root, const std::vector<std::string>& overrides,
-                            const std::string& dir, const std::string& source) {
+ExperimentConfig parse_root(YAML::Node root, const std::vector<std::string>& overrides, const std::string& dir,
+                            const std::string& source) {
   if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) throw InputError(source + ": expected a YAML mapping at the top level");
   root = resolve_bases(root, dir, 0);
@@ -533,8 +539,7 @@ std::map<std::string, std::string> flatten(const ExperimentConfig& c) {
 
 void apply_override(YAML::Node& root, const std::string& assignment) {
   const auto eq = assignment.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw InputError("--set '" + assignment + "': expected key.path=value");
+  if (eq == std::string::npos || eq == 0) throw InputError("--set '" + assignment + "': expected key.path=value");
   const std::string key = assignment.substr(0, eq), value = assignment.substr(eq + 1);
   YAML::Node parsed;
   try {

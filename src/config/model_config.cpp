@@ -31,15 +31,12 @@ std::string ModelConfig::validate(const std::string& p) const {
   positive("rope_global_scaling", rope_global_scaling);
   positive("rms_norm_eps", rms_norm_eps);
   if (num_heads > 0 && num_kv_heads > 0 && num_heads % num_kv_heads != 0)
-    err << p << "num_heads = " << num_heads << ": expected a multiple of num_kv_heads ("
-        << num_kv_heads << ")\n";
+    err << p << "num_heads = " << num_heads << ": expected a multiple of num_kv_heads (" << num_kv_heads << ")\n";
   if (head_dim > 0 && head_dim % 2 != 0)
     err << p << "head_dim = " << head_dim << ": expected an even value (rotary embedding)\n";
   if (!layer_types.empty() && static_cast<int64_t>(layer_types.size()) != num_layers)
-    err << p << "layer_types has " << layer_types.size() << " entries: expected num_layers ("
-        << num_layers << ")\n";
-  if (vocab_size > (int64_t(1) << 31))
-    err << p << "vocab_size = " << vocab_size << ": expected at most 2^31\n";
+    err << p << "layer_types has " << layer_types.size() << " entries: expected num_layers (" << num_layers << ")\n";
+  if (vocab_size > (int64_t(1) << 31)) err << p << "vocab_size = " << vocab_size << ": expected at most 2^31\n";
   return err.str();
 }
 

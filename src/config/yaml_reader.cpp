@@ -10,13 +10,10 @@ namespace hld::config {
 
 YamlReader::YamlReader(const YAML::Node& node, std::string path) : node_(node), path_(std::move(path)) {
   if (node_ && !node_.IsNull() && !node_.IsMap())
-    throw InputError((path_.empty() ? std::string("config") : path_) +
-                     ": expected a mapping of keys to values");
+    throw InputError((path_.empty() ? std::string("config") : path_) + ": expected a mapping of keys to values");
 }
 
-std::string YamlReader::key_path(const std::string& key) const {
-  return path_.empty() ? key : path_ + "." + key;
-}
+std::string YamlReader::key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
 
 bool YamlReader::has(const std::string& key) const {
   return node_ && node_.IsMap() && node_[key] && !node_[key].IsNull();
@@ -27,8 +24,7 @@ std::optional<YAML::Node> YamlReader::scalar(const std::string& key, const char*
   if (!has(key)) return std::nullopt;
   YAML::Node v = node_[key];
   if (!v.IsScalar())
-    throw InputError(key_path(key) + ": expected " + expected + ", got a " +
-                     (v.IsMap() ? "mapping" : "list"));
+    throw InputError(key_path(key) + ": expected " + expected + ", got a " + (v.IsMap() ? "mapping" : "list"));
   return v;
 }
 
@@ -57,8 +53,7 @@ void YamlReader::get(const std::string& key, int64_t& out) {
   }
   // Accept integral values written in scientific notation ("1e6").
   double d;
-  if (YAML::convert<double>::decode(v, d) && std::isfinite(d) && d == std::floor(d) &&
-      std::fabs(d) < 9.2e18) {
+  if (YAML::convert<double>::decode(v, d) && std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.2e18) {
     out = static_cast<int64_t>(d);
     return;
   }
@@ -98,8 +93,7 @@ void YamlReader::get(const std::string& key, std::vector<std::string>& out) {
   }
 }
 
-void YamlReader::get_choice(const std::string& key, std::string& out,
-                            const std::vector<std::string>& choices) {
+void YamlReader::get_choice(const std::string& key, std::string& out, const std::vector<std::string>& choices) {
   std::string v = out;
   get(key, v);
   for (const auto& c : choices)

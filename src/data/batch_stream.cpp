@@ -8,8 +8,7 @@
 
 namespace hld::data {
 
-BatchStream::BatchStream(const std::string& dir, int64_t batch, int64_t context, uint64_t seed, int rank,
-                         int world)
+BatchStream::BatchStream(const std::string& dir, int64_t batch, int64_t context, uint64_t seed, int rank, int world)
     : batch_(batch), context_(context), seed_(seed), rank_(rank), world_(world) {
   HLD_INPUT_CHECK(batch > 0, "batch size must be positive, got " + std::to_string(batch));
   HLD_INPUT_CHECK(context > 0, "context must be positive, got " + std::to_string(context));
@@ -18,8 +17,8 @@ BatchStream::BatchStream(const std::string& dir, int64_t batch, int64_t context,
   shards_ = std::make_unique<ShardSet>(dir);
   const uint64_t n = shards_->num_tokens();
   HLD_INPUT_CHECK(n > static_cast<uint64_t>(context),
-                  "split '" + dir + "' has " + std::to_string(n) + " tokens, fewer than one sequence of context+1 = " +
-                      std::to_string(context + 1));
+                  "split '" + dir + "' has " + std::to_string(n) +
+                      " tokens, fewer than one sequence of context+1 = " + std::to_string(context + 1));
   num_sequences_ = static_cast<int64_t>((n - 1) / static_cast<uint64_t>(context));
 }
 
@@ -43,8 +42,8 @@ int64_t BatchStream::sequence_at(uint64_t global_position) const {
 }
 
 void BatchStream::sequence(int64_t i, std::vector<int32_t>& out) const {
-  HLD_INPUT_CHECK(i >= 0 && i < num_sequences_, "sequence " + std::to_string(i) + " is outside [0, " +
-                                                    std::to_string(num_sequences_) + ")");
+  HLD_INPUT_CHECK(i >= 0 && i < num_sequences_,
+                  "sequence " + std::to_string(i) + " is outside [0, " + std::to_string(num_sequences_) + ")");
   out.resize(static_cast<size_t>(context_ + 1));
   shards_->read(static_cast<uint64_t>(i) * static_cast<uint64_t>(context_), out.size(), out.data());
 }
@@ -111,9 +110,9 @@ void BatchStream::restore(const nlohmann::json& p) {
                   what + ": saved with another tokenizer than this split's " + shards_->tokenizer_hash());
   const uint64_t consumed = u64("sequences_consumed");
   const uint64_t global_batch = static_cast<uint64_t>(batch_) * world_;
-  HLD_INPUT_CHECK(consumed % global_batch == 0,
-                  what + ": " + std::to_string(consumed) + " sequences consumed is not a whole number of steps of " +
-                      std::to_string(global_batch) + " (batch x world)");
+  HLD_INPUT_CHECK(consumed % global_batch == 0, what + ": " + std::to_string(consumed) +
+                                                    " sequences consumed is not a whole number of steps of " +
+                                                    std::to_string(global_batch) + " (batch x world)");
   step_ = static_cast<int64_t>(consumed / global_batch);
 }
 

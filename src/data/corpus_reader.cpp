@@ -41,9 +41,14 @@ ReaderStats ReaderStats::operator-(const ReaderStats& o) const {
 }
 
 nlohmann::json ReaderStats::to_json() const {
-  return {{"files", files},     {"lines", lines},     {"documents", documents},
-          {"malformed", malformed}, {"invalid_utf8", invalid_utf8}, {"empty", empty},
-          {"truncated_gz", truncated_gz}, {"bytes", bytes}};
+  return {{"files", files},
+          {"lines", lines},
+          {"documents", documents},
+          {"malformed", malformed},
+          {"invalid_utf8", invalid_utf8},
+          {"empty", empty},
+          {"truncated_gz", truncated_gz},
+          {"bytes", bytes}};
 }
 
 // ---- UTF-8 ------------------------------------------------------------------------------------
@@ -101,8 +106,7 @@ bool is_text_name(const std::string& path) {
   std::string base = ends_with(path, ".gz") ? path.substr(0, path.size() - 3) : path;
   if (ends_with(base, ".txt")) return true;
   if (ends_with(base, ".json") || ends_with(base, ".jsonl")) return false;
-  throw InputError("input file '" + path +
-                   "': unsupported name (expected .json, .jsonl or .txt, optionally with .gz)");
+  throw InputError("input file '" + path + "': unsupported name (expected .json, .jsonl or .txt, optionally with .gz)");
 }
 
 }  // namespace
@@ -328,8 +332,7 @@ bool CorpusReader::next_text(Document& doc) {
       continue;
     }
     if (start == 0) start = src_->line_no();
-    if (doc_too_long || too_long ||
-        static_cast<int64_t>(text.size() + line.size() + 1) > opts_.max_line_bytes) {
+    if (doc_too_long || too_long || static_cast<int64_t>(text.size() + line.size() + 1) > opts_.max_line_bytes) {
       doc_too_long = true;
       continue;
     }

@@ -46,18 +46,24 @@ nlohmann::json fingerprint(const std::vector<std::string>& files) {
 
 std::string human(double v) {
   char buf[32];
-  if (v >= 1e9) std::snprintf(buf, sizeof buf, "%.2fG", v / 1e9);
-  else if (v >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
-  else if (v >= 1e4) std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
-  else std::snprintf(buf, sizeof buf, "%.0f", v);
+  if (v >= 1e9)
+    std::snprintf(buf, sizeof buf, "%.2fG", v / 1e9);
+  else if (v >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
+  else if (v >= 1e4)
+    std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f", v);
   return buf;
 }
 
 std::string duration(double s) {
   char buf[32];
   const auto t = static_cast<long long>(s + 0.5);
-  if (t >= 3600) std::snprintf(buf, sizeof buf, "%lldh%02lldm", t / 3600, (t / 60) % 60);
-  else std::snprintf(buf, sizeof buf, "%lldm%02llds", t / 60, t % 60);
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", t / 3600, (t / 60) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", t / 60, t % 60);
   return buf;
 }
 
@@ -67,9 +73,9 @@ struct Progress {
   uint64_t total_bytes;
   std::vector<const CorpusReader*> readers;
   Clock::time_point start = Clock::now(), last = Clock::now();
-  int64_t docs = 0;        // documents encoded by this process
+  int64_t docs = 0;  // documents encoded by this process
   uint64_t tokens = 0;
-  uint64_t base_bytes = 0; // input bytes that a resume skipped (not counted in the rates and ETA)
+  uint64_t base_bytes = 0;  // input bytes that a resume skipped (not counted in the rates and ETA)
 
   /// Called when a resume has skipped what was done before: rates and ETA count from here.
   void resumed() {
@@ -110,7 +116,7 @@ struct Run {
   std::vector<const ShardWriter*> writers;
   std::map<const ShardWriter*, int64_t> skipped;  ///< per writer, checked against the restored counts
   bool skip_done = true;
-  ReaderStats at_doc;   ///< reader counters right after the document being added (shard headers)
+  ReaderStats at_doc;  ///< reader counters right after the document being added (shard headers)
   std::function<void(int64_t consumed)> checkpoint;  ///< writes the progress record
   double checkpoint_seconds = 0;
   Clock::time_point last_checkpoint = Clock::now();
@@ -127,14 +133,13 @@ struct StartOver : std::runtime_error {
 /// but not encoded. A progress record is written after every document that closes a shard and,
 /// every `checkpoint_seconds`, after a batch.
 template <class Route>
-void run_pipeline(CorpusReader& reader, const Tokenizer& tok, int threads, Route route, Run& run,
-                  Progress& progress) {
+void run_pipeline(CorpusReader& reader, const Tokenizer& tok, int threads, Route route, Run& run, Progress& progress) {
   const size_t batch_docs = std::max<size_t>(256, 32 * static_cast<size_t>(threads));
   constexpr size_t kBatchBytes = 4 << 20;
   std::vector<Document> docs;
   std::vector<ShardWriter*> dest;
-  std::vector<int64_t> ordinal;      // run.read after the document
-  std::vector<ReaderStats> stats;    // reader counters after the document
+  std::vector<int64_t> ordinal;    // run.read after the document
+  std::vector<ReaderStats> stats;  // reader counters after the document
   std::vector<std::vector<int32_t>> ids;
   Document d;
   bool more = true;
@@ -331,9 +336,12 @@ PrepareResult prepare_impl(const PrepareOptions& o, bool allow_resume) {
   run.writers = {&train_w, &valid_w};
   run.checkpoint_seconds = o.checkpoint_seconds;
   run.checkpoint = [&](int64_t consumed) {
-    const nlohmann::json rec = {{"format", "hld-prepare-progress"}, {"version", 1},
-                                {"fingerprint", fp},                {"consumed", consumed},
-                                {"train", train_w.checkpoint()},    {"valid", valid_w.checkpoint()}};
+    const nlohmann::json rec = {{"format", "hld-prepare-progress"},
+                                {"version", 1},
+                                {"fingerprint", fp},
+                                {"consumed", consumed},
+                                {"train", train_w.checkpoint()},
+                                {"valid", valid_w.checkpoint()}};
     util::write_file_atomic(progress_path, rec.dump() + "\n");
     run.last_checkpoint = Clock::now();
     event("checkpoint", {{"consumed", consumed}});
@@ -343,8 +351,8 @@ PrepareResult prepare_impl(const PrepareOptions& o, bool allow_resume) {
       std::set<std::string> files(o.inputs.begin(), o.inputs.end());
       files.insert(o.valid_inputs.begin(), o.valid_inputs.end());
       for (const char* split : {"train", "valid"}) {
-        const auto& open = (*saved)[split].is_object() ? (*saved)[split].value("open", nlohmann::json())
-                                                       : nlohmann::json();
+        const auto& open =
+            (*saved)[split].is_object() ? (*saved)[split].value("open", nlohmann::json()) : nlohmann::json();
         if (open.is_object() && open.contains("sources") && open["sources"].is_array())
           for (const auto& f : open["sources"])
             if (!f.is_string() || !files.count(f.get<std::string>()))
@@ -363,31 +371,41 @@ PrepareResult prepare_impl(const PrepareOptions& o, bool allow_resume) {
                  res.kept_shards, train_w.tokens(), valid_w.tokens());
     event("resume", {{"consumed", run.skip_to}, {"kept_shards", res.kept_shards}});
   }
-  Progress progress{o.progress_seconds, train_reader.total_bytes() + (valid_reader ? valid_reader->total_bytes() : 0),
+  Progress progress{o.progress_seconds,
+                    train_reader.total_bytes() + (valid_reader ? valid_reader->total_bytes() : 0),
                     {&train_reader}};
   if (valid_reader) progress.readers.push_back(valid_reader.get());
-  spdlog::info("prepare: {} -> {} ({} threads, tokenizer {} with {} pieces, {})", o.inputs.size() == 1 ? o.inputs[0] :
-               std::to_string(o.inputs.size()) + " files", o.out_dir, threads, tok.hash(), tok.vocab_size(),
-               dtype_name(dtype_for_vocab(tok.vocab_size())));
+  spdlog::info("prepare: {} -> {} ({} threads, tokenizer {} with {} pieces, {})",
+               o.inputs.size() == 1 ? o.inputs[0] : std::to_string(o.inputs.size()) + " files", o.out_dir, threads,
+               tok.hash(), tok.vocab_size(), dtype_name(dtype_for_vocab(tok.vocab_size())));
   try {
     if (by_files) {
       // Valid first, remembering its documents so that none of them is also trained on.
       std::unordered_set<uint64_t> valid_docs;
-      run_pipeline(*valid_reader, tok, threads, [&](const Document& d) {
-        valid_docs.insert(util::fnv1a64(d.text));
-        return &valid_w;
-      }, run, progress);
-      run_pipeline(train_reader, tok, threads, [&](const Document& d) -> ShardWriter* {
-        if (valid_docs.count(util::fnv1a64(d.text))) {
-          ++res.dropped_in_valid;
-          return nullptr;
-        }
-        return &train_w;
-      }, run, progress);
+      run_pipeline(
+          *valid_reader, tok, threads,
+          [&](const Document& d) {
+            valid_docs.insert(util::fnv1a64(d.text));
+            return &valid_w;
+          },
+          run, progress);
+      run_pipeline(
+          train_reader, tok, threads,
+          [&](const Document& d) -> ShardWriter* {
+            if (valid_docs.count(util::fnv1a64(d.text))) {
+              ++res.dropped_in_valid;
+              return nullptr;
+            }
+            return &train_w;
+          },
+          run, progress);
     } else {
-      run_pipeline(train_reader, tok, threads, [&](const Document& d) {
-        return hash_to_valid(d.text, o.valid_fraction, o.split_seed) ? &valid_w : &train_w;
-      }, run, progress);
+      run_pipeline(
+          train_reader, tok, threads,
+          [&](const Document& d) {
+            return hash_to_valid(d.text, o.valid_fraction, o.split_seed) ? &valid_w : &train_w;
+          },
+          run, progress);
     }
     if (!run.skip_done) throw StartOver("the inputs end before document " + std::to_string(run.skip_to));
   } catch (const InputError&) {
@@ -420,15 +438,16 @@ PrepareResult prepare_impl(const PrepareOptions& o, bool allow_resume) {
   remove_progress(o.out_dir);  // the indexes, written last, mark the output complete
   res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   const auto& s = res.train_reader;
-  spdlog::info("prepare: train {} docs / {} tokens, valid {} docs / {} tokens; skipped {} malformed, {} invalid "
-               "UTF-8, {} empty, {} truncated files{}",
-               train_w.documents(), train_w.tokens(), valid_w.documents(), valid_w.tokens(),
-               s.malformed + (by_files ? res.valid_reader.malformed : 0),
-               s.invalid_utf8 + (by_files ? res.valid_reader.invalid_utf8 : 0),
-               s.empty + (by_files ? res.valid_reader.empty : 0),
-               s.truncated_gz + (by_files ? res.valid_reader.truncated_gz : 0),
-               res.dropped_in_valid ? "; dropped " + std::to_string(res.dropped_in_valid) + " train docs also in valid"
-                                    : std::string());
+  spdlog::info(
+      "prepare: train {} docs / {} tokens, valid {} docs / {} tokens; skipped {} malformed, {} invalid "
+      "UTF-8, {} empty, {} truncated files{}",
+      train_w.documents(), train_w.tokens(), valid_w.documents(), valid_w.tokens(),
+      s.malformed + (by_files ? res.valid_reader.malformed : 0),
+      s.invalid_utf8 + (by_files ? res.valid_reader.invalid_utf8 : 0),
+      s.empty + (by_files ? res.valid_reader.empty : 0),
+      s.truncated_gz + (by_files ? res.valid_reader.truncated_gz : 0),
+      res.dropped_in_valid ? "; dropped " + std::to_string(res.dropped_in_valid) + " train docs also in valid"
+                           : std::string());
   if (valid_w.documents() == 0) spdlog::warn("prepare: the valid split is empty");
   return res;
 }

@@ -58,9 +58,10 @@ ShardSet::ShardSet(const std::string& dir, const std::string& expected_tokenizer
   HLD_INPUT_CHECK(get_str(index_, "format", index_path) == "hld-token-shards",
                   "'" + index_path + "': not a token shard index (format)");
   const uint64_t version = get_u64(index_, "version", index_path);
-  HLD_INPUT_CHECK(version == 1 || version == 2,
-                  "'" + index_path + "': shard format version " + std::to_string(version) + ", this build reads 1 and " +
-                      std::to_string(kShardFormatVersion) + " (re-run `hld-train prepare` with this build)");
+  HLD_INPUT_CHECK(version == 1 || version == 2, "'" + index_path + "': shard format version " +
+                                                    std::to_string(version) + ", this build reads 1 and " +
+                                                    std::to_string(kShardFormatVersion) +
+                                                    " (re-run `hld-train prepare` with this build)");
   const util::HashAlgo algo = version == 1 ? util::HashAlgo::kFnv1a : util::HashAlgo::kXxh3;
   const std::string dtype = get_str(index_, "dtype", index_path);
   HLD_INPUT_CHECK(dtype == "uint16" || dtype == "uint32",
@@ -156,8 +157,8 @@ void ShardSet::read(uint64_t start, size_t n, int32_t* out_N) const {
                       "' (" + std::to_string(num_tokens_) + " tokens)");
   if (n == 0) return;
   // Last shard whose first token is <= start (skipping empty shards by construction of first).
-  auto it = std::upper_bound(shards_.begin(), shards_.end(), start,
-                             [](uint64_t s, const Mapped& m) { return s < m.first; });
+  auto it =
+      std::upper_bound(shards_.begin(), shards_.end(), start, [](uint64_t s, const Mapped& m) { return s < m.first; });
   size_t k = static_cast<size_t>(it - shards_.begin()) - 1;
   uint64_t pos = start;
   size_t done = 0;
@@ -200,8 +201,8 @@ void ShardSet::verify() const {
       ::madvise(const_cast<unsigned char*>(m.data) + at, n, MADV_DONTNEED);  // read-only mapping: refetched
     }
     const util::Digest h = sum.digest();
-    HLD_INPUT_CHECK(h == m.checksum, "shard '" + m.path + "' fails its checksum (" + h.str() + " != " +
-                                         m.checksum.str() + "): corrupt");
+    HLD_INPUT_CHECK(h == m.checksum,
+                    "shard '" + m.path + "' fails its checksum (" + h.str() + " != " + m.checksum.str() + "): corrupt");
   }
 }
 

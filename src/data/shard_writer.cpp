@@ -209,8 +209,12 @@ void ShardWriter::close_shard() {
   if (reader_stats_) header["reader_stats_at_close"] = reader_stats_();
   util::write_file_atomic(dir_ + "/" + hdr, header.dump(2) + "\n");
   created_.push_back(dir_ + "/" + hdr);
-  shards_.push_back({{"file", bin}, {"header", hdr}, {"tokens", shard_tok_}, {"documents", shard_docs_},
-                     {"bytes", bytes}, {"checksum", checksum_.digest().str()}});
+  shards_.push_back({{"file", bin},
+                     {"header", hdr},
+                     {"tokens", shard_tok_},
+                     {"documents", shard_docs_},
+                     {"bytes", bytes},
+                     {"checksum", checksum_.digest().str()}});
 }
 
 nlohmann::json ShardWriter::finish(const nlohmann::json& extra) {
@@ -273,8 +277,11 @@ nlohmann::json ShardWriter::checkpoint() {
     if (unsynced_ > 0 && ::fsync(fd_) != 0)
       throw std::runtime_error("cannot write '" + tmp_path_ + "': " + std::strerror(errno));
     unsynced_ = 0;
-    open = {{"tokens", shard_tok_}, {"documents", shard_docs_}, {"bytes", shard_tok_ * dtype_bytes(dtype_)},
-            {"checksum", checksum_.digest().str()}, {"sources", shard_sources_}};
+    open = {{"tokens", shard_tok_},
+            {"documents", shard_docs_},
+            {"bytes", shard_tok_ * dtype_bytes(dtype_)},
+            {"checksum", checksum_.digest().str()},
+            {"sources", shard_sources_}};
   }
   return {{"shards", shards_}, {"open", open}};
 }
@@ -283,8 +290,7 @@ void ShardWriter::restore(const nlohmann::json& state) {
   if (finished_ || fd_ >= 0 || total_docs_ > 0 || !shards_.empty())
     throw std::logic_error("ShardWriter::restore on a writer already in use");
   const std::string what = "resume state of " + dir_;
-  HLD_INPUT_CHECK(state.is_object() && state.contains("shards") && state["shards"].is_array() &&
-                      state.contains("open"),
+  HLD_INPUT_CHECK(state.is_object() && state.contains("shards") && state["shards"].is_array() && state.contains("open"),
                   what + ": not an object with 'shards' and 'open'");
   const size_t width = dtype_bytes(dtype_);
   const uint64_t max_tokens = uint64_t{1} << 40;
@@ -322,8 +328,8 @@ void ShardWriter::restore(const nlohmann::json& state) {
                         h.value("vocab_size", nlohmann::json()) == vocab_size_ &&
                         h.value("eos_id", nlohmann::json()) == eos_id_,
                     where + ": header '" + hdr + "' differs from the record");
-    shards.push_back({{"file", bin}, {"header", hdr}, {"tokens", t}, {"documents", d}, {"bytes", t * width},
-                      {"checksum", sum}});
+    shards.push_back(
+        {{"file", bin}, {"header", hdr}, {"tokens", t}, {"documents", d}, {"bytes", t * width}, {"checksum", sum}});
     files.push_back(dir_ + "/" + bin);
     files.push_back(hpath);
     tokens += t;
@@ -361,9 +367,9 @@ void ShardWriter::restore(const nlohmann::json& state) {
     HLD_INPUT_CHECK(::truncate(partial.c_str(), static_cast<off_t>(t * width)) == 0,
                     where + ": cannot truncate '" + partial + "': " + std::strerror(errno));
     TokenScan scan = scan_tokens(partial, t * width, width, eos_id_);
-    HLD_INPUT_CHECK(scan.checksum.digest().str() == open["checksum"].get<std::string>() && scan.eos == d &&
-                        scan.ends_with_eos,
-                    where + ": '" + partial + "' differs from the record (checksum or document count)");
+    HLD_INPUT_CHECK(
+        scan.checksum.digest().str() == open["checksum"].get<std::string>() && scan.eos == d && scan.ends_with_eos,
+        where + ": '" + partial + "' differs from the record (checksum or document count)");
     sum = std::move(scan.checksum);  // the open shard's checksum continues over the appended bytes
     fd_ = ::open(partial.c_str(), O_WRONLY | O_APPEND);
     if (fd_ < 0) throw std::runtime_error("cannot open '" + partial + "': " + std::strerror(errno));

@@ -77,10 +77,11 @@ void check_options(const TokenizerTrainOptions& o) {
   HLD_INPUT_CHECK(!o.out_prefix.empty(), "tokenizer train: --out PREFIX is required");
   HLD_INPUT_CHECK(o.vocab_size >= 260 && o.vocab_size <= (int64_t{1} << 31) - 1,
                   "tokenizer train: --vocab-size must be at least 260 (4 special ids + 256 byte "
-                  "pieces), got " + std::to_string(o.vocab_size));
-  HLD_INPUT_CHECK(o.character_coverage > 0 && o.character_coverage <= 1,
-                  "tokenizer train: --character-coverage must be in (0, 1], got " +
-                      std::to_string(o.character_coverage));
+                  "pieces), got " +
+                      std::to_string(o.vocab_size));
+  HLD_INPUT_CHECK(
+      o.character_coverage > 0 && o.character_coverage <= 1,
+      "tokenizer train: --character-coverage must be in (0, 1], got " + std::to_string(o.character_coverage));
   HLD_INPUT_CHECK(o.sample_docs >= 0, "tokenizer train: --sample-docs must be >= 0");
   HLD_INPUT_CHECK(o.max_sentence_bytes >= 64, "tokenizer train: max sentence bytes must be >= 64");
 }
@@ -117,14 +118,20 @@ TokenizerTrainResult train_tokenizer(const TokenizerTrainOptions& opts) {
 
   // 2. Train in memory. Gemma conventions: pad 0, eos 1, bos 2, unk 3; byte fallback; split digits;
   // identity normalisation and no dummy prefix / whitespace folding so decoding is lossless.
-  const int threads = opts.num_threads > 0 ? opts.num_threads
-                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads =
+      opts.num_threads > 0 ? opts.num_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const std::vector<std::pair<std::string, std::string>> args = {
       {"model_type", "unigram"},
       {"vocab_size", std::to_string(opts.vocab_size)},
       {"character_coverage", std::to_string(opts.character_coverage)},
-      {"pad_id", "0"}, {"eos_id", "1"}, {"bos_id", "2"}, {"unk_id", "3"},
-      {"pad_piece", "<pad>"}, {"eos_piece", "</s>"}, {"bos_piece", "<s>"}, {"unk_piece", "<unk>"},
+      {"pad_id", "0"},
+      {"eos_id", "1"},
+      {"bos_id", "2"},
+      {"unk_id", "3"},
+      {"pad_piece", "<pad>"},
+      {"eos_piece", "</s>"},
+      {"bos_piece", "<s>"},
+      {"unk_piece", "<unk>"},
       {"byte_fallback", "true"},
       {"split_digits", "true"},
       {"allow_whitespace_only_pieces", "true"},
@@ -141,9 +148,9 @@ TokenizerTrainResult train_tokenizer(const TokenizerTrainOptions& opts) {
   SampleIterator it(sample, static_cast<size_t>(opts.max_sentence_bytes));
   std::string model, err;
   auto append = [](void* ctx, const char* d, size_t n) { static_cast<std::string*>(ctx)->append(d, n); };
-  const int rc = spm::api().train(arg_lines.c_str(), &SampleIterator::next, &it,
-                                  static_cast<unsigned>(opts.seed & 0xffffffffu), opts.verbose ? 0 : 1, append,
-                                  &model, append, &err);
+  const int rc =
+      spm::api().train(arg_lines.c_str(), &SampleIterator::next, &it, static_cast<unsigned>(opts.seed & 0xffffffffu),
+                       opts.verbose ? 0 : 1, append, &model, append, &err);
   HLD_INPUT_CHECK(rc == 0, "tokenizer train: SentencePiece failed: " + err);
   res.sentences = it.count();
   sample.clear();

@@ -27,8 +27,8 @@ int64_t parse_int(const std::string& name, const std::string& v, int64_t lo, int
   for (char c : v) digits = digits && c >= '0' && c <= '9';
   HLD_INPUT_CHECK(digits, name + "='" + v + "': expected a non-negative integer");
   const int64_t x = std::stoll(v);
-  HLD_INPUT_CHECK(x >= lo && x <= hi, name + "=" + v + ": expected a value in [" + std::to_string(lo) + ", " +
-                                          std::to_string(hi) + "]");
+  HLD_INPUT_CHECK(x >= lo && x <= hi,
+                  name + "=" + v + ": expected a value in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   return x;
 }
 
@@ -36,8 +36,9 @@ double parse_positive(const std::string& name, const std::string& v, double hi) 
   char* end = nullptr;
   errno = 0;
   const double x = std::strtod(v.c_str(), &end);
-  HLD_INPUT_CHECK(end && *end == '\0' && errno == 0 && std::isfinite(x) && x > 0 && x <= hi,
-                  name + "='" + v + "': expected a positive number of at most " + std::to_string(static_cast<int64_t>(hi)));
+  HLD_INPUT_CHECK(
+      end && *end == '\0' && errno == 0 && std::isfinite(x) && x > 0 && x <= hi,
+      name + "='" + v + "': expected a positive number of at most " + std::to_string(static_cast<int64_t>(hi)));
   return x;
 }
 
@@ -105,9 +106,8 @@ LaunchEnv parse_launch_env(const Env& env) {
     e.local_world_known = true;
     HLD_INPUT_CHECK(e.local_world <= e.world,
                     local_world_name + "=" + *local_world_v + " is larger than " + world_name + "=" + *w);
-    HLD_INPUT_CHECK(e.local_rank < e.local_world,
-                    local_name + "=" + std::to_string(e.local_rank) + " is not below " + local_world_name + "=" +
-                        *local_world_v);
+    HLD_INPUT_CHECK(e.local_rank < e.local_world, local_name + "=" + std::to_string(e.local_rank) + " is not below " +
+                                                      local_world_name + "=" + *local_world_v);
   }
   if (e.world == 1) {
     e.source = "single";

@@ -56,9 +56,7 @@ std::string short_message(const std::exception& e) {
   return m;
 }
 
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
-}
+bool is_loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1"; }
 
 }  // namespace
 
@@ -123,12 +121,14 @@ c10::intrusive_ptr<c10d::Store> rendezvous(const LaunchEnv& env, std::chrono::mi
     store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
   } catch (const std::exception& e) {
     if (so.isServer)
-      throw std::runtime_error(fmt::format("[dist] rank 0 could not serve the rendezvous at {}: {} (is MASTER_PORT "
-                                           "already in use by another job?)",
-                                           where, short_message(e)));
-    throw std::runtime_error(fmt::format("[dist] rank {} could not reach rank 0's rendezvous at {} within {} s: {} (is "
-                                         "rank 0 running, with the same MASTER_ADDR/MASTER_PORT?)",
-                                         env.rank, where, env.timeout_s, short_message(e)));
+      throw std::runtime_error(
+          fmt::format("[dist] rank 0 could not serve the rendezvous at {}: {} (is MASTER_PORT "
+                      "already in use by another job?)",
+                      where, short_message(e)));
+    throw std::runtime_error(
+        fmt::format("[dist] rank {} could not reach rank 0's rendezvous at {} within {} s: {} (is "
+                    "rank 0 running, with the same MASTER_ADDR/MASTER_PORT?)",
+                    env.rank, where, env.timeout_s, short_message(e)));
   }
   if (!env.store_prefix.empty()) store = c10::make_intrusive<c10d::PrefixStore>(env.store_prefix, store);
   auto lost = [&](const std::exception& e) {
@@ -148,9 +148,10 @@ c10::intrusive_ptr<c10d::Store> rendezvous(const LaunchEnv& env, std::chrono::mi
       store->wait({"hld/world"});
       const int64_t w0 = store->add("hld/world_size", 0);
       if (w0 != env.world)
-        problem = fmt::format("WORLD_SIZE={} on rank {} but rank 0 has WORLD_SIZE={} (every process needs the same "
-                              "WORLD_SIZE)",
-                              env.world, env.rank, w0);
+        problem = fmt::format(
+            "WORLD_SIZE={} on rank {} but rank 0 has WORLD_SIZE={} (every process needs the same "
+            "WORLD_SIZE)",
+            env.world, env.rank, w0);
     }
     if (!problem.empty()) {
       store->add("hld/bad", 1);
@@ -159,15 +160,17 @@ c10::intrusive_ptr<c10d::Store> rendezvous(const LaunchEnv& env, std::chrono::mi
     store->add("hld/joined", 1);
     for (;;) {
       if (store->add("hld/bad", 0) > 0)
-        throw std::runtime_error(fmt::format("[dist] rendezvous at {} aborted: another process found inconsistent "
-                                             "launch variables (see its error)",
-                                             where));
+        throw std::runtime_error(
+            fmt::format("[dist] rendezvous at {} aborted: another process found inconsistent "
+                        "launch variables (see its error)",
+                        where));
       const int64_t joined = store->add("hld/joined", 0);
       if (joined >= env.world) break;
       if (Clock::now() - t0 > timeout)
-        throw std::runtime_error(fmt::format("[dist] rendezvous at {} timed out after {} s: {} of {} processes "
-                                             "joined (start every rank; HLD_DIST_TIMEOUT sets the limit)",
-                                             where, env.timeout_s, joined, env.world));
+        throw std::runtime_error(
+            fmt::format("[dist] rendezvous at {} timed out after {} s: {} of {} processes "
+                        "joined (start every rank; HLD_DIST_TIMEOUT sets the limit)",
+                        where, env.timeout_s, joined, env.world));
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   } catch (const InputError&) {
@@ -256,7 +259,8 @@ void ProcessGroupCollective::allreduce_mean(std::vector<torch::Tensor>& tensors)
   for (size_t i = 0; i < buckets.size(); ++i) {
     Flight f{i, flatten_bucket(tensors, buckets[i], impl_->comm_device), {}};
     std::vector<at::Tensor> one{f.flat_N};
-    f.work = guarded(env_, "gradient all-reduce", [&] { return impl_->call([&](auto& pg) { return pg.allreduce(one); }); });
+    f.work =
+        guarded(env_, "gradient all-reduce", [&] { return impl_->call([&](auto& pg) { return pg.allreduce(one); }); });
     flights.push_back(std::move(f));
     if (flights.size() >= kInFlight) finish_oldest();
   }
@@ -271,9 +275,8 @@ void ProcessGroupCollective::broadcast(std::vector<torch::Tensor>& tensors) {
     std::vector<at::Tensor> one{flat_N};
     c10d::BroadcastOptions o;
     o.rootRank = 0;
-    guarded(env_, "broadcast of the initial weights", [&] {
-      impl_->call([&](auto& pg) { return pg.broadcast(one, o); })->wait();
-    });
+    guarded(env_, "broadcast of the initial weights",
+            [&] { impl_->call([&](auto& pg) { return pg.broadcast(one, o); })->wait(); });
     if (env_.rank != 0) unflatten_bucket(flat_N, tensors, b);
   }
 }

@@ -100,9 +100,9 @@ VerifyResult verify_hf_dir(const std::string& dir, torch::ScalarType dtype) {
   torch::NoGradGuard ng;
   auto out = m->forward(ids, opts);
   auto logits = out.logits_BxTxV.to(torch::kFloat32);
-  auto loss = torch::nn::functional::cross_entropy(
-      logits.narrow(1, 0, logits.size(1) - 1).reshape({-1, logits.size(2)}),
-      ids.narrow(1, 1, ids.size(1) - 1).reshape({-1}));
+  auto loss =
+      torch::nn::functional::cross_entropy(logits.narrow(1, 0, logits.size(1) - 1).reshape({-1, logits.size(2)}),
+                                           ids.narrow(1, 1, ids.size(1) - 1).reshape({-1}));
 
   VerifyResult res;
   static const std::regex layer_re("layer_(\\d+)_out");
@@ -110,10 +110,14 @@ VerifyResult verify_hf_dir(const std::string& dir, torch::ScalarType dtype) {
     if (name == "input_ids") continue;
     torch::Tensor ours;
     std::smatch mt;
-    if (name == "logits") ours = logits;
-    else if (name == "loss") ours = loss.reshape(r.sizes());
-    else if (name == "embeddings") ours = out.hidden.at(0);
-    else if (name == "final_normed") ours = out.final_normed_BxTxD;
+    if (name == "logits")
+      ours = logits;
+    else if (name == "loss")
+      ours = loss.reshape(r.sizes());
+    else if (name == "embeddings")
+      ours = out.hidden.at(0);
+    else if (name == "final_normed")
+      ours = out.final_normed_BxTxD;
     else if (std::regex_match(name, mt, layer_re)) {
       const int64_t i = std::stoll(mt[1].str());
       if (i >= 0 && i < m->config().num_layers) ours = out.hidden.at(i + 1);

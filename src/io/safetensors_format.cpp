@@ -19,10 +19,9 @@ struct DTypeInfo {
   size_t size;
 };
 constexpr DTypeInfo kDTypes[] = {
-    {DType::kF32, "F32", 4}, {DType::kF16, "F16", 2},  {DType::kBF16, "BF16", 2},
-    {DType::kF64, "F64", 8}, {DType::kI64, "I64", 8},  {DType::kI32, "I32", 4},
-    {DType::kI16, "I16", 2}, {DType::kI8, "I8", 1},    {DType::kU8, "U8", 1},
-    {DType::kU16, "U16", 2}, {DType::kU32, "U32", 4},  {DType::kBool, "BOOL", 1},
+    {DType::kF32, "F32", 4}, {DType::kF16, "F16", 2}, {DType::kBF16, "BF16", 2}, {DType::kF64, "F64", 8},
+    {DType::kI64, "I64", 8}, {DType::kI32, "I32", 4}, {DType::kI16, "I16", 2},   {DType::kI8, "I8", 1},
+    {DType::kU8, "U8", 1},   {DType::kU16, "U16", 2}, {DType::kU32, "U32", 4},   {DType::kBool, "BOOL", 1},
 };
 
 // A header value for an error message: scalars as written (cut at 80 characters), arrays and

@@ -218,14 +218,16 @@ void encode_hidden(const CacheLayout& l, const float* h, uint8_t* out) {
   const int64_t d = l.hidden_size;
   if (l.hidden == HiddenEncoding::kBf16) {
     for (int64_t i = 0; i < d; ++i) {
-      if (!std::isfinite(h[i])) throw std::runtime_error("[teacher cache] the teacher produced a non-finite hidden state");
+      if (!std::isfinite(h[i]))
+        throw std::runtime_error("[teacher cache] the teacher produced a non-finite hidden state");
       put_u16(out + 2 * i, float_to_bf16(h[i]));
     }
     return;
   }
   float m = 0;
   for (int64_t i = 0; i < d; ++i) {
-    if (!std::isfinite(h[i])) throw std::runtime_error("[teacher cache] the teacher produced a non-finite hidden state");
+    if (!std::isfinite(h[i]))
+      throw std::runtime_error("[teacher cache] the teacher produced a non-finite hidden state");
     m = std::max(m, std::fabs(h[i]));
   }
   put_f32(out, m);

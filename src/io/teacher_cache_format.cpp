@@ -74,8 +74,8 @@ class Fields {
   int64_t i64(const std::string& key, int64_t lo, int64_t hi) const {
     const uint64_t v = u64(key);
     HLD_INPUT_CHECK(v >= static_cast<uint64_t>(lo) && v <= static_cast<uint64_t>(hi),
-                    what_ + ": field '" + key + "' = " + std::to_string(v) + " outside [" + std::to_string(lo) +
-                        ", " + std::to_string(hi) + "]");
+                    what_ + ": field '" + key + "' = " + std::to_string(v) + " outside [" + std::to_string(lo) + ", " +
+                        std::to_string(hi) + "]");
     return static_cast<int64_t>(v);
   }
   bool boolean(const std::string& key) const {
@@ -193,9 +193,7 @@ uint64_t tokens_hash(const int32_t* ids, int64_t context, int version) {
   return cache_checksum(ids, static_cast<size_t>(context) * sizeof(int32_t), version);
 }
 
-int64_t CacheIndex::chunk_num_rows(int64_t c) const {
-  return std::min(chunk_rows, rows - chunk_first_row(c));
-}
+int64_t CacheIndex::chunk_num_rows(int64_t c) const { return std::min(chunk_rows, rows - chunk_first_row(c)); }
 
 uint64_t CacheIndex::cache_id() const { return util::fnv1a64(identity_json(*this).dump()); }
 
@@ -216,7 +214,8 @@ std::vector<std::string> identity_differences(const CacheIndex& a, const CacheIn
   const nlohmann::json ja = identity_json(a), jb = identity_json(b);
   std::vector<std::string> out;
   for (auto it = ja.begin(); it != ja.end(); ++it)
-    if (jb.at(it.key()) != it.value()) out.push_back(it.key() + ": " + it.value().dump() + " vs " + jb.at(it.key()).dump());
+    if (jb.at(it.key()) != it.value())
+      out.push_back(it.key() + ": " + it.value().dump() + " vs " + jb.at(it.key()).dump());
   return out;
 }
 
@@ -224,35 +223,49 @@ nlohmann::json to_json(const CacheIndex& ix) {
   const auto& l = ix.layout;
   nlohmann::json chunks = nlohmann::json::array();
   for (const auto& c : ix.chunks)
-    chunks.push_back({{"index", c.index}, {"file", c.file}, {"first_row", c.first_row}, {"rows", c.rows},
-                      {"bytes", c.bytes}, {"checksum", util::hex64(c.checksum)}});
-  return {{"format", "hld-teacher-cache"},
-          {"version", ix.version},
-          {"cache_id", util::hex64(ix.cache_id())},
-          {"teacher", {{"checkpoint", ix.teacher_checkpoint}, {"hash", ix.teacher_hash}, {"name", ix.teacher_name},
-                       {"num_layers", ix.teacher_layers}}},
-          {"tokenizer_hash", ix.tokenizer_hash},
-          {"data", {{"split", ix.data_split}, {"tokens", ix.data_tokens}, {"checksum", ix.data_checksum},
-                    {"sequences", ix.data_sequences}}},
-          {"context", ix.context},
-          {"layer", ix.layer},
-          {"top_k", l.top_k},
-          {"vocab_size", l.vocab_size},
-          {"hidden_size", l.hidden_size},
-          {"logits_encoding", to_string(l.logits)},
-          {"hidden_encoding", to_string(l.hidden)},
-          {"records", {{"index_coding", "rice"}, {"rice_bits", l.rice_bits}, {"index_bytes", l.index_bytes},
-                       {"logits_bytes", l.logits_bytes()}, {"hidden_bytes", l.hidden_bytes},
-                       {"bytes_per_token", l.bytes_per_token()}}},
-          {"selection", {{"kind", ix.selection.kind}, {"seed", ix.selection.seed},
-                         {"positions", ix.selection.positions}}},
-          {"rows", ix.rows},
-          {"chunk_rows", ix.chunk_rows},
-          {"num_chunks", ix.num_chunks()},
-          {"complete", ix.complete()},
-          {"total_bytes", ix.total_bytes()},
-          {"chunks", chunks},
-          {"created_by", ix.created_by}};
+    chunks.push_back({{"index", c.index},
+                      {"file", c.file},
+                      {"first_row", c.first_row},
+                      {"rows", c.rows},
+                      {"bytes", c.bytes},
+                      {"checksum", util::hex64(c.checksum)}});
+  return {
+      {"format", "hld-teacher-cache"},
+      {"version", ix.version},
+      {"cache_id", util::hex64(ix.cache_id())},
+      {"teacher",
+       {{"checkpoint", ix.teacher_checkpoint},
+        {"hash", ix.teacher_hash},
+        {"name", ix.teacher_name},
+        {"num_layers", ix.teacher_layers}}},
+      {"tokenizer_hash", ix.tokenizer_hash},
+      {"data",
+       {{"split", ix.data_split},
+        {"tokens", ix.data_tokens},
+        {"checksum", ix.data_checksum},
+        {"sequences", ix.data_sequences}}},
+      {"context", ix.context},
+      {"layer", ix.layer},
+      {"top_k", l.top_k},
+      {"vocab_size", l.vocab_size},
+      {"hidden_size", l.hidden_size},
+      {"logits_encoding", to_string(l.logits)},
+      {"hidden_encoding", to_string(l.hidden)},
+      {"records",
+       {{"index_coding", "rice"},
+        {"rice_bits", l.rice_bits},
+        {"index_bytes", l.index_bytes},
+        {"logits_bytes", l.logits_bytes()},
+        {"hidden_bytes", l.hidden_bytes},
+        {"bytes_per_token", l.bytes_per_token()}}},
+      {"selection", {{"kind", ix.selection.kind}, {"seed", ix.selection.seed}, {"positions", ix.selection.positions}}},
+      {"rows", ix.rows},
+      {"chunk_rows", ix.chunk_rows},
+      {"num_chunks", ix.num_chunks()},
+      {"complete", ix.complete()},
+      {"total_bytes", ix.total_bytes()},
+      {"chunks", chunks},
+      {"created_by", ix.created_by}};
 }
 
 CacheIndex parse_cache_index(const std::string& text, const std::string& what) {
@@ -291,8 +304,9 @@ CacheIndex parse_cache_index(const std::string& text, const std::string& what) {
                       rec.i64("index_bytes", 0, kMaxRecord) == ix.layout.index_bytes &&
                       rec.i64("logits_bytes", 0, kMaxRecord) == ix.layout.logits_bytes() &&
                       rec.i64("hidden_bytes", 0, kMaxRecord) == ix.layout.hidden_bytes,
-                  what + ": record sizes do not match this build's layout for the stated vocabulary, k, width "
-                         "and encodings");
+                  what +
+                      ": record sizes do not match this build's layout for the stated vocabulary, k, width "
+                      "and encodings");
   const Fields sel = f.child("selection");
   ix.selection.kind = sel.str("kind");
   HLD_INPUT_CHECK(ix.selection.kind == "all" || ix.selection.kind == "prefix",

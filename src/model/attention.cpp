@@ -25,17 +25,20 @@ torch::Tensor eager_attention(const torch::Tensor& q, const torch::Tensor& k, co
   // as the product's alpha: one baddbmm instead of a product, a scaling and a masked fill.
   const auto bias = torch::zeros({T, T}, q.options())
                         .masked_fill_(allowed.logical_not(), -std::numeric_limits<double>::infinity())
-                        .repeat({G, 1});                                                  // (G*T, T)
+                        .repeat({G, 1});  // (G*T, T)
   auto scores = torch::baddbmm(bias, q.reshape({B * KV, G * T, D}), k.reshape({B * KV, T, D}).transpose(1, 2),
-                               /*beta=*/1.0, /*alpha=*/scale);                           // (B*KV, G*T, T)
+                               /*beta=*/1.0, /*alpha=*/scale);  // (B*KV, G*T, T)
   auto probs = torch::softmax(scores, -1, at::promote_types(q.scalar_type(), torch::kFloat32)).to(q.scalar_type());
-  auto out = torch::bmm(probs, v.reshape({B * KV, T, D}));                                 // (B*KV, G*T, D)
+  auto out = torch::bmm(probs, v.reshape({B * KV, T, D}));  // (B*KV, G*T, D)
   return out.view({B, H, T, D});
 }
 
 AttentionImpl::AttentionImpl(const config::ModelConfig& c, bool global)
-    : heads_(c.num_heads), kv_heads_(c.num_kv_heads), head_dim_(c.head_dim),
-      scale_(1.0 / std::sqrt(c.query_pre_attn_scalar)), global_(global) {
+    : heads_(c.num_heads),
+      kv_heads_(c.num_kv_heads),
+      head_dim_(c.head_dim),
+      scale_(1.0 / std::sqrt(c.query_pre_attn_scalar)),
+      global_(global) {
   auto lin = [](int64_t in, int64_t out) { return torch::nn::LinearOptions(in, out).bias(false); };
   q_proj = register_module("q_proj", torch::nn::Linear(lin(c.hidden_size, c.num_heads * c.head_dim)));
   k_proj = register_module("k_proj", torch::nn::Linear(lin(c.hidden_size, c.num_kv_heads * c.head_dim)));
@@ -45,8 +48,7 @@ AttentionImpl::AttentionImpl(const config::ModelConfig& c, bool global)
   k_norm = register_module("k_norm", RMSNorm(c.head_dim, c.rms_norm_eps));
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& allowed,
-                                     const RopeTables& rope) {
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& allowed, const RopeTables& rope) {
   const int64_t B = x.size(0), T = x.size(1);
   // QK-norm and RoPE act on the last dimension, so they run in the projections' (B, T, H, D)
   // layout (contiguous: what the fused CPU kernels take); attention wants (B, H, T, D).

@@ -87,8 +87,8 @@ void fused_adamw(const std::vector<torch::Tensor>& params, const std::vector<tor
                  const std::vector<torch::Tensor>& steps, double lr, double beta1, double beta2, double weight_decay,
                  double eps) {
 #if HLD_TORCH2
-  at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, /*max_exp_avg_sqs=*/{}, steps, lr, beta1, beta2,
-                    weight_decay, eps, /*amsgrad=*/false, /*maximize=*/false);
+  at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, /*max_exp_avg_sqs=*/{}, steps, lr, beta1, beta2, weight_decay,
+                    eps, /*amsgrad=*/false, /*maximize=*/false);
 #else
   (void)params, (void)grads, (void)exp_avgs, (void)exp_avg_sqs, (void)steps, (void)lr, (void)beta1, (void)beta2,
       (void)weight_decay, (void)eps;

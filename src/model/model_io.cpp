@@ -46,7 +46,8 @@ std::string resolve_model_dir(const std::string& path) {
   HLD_INPUT_CHECK(fs::exists(path), "model path '" + path + "' does not exist");
   if (fs::exists(fs::path(path) / "model.yaml") || fs::exists(fs::path(path) / "config.json")) return path;
   const std::string ck = latest_checkpoint(path);
-  HLD_INPUT_CHECK(!ck.empty(), "'" + path + "' holds no model (expected model.yaml, config.json or checkpoints/step-*)");
+  HLD_INPUT_CHECK(!ck.empty(),
+                  "'" + path + "' holds no model (expected model.yaml, config.json or checkpoints/step-*)");
   return ck;
 }
 
@@ -67,9 +68,9 @@ void load_named_parameters(torch::nn::Module& m, const std::map<std::string, tor
   for (auto& p : params) {
     auto it = tensors.find(p.key());
     HLD_INPUT_CHECK(it != tensors.end(), what + ": missing tensor '" + p.key() + "'");
-    HLD_INPUT_CHECK(it->second.sizes() == p.value().sizes(),
-                    what + ": tensor '" + p.key() + "' has shape " + c10::str(it->second.sizes()) + ", expected " +
-                        c10::str(p.value().sizes()));
+    HLD_INPUT_CHECK(it->second.sizes() == p.value().sizes(), what + ": tensor '" + p.key() + "' has shape " +
+                                                                 c10::str(it->second.sizes()) + ", expected " +
+                                                                 c10::str(p.value().sizes()));
     p.value().copy_(it->second);
   }
   for (const auto& kv : tensors)

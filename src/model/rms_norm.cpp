@@ -96,8 +96,8 @@ class FusedRmsNorm : public torch::autograd::Function<FusedRmsNorm> {
     auto dx = torch::empty_like(x, torch::MemoryFormat::Contiguous);
     auto dw_blocks = torch::zeros({(rows + kRowBlock - 1) / kRowBlock, D}, x.options().dtype(torch::kFloat64));
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_rms_norm_backward", [&] {
-      backward_rows(g.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(),
-                    rstd.data_ptr<scalar_t>(), dx.data_ptr<scalar_t>(), dw_blocks.data_ptr<double>(), rows, D);
+      backward_rows(g.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), rstd.data_ptr<scalar_t>(),
+                    dx.data_ptr<scalar_t>(), dw_blocks.data_ptr<double>(), rows, D);
     });
     return {dx, dw_blocks.sum(0).to(w.scalar_type()), torch::Tensor()};
   }

@@ -64,16 +64,17 @@ class FusedRope : public torch::autograd::Function<FusedRope> {
 
 }  // namespace
 
-RopeTables rope_tables(int64_t T, int64_t head_dim, double base, double scaling,
-                       torch::Device device, torch::ScalarType dtype, int64_t start) {
+RopeTables rope_tables(int64_t T, int64_t head_dim, double base, double scaling, torch::Device device,
+                       torch::ScalarType dtype, int64_t start) {
   auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device);
-  auto exponent = torch::arange(0, head_dim, 2, torch::TensorOptions().dtype(torch::kInt64).device(device))
-                      .to(torch::kFloat32) / static_cast<float>(head_dim);
+  auto exponent =
+      torch::arange(0, head_dim, 2, torch::TensorOptions().dtype(torch::kInt64).device(device)).to(torch::kFloat32) /
+      static_cast<float>(head_dim);
   auto inv_freq = 1.0 / torch::pow(torch::scalar_tensor(static_cast<float>(base), f32), exponent);
   if (scaling != 1.0) inv_freq = inv_freq / static_cast<float>(scaling);
   auto pos = torch::arange(start, start + T, f32);
-  auto freqs = torch::outer(pos, inv_freq);         // (T, D/2)
-  auto emb = torch::cat({freqs, freqs}, -1);         // (T, D)
+  auto freqs = torch::outer(pos, inv_freq);   // (T, D/2)
+  auto emb = torch::cat({freqs, freqs}, -1);  // (T, D)
   return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }
 

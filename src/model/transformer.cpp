@@ -21,15 +21,18 @@ TransformerImpl::TransformerImpl(const config::ModelConfig& c) : cfg_(c) {
 void TransformerImpl::init_weights(double std) {
   torch::NoGradGuard ng;
   for (auto& p : named_parameters()) {
-    if (p.key().find("norm") != std::string::npos) p.value().zero_();
-    else p.value().normal_(0.0, std);
+    if (p.key().find("norm") != std::string::npos)
+      p.value().zero_();
+    else
+      p.value().normal_(0.0, std);
   }
 }
 
 torch::Tensor TransformerImpl::embed(const torch::Tensor& ids) {
   auto w = embed_tokens->weight;
-  auto scale = torch::scalar_tensor(static_cast<float>(std::sqrt(static_cast<double>(cfg_.hidden_size))),
-                                    torch::kFloat32).to(w.scalar_type());
+  auto scale =
+      torch::scalar_tensor(static_cast<float>(std::sqrt(static_cast<double>(cfg_.hidden_size))), torch::kFloat32)
+          .to(w.scalar_type());
   return embed_tokens(ids) * scale.to(w.device());
 }
 

@@ -97,8 +97,9 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
       grad_h.slice(0, r0, r1).copy_(torch::matmul(gc, wc));
       grad_w.add_(torch::matmul(gc.t(), hc).to(ft));
     }
-    return {grad_h, grad_w.to(w.scalar_type()), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
-            torch::Tensor()};
+    return {
+        grad_h,         grad_w.to(w.scalar_type()), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
+        torch::Tensor()};
   }
 };
 

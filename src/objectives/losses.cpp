@@ -6,9 +6,7 @@ namespace {
 
 // Losses are computed in at least float32 (bf16 activations are upcast; float64 stays float64,
 // which the finite-difference tests rely on).
-torch::Tensor up(const torch::Tensor& x) {
-  return x.to(at::promote_types(x.scalar_type(), torch::kFloat32));
-}
+torch::Tensor up(const torch::Tensor& x) { return x.to(at::promote_types(x.scalar_type(), torch::kFloat32)); }
 
 }  // namespace
 
@@ -19,10 +17,10 @@ torch::Tensor nll(const torch::Tensor& logits, const torch::Tensor& targets) {
 
 torch::Tensor kd_kl(const torch::Tensor& student_logits, const torch::Tensor& teacher_vals,
                     const torch::Tensor& teacher_idx, double tau) {
-  auto log_pt = torch::log_softmax(up(teacher_vals) / tau, -1);       // (N, K)
-  auto log_ps = torch::log_softmax(up(student_logits) / tau, -1)      // (N, V)
-                    .gather(1, teacher_idx);                                           // (N, K)
-  auto kl = (log_pt.exp() * (log_pt - log_ps)).sum(-1);                                // (N,)
+  auto log_pt = torch::log_softmax(up(teacher_vals) / tau, -1);   // (N, K)
+  auto log_ps = torch::log_softmax(up(student_logits) / tau, -1)  // (N, V)
+                    .gather(1, teacher_idx);                      // (N, K)
+  auto kl = (log_pt.exp() * (log_pt - log_ps)).sum(-1);           // (N,)
   return kl.mean() * (tau * tau);
 }
 

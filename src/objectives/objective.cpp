@@ -16,8 +16,10 @@ LossOutput compute_loss(const config::ExperimentConfig& cfg, const PhaseSpec& ph
   if (n.teacher_hidden) fo.hidden_layers = {hint};
   const bool hint_only = phase.loss == Phase::kHint;
   fo.logits = false;  // the de-embedding happens inside chunked_lm_loss
-  if (hint_only) fo.stop_after = hint;  // phase 1 runs only the first D_S/2 blocks
-  else fo.final_normed = true;
+  if (hint_only)
+    fo.stop_after = hint;  // phase 1 runs only the first D_S/2 blocks
+  else
+    fo.final_normed = true;
   auto out = student->forward(input, fo);
   LossOutput r;
   torch::Tensor hidden_term;

@@ -28,9 +28,12 @@ RegressorImpl::RegressorImpl(config::RegressorKind kind, int64_t ds, int64_t dt,
 
 torch::Tensor RegressorImpl::forward(const torch::Tensor& h) {
   switch (kind_) {
-    case config::RegressorKind::kLinear: return proj(h);
-    case config::RegressorKind::kMlp: return down(torch::gelu(up(h), "tanh"));
-    case config::RegressorKind::kGatedMlp: return down(torch::gelu(gate(h), "tanh") * up(h));
+    case config::RegressorKind::kLinear:
+      return proj(h);
+    case config::RegressorKind::kMlp:
+      return down(torch::gelu(up(h), "tanh"));
+    case config::RegressorKind::kGatedMlp:
+      return down(torch::gelu(gate(h), "tanh") * up(h));
   }
   return h;
 }

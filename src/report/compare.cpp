@@ -101,9 +101,12 @@ std::vector<SignSummary> summarize(const std::vector<Comparison>& comps, int boo
     double sum = 0;
     for (double x : xs) {
       // Differences below the tables' printed precision count as ties.
-      if (std::abs(x) < 1e-9) ++s.ties;
-      else if (x > 0) ++s.wins;
-      else ++s.losses;
+      if (std::abs(x) < 1e-9)
+        ++s.ties;
+      else if (x > 0)
+        ++s.wins;
+      else
+        ++s.losses;
       sum += x;
     }
     s.mean = sum / s.n;

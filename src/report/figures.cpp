@@ -130,7 +130,8 @@ std::vector<std::string> write_figures(const std::vector<Comparison>& comps, con
     }
     gp << "\nunset arrow 1\n";
     gp << "set output '" << base << "_scatter.png'\n"
-       << "set title '" << model << ": " << header << ", KD vs method per hyper-parameter point (below the diagonal: beats KD)'\n"
+       << "set title '" << model << ": " << header
+       << ", KD vs method per hyper-parameter point (below the diagonal: beats KD)'\n"
        << "set xlabel 'KD " << header << "'\nset ylabel 'method " << header << "'\n"
        << "set xrange [" << fmt("%.9g", vlo - pad) << ":" << fmt("%.9g", vhi + pad) << "]\n"
        << "set yrange [" << fmt("%.9g", vlo - pad) << ":" << fmt("%.9g", vhi + pad) << "]\n"

@@ -41,8 +41,11 @@ std::optional<double> task_value(const nlohmann::json& eval, const std::string& 
 const std::vector<MetricSpec>& metric_table() {
   static const std::vector<MetricSpec> table = {
       {"c4", "C4", {"c4"}, {"log_ppl", "log_perplexity", "token_log_ppl", "nll"}, false},
-      {"wikitext", "Wikitext", {"wikitext", "wikitext103", "wikitext-103"},
-       {"log_ppl", "log_perplexity", "token_log_ppl", "nll"}, false},
+      {"wikitext",
+       "Wikitext",
+       {"wikitext", "wikitext103", "wikitext-103"},
+       {"log_ppl", "log_perplexity", "token_log_ppl", "nll"},
+       false},
       {"hellaswag", "HSwag", {"hellaswag"}, {"error"}, true},
       {"piqa", "PIQA", {"piqa"}, {"error"}, true},
       {"winogrande", "WinoG", {"winogrande"}, {"error"}, true},
@@ -54,13 +57,13 @@ const std::vector<MetricSpec>& metric_table() {
 }
 
 const std::vector<std::string>& paper_metric_ids() {
-  static const std::vector<std::string> ids = {"c4", "wikitext", "hellaswag", "piqa",
-                                               "winogrande", "lambada", "arc_easy"};
+  static const std::vector<std::string> ids = {"c4",         "wikitext", "hellaswag", "piqa",
+                                               "winogrande", "lambada",  "arc_easy"};
   return ids;
 }
 
 const std::vector<std::string>& table2_metric_ids() {
-  static const std::vector<std::string> ids = {"c4", "wikitext", "hellaswag", "piqa",
+  static const std::vector<std::string> ids = {"c4",       "wikitext",   "hellaswag", "piqa",
                                                "arc_easy", "winogrande", "lambada"};
   return ids;
 }

@@ -21,7 +21,8 @@ const std::vector<std::pair<std::string, std::string>>& paper_csv_files() {
 735m,hldc,2.608,2.438,0.430,0.251,0.415,0.405,0.425
 735m,hldf,2.607,2.422,0.426,0.261,0.409,0.404,0.428
 )csv"},
-      {"table4_123m.csv", R"csv(method,lr,p1,alpha,temperature,gamma,c4,wikitext,hellaswag,piqa,winogrande,lambada,arc_easy
+      {"table4_123m.csv",
+       R"csv(method,lr,p1,alpha,temperature,gamma,c4,wikitext,hellaswag,piqa,winogrande,lambada,arc_easy
 nll,0.0001,0.00,,,,3.458,3.422,0.719,0.379,0.451,0.572,0.630
 nll,0.0004,0.00,,,,3.071,3.000,0.651,0.332,0.448,0.539,0.543
 nll,0.0016,0.00,,,,3.063,3.062,0.643,0.338,0.440,0.527,0.529
@@ -86,7 +87,8 @@ hldf,0.0016,0.05,0.9,0.5,,3.093,3.000,0.622,0.329,0.433,0.508,0.537
 hldf,0.0016,0.01,0.9,1.0,,3.012,2.906,0.622,0.317,0.433,0.522,0.516
 hldf,0.0016,0.05,0.9,1.0,,3.010,2.891,0.629,0.316,0.429,0.509,0.515
 )csv"},
-      {"table5_735m.csv", R"csv(method,lr,p1,alpha,temperature,gamma,c4,wikitext,hellaswag,piqa,winogrande,lambada,arc_easy
+      {"table5_735m.csv",
+       R"csv(method,lr,p1,alpha,temperature,gamma,c4,wikitext,hellaswag,piqa,winogrande,lambada,arc_easy
 nll,0.0001,0.00,,,,2.748,2.750,0.516,0.280,0.429,0.460,0.473
 nll,0.0004,0.00,,,,2.639,2.453,0.440,0.261,0.423,0.445,0.416
 nll,0.0016,0.00,,,,2.648,2.469,0.458,0.263,0.406,0.441,0.419

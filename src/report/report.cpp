@@ -68,16 +68,14 @@ std::string compute_note(const std::vector<Point>& pts) {
       }
   if (!n) return "Training FLOPs: not recorded in the eval JSON of these runs.\n";
   std::ostringstream o;
-  o << "Training FLOPs over " << n << " runs: min " << fmt("%.6e", lo) << ", max " << fmt("%.6e", hi)
-    << " (spread " << fmt("%.4f", hi > 0 ? 100.0 * (hi - lo) / hi : 0.0)
+  o << "Training FLOPs over " << n << " runs: min " << fmt("%.6e", lo) << ", max " << fmt("%.6e", hi) << " (spread "
+    << fmt("%.4f", hi > 0 ? 100.0 * (hi - lo) / hi : 0.0)
     << " % of the max; the budget controller stops every run within one optimizer step of its budget).\n";
   return o.str();
 }
 
 // Markdown cell "ours / paper".
-std::string pair_cell(const double* ours, const double* paper) {
-  return fmt_metric(ours) + " / " + fmt_metric(paper);
-}
+std::string pair_cell(const double* ours, const double* paper) { return fmt_metric(ours) + " / " + fmt_metric(paper); }
 
 struct PaperSection {
   std::string markdown;
@@ -162,12 +160,15 @@ PaperSection paper_section(const std::vector<Point>& ours, const std::string& mo
       const auto& k = p.key;
       auto hp = [](double v, bool applies) { return applies ? fmt_hparam(v) : std::string(); };
       const bool kdlike = k.method != "nll";
-      pts.add({method_label(k.method), fmt_hparam(k.lr), hp(k.p1, k.method == "hldf"),
-               hp(k.alpha, kdlike), hp(k.temperature, kdlike),
-               hp(k.gamma, k.method == "hldc"), fmt_metric(c4a), fmt_metric(c4b),
+      pts.add({method_label(k.method), fmt_hparam(k.lr), hp(k.p1, k.method == "hldf"), hp(k.alpha, kdlike),
+               hp(k.temperature, kdlike), hp(k.gamma, k.method == "hldc"), fmt_metric(c4a), fmt_metric(c4b),
                c4a && c4b ? fmt("%+.3f", *c4a - *c4b) : "—"});
-      std::vector<std::string> row = {model, k.method, fmt_hparam(k.lr), hp(k.p1, k.method == "hldf"),
-                                      hp(k.alpha, kdlike), hp(k.temperature, kdlike),
+      std::vector<std::string> row = {model,
+                                      k.method,
+                                      fmt_hparam(k.lr),
+                                      hp(k.p1, k.method == "hldf"),
+                                      hp(k.alpha, kdlike),
+                                      hp(k.temperature, kdlike),
                                       hp(k.gamma, k.method == "hldc")};
       for (const auto& id : paper_metric_ids()) {
         row.push_back(p.mean.count(id) ? fmt("%.6g", p.mean.at(id)) : "");
@@ -224,9 +225,11 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
     summary << "== " << model << " ==\n";
 
     md << "### Best hyper-parameters per method (Table 2 layout)\n\n";
-    if (sel.empty()) md << "No run of this model has C4 or held-out log-perplexity yet.\n\n";
-    else md << "Best point of each method by " << metric_spec(sel).header << " log-perplexity"
-            << (sel == "valid" ? " (held-out token shards; no C4 evaluation in these runs)" : "") << ".\n\n";
+    if (sel.empty())
+      md << "No run of this model has C4 or held-out log-perplexity yet.\n\n";
+    else
+      md << "Best point of each method by " << metric_spec(sel).header << " log-perplexity"
+         << (sel == "valid" ? " (held-out token shards; no C4 evaluation in these runs)" : "") << ".\n\n";
     const Table best = best_table(pts, sel, teacher_ptr, false);
     md << best.markdown() << "\n" << compute_note(pts) << "\n";
     summary << best.markdown();
@@ -260,8 +263,8 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
       for (const auto& c : pw)
         if (c.metric == sel) detail.push_back(c);
       if (!detail.empty())
-        md << "Each pair on " << metric_spec(sel).header << ":\n\n" << improvement_table(detail, false).markdown()
-           << "\n";
+        md << "Each pair on " << metric_spec(sel).header << ":\n\n"
+           << improvement_table(detail, false).markdown() << "\n";
       append_rows(imp_csv, improvement_table(pw, true));
       append_rows(imp_csv, improvement_table(paired, true));
     }
@@ -302,8 +305,8 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
   put("runs.csv", runs_csv.csv());
   put("best.csv", best_csv.csv());
   put("improvement.csv", imp_csv.header.empty() ? improvement_table({}, true).csv() : imp_csv.csv());
-  put("sign_tests.csv", sign_csv.header.empty() ? with_column(summary_table({}, true), "pairing", "").csv()
-                                                : sign_csv.csv());
+  put("sign_tests.csv",
+      sign_csv.header.empty() ? with_column(summary_table({}, true), "pairing", "").csv() : sign_csv.csv());
   if (!paper_size_arg.empty()) put("paper_comparison.csv", paper_csv_table.csv());
   for (const auto& f : res.figures) res.files.push_back(f);
   res.summary = summary.str();

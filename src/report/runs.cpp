@@ -50,9 +50,10 @@ void read_config(const std::string& text, const std::string& file, const std::st
   static bool warned = false;
   if (!warned && !has_every_key(YAML::Load(text), c)) {
     warned = true;
-    spdlog::warn("{}: written by an older hld-train (config without its defaults); the keys it left out take "
-                 "today's defaults (and so may other such run folders)",
-                 file);
+    spdlog::warn(
+        "{}: written by an older hld-train (config without its defaults); the keys it left out take "
+        "today's defaults (and so may other such run folders)",
+        file);
   }
   r.method = config::to_string(c.objective.name);
   r.alpha = c.objective.alpha;
@@ -101,8 +102,7 @@ RunRecord load_run(const std::string& dir) {
     r.metrics = extract_metrics(eval);
     r.flops = extract_number(eval, {"flops", "flops_spent", "train.flops", "training.flops", "trained.flops",
                                     "budget.flops_spent", "budget.flops"});
-    r.tokens = extract_number(eval, {"tokens", "tokens_spent", "train.tokens", "training.tokens",
-                                     "trained.tokens"});
+    r.tokens = extract_number(eval, {"tokens", "tokens_spent", "train.tokens", "training.tokens", "trained.tokens"});
   }
   if (has_cfg) {
     const std::string text = util::read_file(cfg_path);

@@ -115,10 +115,15 @@ Table runs_table(const std::vector<Point>& points, bool precise) {
     if (p.key.method == "teacher") continue;
     const auto& k = p.key;
     std::vector<std::string> row;
-    if (precise) row = {k.model, k.method};
-    else row = {method_label(k.method)};
-    for (auto [hp, v] : {std::pair<const char*, double>{"lr", k.lr}, {"p1", k.p1}, {"alpha", k.alpha},
-                         {"temperature", k.temperature}, {"gamma", k.gamma}})
+    if (precise)
+      row = {k.model, k.method};
+    else
+      row = {method_label(k.method)};
+    for (auto [hp, v] : {std::pair<const char*, double>{"lr", k.lr},
+                         {"p1", k.p1},
+                         {"alpha", k.alpha},
+                         {"temperature", k.temperature},
+                         {"gamma", k.gamma}})
       row.push_back(hp_cell(k, hp, v));
     for (const auto& id : metrics) row.push_back(metric_cell(metric_of(p, id), precise));
     if (seeds || precise) row.push_back(std::to_string(p.runs.size()));
@@ -151,8 +156,10 @@ Table best_table(const std::vector<Point>& points, const std::string& metric, co
   const auto metrics = shown_metrics(points, true, precise);
   const auto best = best_points(points, metric);
   Table t;
-  if (precise) t.header = {"method"};
-  else t.header = {"Method"};
+  if (precise)
+    t.header = {"method"};
+  else
+    t.header = {"Method"};
   for (const auto& id : metrics) t.header.push_back(precise ? id : metric_spec(id).header);
   if (precise) {
     for (const char* h : {"lr", "alpha", "temperature", "gamma", "p1", "seeds", "flops"}) t.header.push_back(h);
@@ -178,8 +185,11 @@ Table best_table(const std::vector<Point>& points, const std::string& metric, co
     for (const auto& id : metrics) r.push_back(metric_cell(metric_of(p, id), precise));
     if (precise) {
       const auto& k = p.key;
-      for (auto [hp, v] : {std::pair<const char*, double>{"lr", k.lr}, {"alpha", k.alpha},
-                           {"temperature", k.temperature}, {"gamma", k.gamma}, {"p1", k.p1}})
+      for (auto [hp, v] : {std::pair<const char*, double>{"lr", k.lr},
+                           {"alpha", k.alpha},
+                           {"temperature", k.temperature},
+                           {"gamma", k.gamma},
+                           {"p1", k.p1}})
         r.push_back(hp_cell(k, hp, v));
       r.push_back(std::to_string(p.runs.size()));
     } else {
@@ -214,8 +224,9 @@ Table best_table(const std::vector<Point>& points, const std::string& metric, co
 Table improvement_table(const std::vector<Comparison>& comps, bool precise) {
   const bool seeds = std::any_of(comps.begin(), comps.end(), [](const Comparison& c) { return c.seed >= 0; });
   Table t;
-  if (precise) t.header = {"model", "metric", "method", "lr", "alpha", "temperature", "gamma", "p1", "seed", "kd",
-                           "value", "improvement"};
+  if (precise)
+    t.header = {"model", "metric", "method", "lr", "alpha", "temperature",
+                "gamma", "p1",     "seed",   "kd", "value", "improvement"};
   else {
     t.header = {"Method", "η", "α", "τ", "γ", "P1"};
     if (seeds) t.header.push_back("seed");
@@ -224,16 +235,20 @@ Table improvement_table(const std::vector<Comparison>& comps, bool precise) {
   for (const auto& c : comps) {
     const auto& k = c.method_point;
     std::vector<std::string> r;
-    if (precise) r = {c.model, c.metric, c.method};
-    else r = {method_label(c.method)};
+    if (precise)
+      r = {c.model, c.metric, c.method};
+    else
+      r = {method_label(c.method)};
     // NLL has no α/τ of its own: show the KD point's, which identify the pair.
     r.push_back(fmt_hparam(k.lr));
     r.push_back(fmt_hparam(c.kd_point.alpha));
     r.push_back(fmt_hparam(c.kd_point.temperature));
     r.push_back(hp_cell(k, "gamma", k.gamma));
     r.push_back(hp_cell(k, "p1", k.p1));
-    if (precise) r.push_back(c.seed >= 0 ? std::to_string(c.seed) : "");
-    else if (seeds) r.push_back(std::to_string(c.seed));
+    if (precise)
+      r.push_back(c.seed >= 0 ? std::to_string(c.seed) : "");
+    else if (seeds)
+      r.push_back(std::to_string(c.seed));
     r.push_back(fmt(precise ? "%.6g" : "%.3f", c.kd));
     r.push_back(fmt(precise ? "%.6g" : "%.3f", c.value));
     r.push_back(fmt(precise ? "%.6g" : "%+.3f", c.improvement));
@@ -244,14 +259,29 @@ Table improvement_table(const std::vector<Comparison>& comps, bool precise) {
 
 Table summary_table(const std::vector<SignSummary>& sums, bool precise) {
   Table t;
-  if (precise) t.header = {"model", "metric", "method", "n", "wins", "losses", "ties", "mean", "median", "sign_p",
-                           "ci_lo", "ci_hi"};
-  else t.header = {"Model", "Metric", "Method", "n", "beats KD", "loses", "ties", "mean Δ", "median Δ",
-                   "sign test p", "95% bootstrap CI of mean Δ"};
+  if (precise)
+    t.header = {"model", "metric", "method", "n",      "wins",  "losses",
+                "ties",  "mean",   "median", "sign_p", "ci_lo", "ci_hi"};
+  else
+    t.header = {"Model",
+                "Metric",
+                "Method",
+                "n",
+                "beats KD",
+                "loses",
+                "ties",
+                "mean Δ",
+                "median Δ",
+                "sign test p",
+                "95% bootstrap CI of mean Δ"};
   for (const auto& s : sums) {
-    std::vector<std::string> r = {s.model, precise ? s.metric : metric_spec(s.metric).header,
-                                  precise ? s.method : method_label(s.method), std::to_string(s.n),
-                                  std::to_string(s.wins), std::to_string(s.losses), std::to_string(s.ties)};
+    std::vector<std::string> r = {s.model,
+                                  precise ? s.metric : metric_spec(s.metric).header,
+                                  precise ? s.method : method_label(s.method),
+                                  std::to_string(s.n),
+                                  std::to_string(s.wins),
+                                  std::to_string(s.losses),
+                                  std::to_string(s.ties)};
     if (precise) {
       for (double v : {s.mean, s.median, s.sign_p, s.ci_lo, s.ci_hi}) r.push_back(fmt("%.6g", v));
     } else {

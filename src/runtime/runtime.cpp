@@ -23,7 +23,8 @@ namespace hld::runtime {
 torch::Device resolve_device(const std::string& spec) {
   if (spec == "auto") return torch::cuda::is_available() ? torch::Device("cuda:0") : torch::Device(torch::kCPU);
   if (spec == "cpu") return torch::kCPU;
-  HLD_INPUT_CHECK(torch::cuda::is_available(), "run.device = '" + spec + "': CUDA is not available in this build/machine");
+  HLD_INPUT_CHECK(torch::cuda::is_available(),
+                  "run.device = '" + spec + "': CUDA is not available in this build/machine");
   return torch::Device(spec == "cuda" ? "cuda:0" : spec);
 }
 
@@ -39,8 +40,8 @@ void use_all_cpus() {
 
 void cache_large_cpu_allocations() {
   if (std::getenv("GLIBC_TUNABLES") || std::getenv("MALLOC_MMAP_MAX_")) return;
-  mallopt(M_MMAP_MAX, 0);                // the main arena grows with brk only
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);    // and keeps up to 1 GiB of freed top-of-heap memory
+  mallopt(M_MMAP_MAX, 0);              // the main arena grows with brk only
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);  // and keeps up to 1 GiB of freed top-of-heap memory
 }
 
 int64_t peak_memory(const torch::Device& device) {

@@ -35,8 +35,10 @@ class CallbackIterator : public sentencepiece::SentenceIterator {
   void Next() override {
     const char* d = nullptr;
     size_t n = 0;
-    if (next_(ctx_, &d, &n)) value_.assign(d, n);
-    else done_ = true;
+    if (next_(ctx_, &d, &n))
+      value_.assign(d, n);
+    else
+      done_ = true;
   }
   const std::string& value() const override { return value_; }
   sentencepiece::util::Status status() const override { return sentencepiece::util::Status(); }
@@ -67,10 +69,14 @@ HLD_SPM_EXPORT int hld_spm_piece_size(const hld_spm* p) { return p->sp.GetPieceS
 
 HLD_SPM_EXPORT int hld_spm_special_id(const hld_spm* p, int which) {
   switch (which) {
-    case 0: return p->sp.pad_id();
-    case 1: return p->sp.eos_id();
-    case 2: return p->sp.bos_id();
-    default: return p->sp.unk_id();
+    case 0:
+      return p->sp.pad_id();
+    case 1:
+      return p->sp.eos_id();
+    case 2:
+      return p->sp.bos_id();
+    default:
+      return p->sp.unk_id();
   }
 }
 

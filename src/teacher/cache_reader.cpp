@@ -20,8 +20,9 @@ namespace hld::teacher {
 
 CacheReader::CacheReader(std::string dir) : dir_(std::move(dir)) {
   const std::string ip = (fs::path(dir_) / "index.json").string();
-  HLD_INPUT_CHECK(fs::exists(ip), "teacher.cache '" + dir_ + "': no index.json (not a teacher cache; write one with "
-                                  "`hld-train cache-teacher`)");
+  HLD_INPUT_CHECK(fs::exists(ip), "teacher.cache '" + dir_ +
+                                      "': no index.json (not a teacher cache; write one with "
+                                      "`hld-train cache-teacher`)");
   ix_ = io::parse_cache_index(util::read_file(ip), ip);
   finished_.assign(static_cast<size_t>(ix_.num_chunks()), nullptr);
   for (const auto& c : ix_.chunks) finished_[static_cast<size_t>(c.index)] = &c;
@@ -55,9 +56,7 @@ int64_t CacheReader::row_of(int64_t seq_id) const {
   return it != by_seq_.end() && it->first == seq_id ? it->second : -1;
 }
 
-std::string CacheReader::chunk_path(int64_t c) const {
-  return (fs::path(dir_) / io::chunk_file_name(c)).string();
-}
+std::string CacheReader::chunk_path(int64_t c) const { return (fs::path(dir_) / io::chunk_file_name(c)).string(); }
 
 void CacheReader::pread_exact(const OpenChunk& ch, int64_t c, uint64_t offset, std::string& out, uint64_t n) const {
   out.resize(n);
@@ -66,7 +65,8 @@ void CacheReader::pread_exact(const OpenChunk& ch, int64_t c, uint64_t offset, s
     const ssize_t r = ::pread(ch.fd, out.data() + got, n - got, static_cast<off_t>(offset + got));
     if (r < 0 && errno == EINTR) continue;
     HLD_INPUT_CHECK(r > 0, chunk_path(c) + ": cannot read " + std::to_string(n) + " bytes at offset " +
-                               std::to_string(offset) + (r < 0 ? std::string(": ") + std::strerror(errno) : ": truncated"));
+                               std::to_string(offset) +
+                               (r < 0 ? std::string(": ") + std::strerror(errno) : ": truncated"));
     got += static_cast<uint64_t>(r);
   }
 }
@@ -113,9 +113,8 @@ CacheReader::OpenChunk& CacheReader::open_chunk(int64_t c) {
     HLD_INPUT_CHECK(h.cache_id == want.cache_id, path + ": belongs to another cache (cache id differs)");
     HLD_INPUT_CHECK(h.version == want.version, path + ": chunk format version " + std::to_string(h.version) +
                                                    ", index.json says " + std::to_string(want.version));
-    HLD_INPUT_CHECK(h.chunk_index == want.chunk_index && h.first_row == want.first_row &&
-                        h.num_rows == want.num_rows && h.context == want.context &&
-                        h.logits_record_bytes == want.logits_record_bytes &&
+    HLD_INPUT_CHECK(h.chunk_index == want.chunk_index && h.first_row == want.first_row && h.num_rows == want.num_rows &&
+                        h.context == want.context && h.logits_record_bytes == want.logits_record_bytes &&
                         h.hidden_record_bytes == want.hidden_record_bytes,
                     path + ": chunk header does not match index.json");
     ch.table = io::parse_row_table(p + io::kChunkHeaderBytes, prefix.size() - io::kChunkHeaderBytes, h.num_rows, path);
@@ -140,13 +139,15 @@ CacheReader::OpenChunk& CacheReader::open_chunk(int64_t c) {
 }
 
 const io::RowEntry& CacheReader::entry(int64_t row) {
-  HLD_INPUT_CHECK(row >= 0 && row < ix_.rows, "teacher.cache '" + dir_ + "': row " + std::to_string(row) + " out of range");
+  HLD_INPUT_CHECK(row >= 0 && row < ix_.rows,
+                  "teacher.cache '" + dir_ + "': row " + std::to_string(row) + " out of range");
   const int64_t c = row / ix_.chunk_rows;
   return open_chunk(c).table[static_cast<size_t>(row - ix_.chunk_first_row(c))];
 }
 
 void CacheReader::read_raw(int64_t row, std::string* logits, std::string* hidden, bool verify) {
-  HLD_INPUT_CHECK(row >= 0 && row < ix_.rows, "teacher.cache '" + dir_ + "': row " + std::to_string(row) + " out of range");
+  HLD_INPUT_CHECK(row >= 0 && row < ix_.rows,
+                  "teacher.cache '" + dir_ + "': row " + std::to_string(row) + " out of range");
   const int64_t c = row / ix_.chunk_rows;
   const OpenChunk& ch = open_chunk(c);
   const auto r = static_cast<uint64_t>(row - ix_.chunk_first_row(c));
@@ -198,7 +199,8 @@ void CacheReader::verify_chunk(int64_t c) {
   const int64_t first = ix_.chunk_first_row(c), n = ix_.chunk_num_rows(c);
   const auto& l = ix_.layout;
   std::string lg, hd;
-  std::vector<float> vals(static_cast<size_t>(ix_.context * l.top_k)), h(static_cast<size_t>(ix_.context * l.hidden_size));
+  std::vector<float> vals(static_cast<size_t>(ix_.context * l.top_k)),
+      h(static_cast<size_t>(ix_.context * l.hidden_size));
   std::vector<int64_t> idx(vals.size());
   for (int64_t r = first; r < first + n; ++r) {
     read_raw(r, &lg, &hd);

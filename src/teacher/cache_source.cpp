@@ -37,7 +37,8 @@ class CacheSource : public TeacherSource {
       const int64_t row = reader_->row_of(seq);
       HLD_INPUT_CHECK(row >= 0, "teacher.cache '" + dir + "' does not hold sequence " + std::to_string(seq) +
                                     " (it holds " + std::to_string(ix.rows) + " of the split's " +
-                                    std::to_string(ix.data_sequences) + " sequences); re-run cache-teacher with "
+                                    std::to_string(ix.data_sequences) +
+                                    " sequences); re-run cache-teacher with "
                                     "more teacher.cache_tokens");
       entries[static_cast<size_t>(b)] = reader_->entry(row);
       HLD_INPUT_CHECK(io::tokens_hash(ids + b * T, T, ix.version) == entries[static_cast<size_t>(b)].tokens_hash,
@@ -66,8 +67,10 @@ class CacheSource : public TeacherSource {
           reader_->decode_hidden_block(rows[i], hraw[i], hidden.data_ptr<float>() + b * T * l.hidden_size);
       }
     };
-    if (parallel_) at::parallel_for(0, B, 1, decode);
-    else decode(0, B);
+    if (parallel_)
+      at::parallel_for(0, B, 1, decode);
+    else
+      decode(0, B);
     if (needs.teacher_logits) {
       s.vals_NxK = vals.to(device_);
       s.idx_NxK = idx.to(device_);
@@ -104,19 +107,20 @@ void check_cache_matches(const CacheReader& reader, const config::ExperimentConf
     util::Digest stored;
     const util::HashAlgo algo = util::parse_digest(ix.teacher_hash, &stored) ? stored.algo : util::HashAlgo::kXxh3;
     const std::string h = teacher_weights_hash(cfg.teacher.checkpoint, algo);
-    HLD_INPUT_CHECK(h == ix.teacher_hash, mismatch(dir, "teacher.hash", ix.teacher_hash + " (written from '" +
-                                                                             ix.teacher_checkpoint + "')",
-                                                   h, "teacher.checkpoint '" + cfg.teacher.checkpoint + "'"));
+    HLD_INPUT_CHECK(h == ix.teacher_hash,
+                    mismatch(dir, "teacher.hash", ix.teacher_hash + " (written from '" + ix.teacher_checkpoint + "')",
+                             h, "teacher.checkpoint '" + cfg.teacher.checkpoint + "'"));
   } else {
     spdlog::warn("teacher.checkpoint is not set: the cache's teacher ({}, hash {}) is checked by shape only",
                  ix.teacher_checkpoint, ix.teacher_hash);
   }
-  HLD_INPUT_CHECK(ix.teacher_layers == shape.num_layers,
-                  mismatch(dir, "teacher.num_layers", num(ix.teacher_layers), num(shape.num_layers), "the teacher's depth"));
-  HLD_INPUT_CHECK(ix.layout.hidden_size == shape.hidden_size,
-                  mismatch(dir, "hidden_size", num(ix.layout.hidden_size), num(shape.hidden_size), "the teacher's width"));
-  HLD_INPUT_CHECK(ix.layout.vocab_size == shape.vocab_size,
-                  mismatch(dir, "vocab_size", num(ix.layout.vocab_size), num(shape.vocab_size), "the teacher's vocabulary"));
+  HLD_INPUT_CHECK(ix.teacher_layers == shape.num_layers, mismatch(dir, "teacher.num_layers", num(ix.teacher_layers),
+                                                                  num(shape.num_layers), "the teacher's depth"));
+  HLD_INPUT_CHECK(ix.layout.hidden_size == shape.hidden_size, mismatch(dir, "hidden_size", num(ix.layout.hidden_size),
+                                                                       num(shape.hidden_size), "the teacher's width"));
+  HLD_INPUT_CHECK(
+      ix.layout.vocab_size == shape.vocab_size,
+      mismatch(dir, "vocab_size", num(ix.layout.vocab_size), num(shape.vocab_size), "the teacher's vocabulary"));
   HLD_INPUT_CHECK(ix.tokenizer_hash == order.tokenizer_hash(),
                   mismatch(dir, "tokenizer_hash", ix.tokenizer_hash, order.tokenizer_hash(),
                            "the tokenizer of data.train '" + cfg.data.train + "'"));
@@ -124,7 +128,8 @@ void check_cache_matches(const CacheReader& reader, const config::ExperimentConf
                   mismatch(dir, "data", num(ix.data_tokens) + " tokens, checksum " + ix.data_checksum,
                            num(order.num_tokens()) + " tokens, checksum " + split_checksum(order.shards()),
                            "data.train '" + cfg.data.train + "'"));
-  HLD_INPUT_CHECK(ix.context == cfg.data.context, mismatch(dir, "context", num(ix.context), num(cfg.data.context), "data.context"));
+  HLD_INPUT_CHECK(ix.context == cfg.data.context,
+                  mismatch(dir, "context", num(ix.context), num(cfg.data.context), "data.context"));
   HLD_INPUT_CHECK(ix.layer == hint, mismatch(dir, "layer", num(ix.layer), num(hint), "objective.teacher_layer"));
   HLD_INPUT_CHECK(ix.layout.top_k == cfg.objective.top_k,
                   mismatch(dir, "top_k", num(ix.layout.top_k), num(cfg.objective.top_k), "objective.top_k"));
@@ -152,9 +157,9 @@ std::unique_ptr<TeacherSource> make_cache_source(const config::ExperimentConfig&
                                      std::to_string(ix.chunks.size()) + " of " + std::to_string(ix.num_chunks()) +
                                      " chunks written; run `hld-train cache-teacher` again to finish it");
   reader->attach(order);
-  spdlog::info("teacher: cache '{}' ({} sequences, k {}, layer {}, logits {}, hidden {}, {} B/token)", cfg.teacher.cache,
-               ix.rows, ix.layout.top_k, ix.layer, io::to_string(ix.layout.logits), io::to_string(ix.layout.hidden),
-               ix.layout.bytes_per_token());
+  spdlog::info("teacher: cache '{}' ({} sequences, k {}, layer {}, logits {}, hidden {}, {} B/token)",
+               cfg.teacher.cache, ix.rows, ix.layout.top_k, ix.layer, io::to_string(ix.layout.logits),
+               io::to_string(ix.layout.hidden), ix.layout.bytes_per_token());
   return std::make_unique<CacheSource>(std::move(reader), shape, device, parallel_decode);
 }
 

@@ -35,7 +35,8 @@ void sample_error(const config::ExperimentConfig& cfg, CacheReader& reader, cons
   teacher->to(dev);
   teacher->eval();
   torch::manual_seed(cfg.run.seed);
-  model::Transformer student = opts.student.empty() ? model::Transformer(cfg.model) : model::load_model_any(opts.student);
+  model::Transformer student =
+      opts.student.empty() ? model::Transformer(cfg.model) : model::load_model_any(opts.student);
   HLD_INPUT_CHECK(student->config().vocab_size == V, "--student '" + opts.student + "': its vocabulary (" +
                                                          std::to_string(student->config().vocab_size) +
                                                          ") differs from the teacher's (" + std::to_string(V) + ")");
@@ -85,8 +86,8 @@ void sample_error(const config::ExperimentConfig& cfg, CacheReader& reader, cons
     kd_c += objectives::kd_kl(s_logits, vals_c, idx_c, tau).item<double>();
     self_f += objectives::kd_kl(t_logits, vals_f, idx_f, tau).item<double>();
     self_c += objectives::kd_kl(t_logits, vals_c, idx_c, tau).item<double>();
-    auto cos = torch::nn::functional::cosine_similarity(
-        h_c.to(torch::kFloat64), h_f.to(torch::kFloat64), torch::nn::functional::CosineSimilarityFuncOptions().dim(1));
+    auto cos = torch::nn::functional::cosine_similarity(h_c.to(torch::kFloat64), h_f.to(torch::kFloat64),
+                                                        torch::nn::functional::CosineSimilarityFuncOptions().dim(1));
     cos_sum += cos.sum().item<double>();
     cos_min = std::min(cos_min, cos.min().item<double>());
   }
@@ -114,18 +115,19 @@ nlohmann::json VerifyReport::to_json() const {
           {"chunk_bytes", chunk_bytes},
           {"bytes_per_token", bytes_per_token},
           {"record_bytes_per_token", record_bytes_per_token},
-          {"sample", {{"sequences", sample_sequences},
-                      {"tokens", sample_tokens},
-                      {"topk_same_set", topk_same_set},
-                      {"logits_max_abs_err", logits_max_abs_err},
-                      {"kd_fresh", kd_fresh},
-                      {"kd_cached", kd_cached},
-                      {"kd_rel_diff", kd_rel_diff},
-                      {"kd_self_fresh", kd_self_fresh},
-                      {"kd_self_cached", kd_self_cached},
-                      {"kd_self_rel_diff", kd_self_rel_diff},
-                      {"hidden_cos_mean", hidden_cos_mean},
-                      {"hidden_cos_min", hidden_cos_min}}}};
+          {"sample",
+           {{"sequences", sample_sequences},
+            {"tokens", sample_tokens},
+            {"topk_same_set", topk_same_set},
+            {"logits_max_abs_err", logits_max_abs_err},
+            {"kd_fresh", kd_fresh},
+            {"kd_cached", kd_cached},
+            {"kd_rel_diff", kd_rel_diff},
+            {"kd_self_fresh", kd_self_fresh},
+            {"kd_self_cached", kd_self_cached},
+            {"kd_self_rel_diff", kd_self_rel_diff},
+            {"hidden_cos_mean", hidden_cos_mean},
+            {"hidden_cos_min", hidden_cos_min}}}};
 }
 
 VerifyReport verify_teacher_cache(const config::ExperimentConfig& cfg, const VerifyOptions& opts) {
@@ -163,8 +165,10 @@ VerifyReport verify_teacher_cache(const config::ExperimentConfig& cfg, const Ver
   }
   rep.bytes_per_token = tokens ? static_cast<double>(rep.chunk_bytes) / static_cast<double>(tokens) : 0;
   if (rep.ok() && opts.sample_sequences > 0) {
-    if (cfg.teacher.checkpoint.empty()) spdlog::warn("cache-teacher --verify: no teacher.checkpoint, skipping the sample");
-    else sample_error(cfg, reader, order, opts, rep);
+    if (cfg.teacher.checkpoint.empty())
+      spdlog::warn("cache-teacher --verify: no teacher.checkpoint, skipping the sample");
+    else
+      sample_error(cfg, reader, order, opts, rep);
   }
   return rep;
 }

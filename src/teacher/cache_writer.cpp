@@ -199,7 +199,8 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
     const io::CacheIndex old = io::parse_cache_index(util::read_file(ip), ip);
     HLD_INPUT_CHECK(old.version == ix.version,
                     "teacher.cache '" + dir + "' was written by an older hld-train (cache format version " +
-                        std::to_string(old.version) + "): training still reads it, but it cannot be extended; "
+                        std::to_string(old.version) +
+                        "): training still reads it, but it cannot be extended; "
                         "write a new cache with `hld-train cache-teacher CONFIG` into a new directory "
                         "(teacher.cache)");
     const auto diffs = io::identity_differences(old, ix);
@@ -232,12 +233,13 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
   const auto& l = ix.layout;
   const uint64_t total = ix.total_bytes(), remaining = total - kept_bytes;
   const double tokens = double(ix.rows) * double(ix.context);
-  std::printf("cache-teacher: %lld sequences x %lld tokens = %.0f tokens, %lld B/token (logits %s %lld B: "
-              "indices %lld + values %lld; hidden %s %lld B) -> %s in %lld chunks of %lld sequences\n",
-              (long long)ix.rows, (long long)ix.context, tokens, (long long)l.bytes_per_token(), io::to_string(l.logits),
-              (long long)l.logits_bytes(), (long long)l.index_bytes, (long long)l.value_bytes, io::to_string(l.hidden),
-              (long long)l.hidden_bytes, util::human_bytes(double(total)).c_str(), (long long)ix.num_chunks(),
-              (long long)ix.chunk_rows);
+  std::printf(
+      "cache-teacher: %lld sequences x %lld tokens = %.0f tokens, %lld B/token (logits %s %lld B: "
+      "indices %lld + values %lld; hidden %s %lld B) -> %s in %lld chunks of %lld sequences\n",
+      (long long)ix.rows, (long long)ix.context, tokens, (long long)l.bytes_per_token(), io::to_string(l.logits),
+      (long long)l.logits_bytes(), (long long)l.index_bytes, (long long)l.value_bytes, io::to_string(l.hidden),
+      (long long)l.hidden_bytes, util::human_bytes(double(total)).c_str(), (long long)ix.num_chunks(),
+      (long long)ix.chunk_rows);
   std::printf("cache-teacher: %lld chunks already finished; needs %s more on '%s' (%s free)\n",
               (long long)res.chunks_kept, util::human_bytes(double(remaining)).c_str(), dir.c_str(),
               util::human_bytes(double(util::free_disk_bytes(dir))).c_str());
@@ -250,7 +252,7 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
     const std::string name = f.path().filename().string();
     long long c = -1;
     const bool stale_chunk = std::sscanf(name.c_str(), "chunk_%lld.bin", &c) == 1 && c >= ix.num_chunks() &&
-                             name == io::chunk_file_name(c);  // beyond a shrunk prefix
+                             name == io::chunk_file_name(c);                           // beyond a shrunk prefix
     if (name.find(".tmp.") != std::string::npos || stale_chunk) fs::remove(f.path());  // or an interrupted write
   }
   write_index(dir, ix);
@@ -311,8 +313,8 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
   res.index = ix;
   res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   spdlog::info("cache-teacher: {} chunks written, {} kept, {} of {} finished; {} in {:.1f}s{}", res.chunks_written,
-               res.chunks_kept, ix.chunks.size(), ix.num_chunks(), util::human_bytes(double(res.bytes_written)), res.seconds,
-               ix.complete() ? "" : " (incomplete: run again to continue)");
+               res.chunks_kept, ix.chunks.size(), ix.num_chunks(), util::human_bytes(double(res.bytes_written)),
+               res.seconds, ix.complete() ? "" : " (incomplete: run again to continue)");
   return res;
 }
 

@@ -33,8 +33,10 @@ objectives::TeacherSignals forward_signals(model::Transformer& teacher, const to
   model::ForwardOptions fo;
   fo.logits = false;  // de-embedded chunk by chunk below
   if (needs.teacher_hidden) fo.hidden_layers = {hint_layer};
-  if (needs.teacher_logits) fo.final_normed = true;
-  else fo.stop_after = hint_layer;
+  if (needs.teacher_logits)
+    fo.final_normed = true;
+  else
+    fo.stop_after = hint_layer;
   auto out = teacher->forward(input_BxT, fo);
   objectives::TeacherSignals s;
   if (needs.teacher_logits) {
@@ -42,7 +44,8 @@ objectives::TeacherSignals forward_signals(model::Transformer& teacher, const to
     const int64_t n = normed_NxD.size(0), rows = objectives::default_chunk_rows(teacher->config().vocab_size);
     std::vector<torch::Tensor> vals, idx;
     for (int64_t r0 = 0; r0 < n; r0 += rows) {
-      auto [v_RxK, i_RxK] = objectives::top_k_logits(teacher->logits(normed_NxD.narrow(0, r0, std::min(rows, n - r0))), top_k);
+      auto [v_RxK, i_RxK] =
+          objectives::top_k_logits(teacher->logits(normed_NxD.narrow(0, r0, std::min(rows, n - r0))), top_k);
       vals.push_back(v_RxK);
       idx.push_back(i_RxK);
     }
@@ -58,9 +61,9 @@ objectives::TeacherSignals forward_signals(model::Transformer& teacher, const to
 
 config::ModelConfig teacher_shape(const config::ExperimentConfig& cfg) {
   if (cfg.teacher.model) return *cfg.teacher.model;
-  HLD_INPUT_CHECK(!cfg.teacher.checkpoint.empty(),
-                  "teacher.checkpoint: objective '" + std::string(config::to_string(cfg.objective.name)) +
-                      "' needs a teacher (teacher.checkpoint or teacher.model)");
+  HLD_INPUT_CHECK(!cfg.teacher.checkpoint.empty(), "teacher.checkpoint: objective '" +
+                                                       std::string(config::to_string(cfg.objective.name)) +
+                                                       "' needs a teacher (teacher.checkpoint or teacher.model)");
   const std::string dir = model::resolve_model_dir(cfg.teacher.checkpoint);
   if (fs::exists(fs::path(dir) / "model.yaml")) return config::load_model((fs::path(dir) / "model.yaml").string());
   const std::string cj = (fs::path(dir) / "config.json").string();

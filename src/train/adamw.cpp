@@ -97,7 +97,8 @@ void AdamW::load_state(const std::map<std::string, torch::Tensor>& s, int64_t st
       const std::string key = (pair == &exp_avg_ ? "exp_avg/" : "exp_avg_sq/") + params_[i].name;
       auto it = s.find(key);
       HLD_INPUT_CHECK(it != s.end(), what + ": missing optimizer tensor '" + key + "'");
-      HLD_INPUT_CHECK(it->second.sizes() == (*pair)[i].sizes(), what + ": optimizer tensor '" + key + "' has the wrong shape");
+      HLD_INPUT_CHECK(it->second.sizes() == (*pair)[i].sizes(),
+                      what + ": optimizer tensor '" + key + "' has the wrong shape");
       (*pair)[i].copy_(it->second);
     }
   }

@@ -26,8 +26,8 @@ hf::TensorMap named(const torch::nn::Module& m) {
 }  // namespace
 
 nlohmann::json TrainState::to_json() const {
-  return {{"step", step},     {"phase", phase},         {"phase_step", phase_step}, {"flops", flops},
-          {"tokens", tokens}, {"bad_steps", bad_steps}, {"data", data},             {"fingerprint", fingerprint}};
+  return {{"step", step},           {"phase", phase}, {"phase_step", phase_step},  {"flops", flops}, {"tokens", tokens},
+          {"bad_steps", bad_steps}, {"data", data},   {"fingerprint", fingerprint}};
 }
 
 TrainState TrainState::from_json(const nlohmann::json& j, const std::string& what) {
@@ -76,9 +76,9 @@ std::string save_checkpoint(const std::string& run_dir, const TrainState& state,
     std::error_code ec;
     fs::remove_all(tmp, ec);
     const std::string prev = model::latest_checkpoint(run_dir);
-    throw std::runtime_error(std::string("checkpoint of step ") + std::to_string(state.step) + " not written (" +
-                             e.what() + "); " + (prev.empty() ? "no earlier checkpoint exists" :
-                                                 "the previous checkpoint " + prev + " is intact"));
+    throw std::runtime_error(
+        std::string("checkpoint of step ") + std::to_string(state.step) + " not written (" + e.what() + "); " +
+        (prev.empty() ? "no earlier checkpoint exists" : "the previous checkpoint " + prev + " is intact"));
   }
   if (fs::exists(final_dir)) fs::remove_all(final_dir);
   fs::rename(tmp, final_dir);
@@ -110,7 +110,8 @@ TrainState read_checkpoint_state(const std::string& dir) {
 
 void load_checkpoint(const std::string& dir, model::Transformer& m, objectives::Regressor* reg, AdamW* opt) {
   const fs::path d(dir);
-  model::load_named_parameters(*m, hf::load_safetensors((d / "model.safetensors").string()).tensors, (d / "model.safetensors").string());
+  model::load_named_parameters(*m, hf::load_safetensors((d / "model.safetensors").string()).tensors,
+                               (d / "model.safetensors").string());
   if (reg) {
     const std::string rp = (d / "regressor.safetensors").string();
     HLD_INPUT_CHECK(fs::exists(rp), dir + ": checkpoint has no regressor.safetensors");

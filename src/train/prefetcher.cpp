@@ -6,9 +6,13 @@
 
 namespace hld::train {
 
-Prefetcher::Prefetcher(data::BatchStream& stream, teacher::TeacherSource* cache, objectives::Needs needs,
-                       int64_t depth, bool pin)
-    : stream_(stream), cache_(cache), needs_(needs), depth_(static_cast<size_t>(depth)), pin_(pin),
+Prefetcher::Prefetcher(data::BatchStream& stream, teacher::TeacherSource* cache, objectives::Needs needs, int64_t depth,
+                       bool pin)
+    : stream_(stream),
+      cache_(cache),
+      needs_(needs),
+      depth_(static_cast<size_t>(depth)),
+      pin_(pin),
       consumed_(stream.position()) {
   if (depth_ > 0) worker_ = std::thread([this] { produce(); });
 }

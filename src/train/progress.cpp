@@ -10,9 +10,12 @@ std::string format_duration(double s) {
   char buf[32];
   if (!std::isfinite(s) || s < 0) return "?";
   const long t = std::lround(s);
-  if (t >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t % 3600) / 60);
-  else if (t >= 60) std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-  else std::snprintf(buf, sizeof buf, "%lds", t);
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t % 3600) / 60);
+  else if (t >= 60)
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lds", t);
   return buf;
 }
 
@@ -55,8 +58,8 @@ void Progress::print(const nlohmann::json& r) const {
   const double tps = r["throughput/tokens_per_s"].get<double>();
   std::printf("step %lld/%lld %-5s | loss %.4f%s | lr %.2e | %.1fk tok/s | MFU %.1f%% | ETA %s\n",
               static_cast<long long>(r["step"].get<int64_t>()), static_cast<long long>(plan_.total_steps),
-              r["phase"].get<std::string>().c_str(), r.value("train/loss", 0.0), terms.c_str(),
-              r["lr"].get<double>(), tps / 1000.0, 100.0 * r["throughput/mfu"].get<double>(),
+              r["phase"].get<std::string>().c_str(), r.value("train/loss", 0.0), terms.c_str(), r["lr"].get<double>(),
+              tps / 1000.0, 100.0 * r["throughput/mfu"].get<double>(),
               format_duration(r["eta_s"].get<double>()).c_str());
   std::fflush(stdout);
 }

@@ -95,8 +95,9 @@ uint64_t host_memory_available() {
   while (in >> key >> kb >> unit)
     if (key == "MemAvailable:") avail = kb * 1024;
   // cgroup v2, then v1: the container's limit minus what it already uses.
-  for (auto [limit, usage] : {std::pair<const char*, const char*>{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"},
-                              {"/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"}}) {
+  for (auto [limit, usage] :
+       {std::pair<const char*, const char*>{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"},
+        {"/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"}}) {
     const auto l = read_number(limit), u = read_number(usage);
     if (l && u && *l < 1e18) avail = avail > 0 ? std::min(avail, std::max(0.0, *l - *u)) : std::max(0.0, *l - *u);
   }
@@ -112,8 +113,8 @@ void check_training_resources(const config::ExperimentConfig& cfg, const config:
   HLD_INPUT_CHECK(limit_bytes == 0 || e.total() <= limit,
                   "training '" + cfg.model.name + "' needs about " + util::human_bytes(e.total()) + " of memory on " +
                       where + " (" + e.describe() + ", micro-batch " + std::to_string(micro) + " x " +
-                      std::to_string(cfg.data.context) + " tokens) but " + where + " has " +
-                      util::human_bytes(limit) + " available" +
+                      std::to_string(cfg.data.context) + " tokens) but " + where + " has " + util::human_bytes(limit) +
+                      " available" +
                       (processes > 1 ? " per process (" + std::to_string(processes) + " processes)" : "") +
                       "; raise data.grad_accum or lower data.batch_size, shorten data.context, choose a smaller "
                       "model, or set run.check_resources=false to try anyway");
@@ -124,9 +125,10 @@ void check_training_resources(const config::ExperimentConfig& cfg, const config:
   const double need = per * double(std::max<int64_t>(1, cfg.run.keep_checkpoints + 1 - existing));
   const double free = double(util::free_disk_bytes(cfg.run.dir));
   HLD_INPUT_CHECK(need <= free, "run.dir '" + cfg.run.dir + "': checkpoints need " + util::human_bytes(need) + " (" +
-                                    util::human_bytes(per) + " each, run.keep_checkpoints = " +
-                                    std::to_string(cfg.run.keep_checkpoints) + ") but its disk has " +
-                                    util::human_bytes(free) + " free; free space, choose another run.dir, keep "
+                                    util::human_bytes(per) +
+                                    " each, run.keep_checkpoints = " + std::to_string(cfg.run.keep_checkpoints) +
+                                    ") but its disk has " + util::human_bytes(free) +
+                                    " free; free space, choose another run.dir, keep "
                                     "fewer checkpoints or set run.check_resources=false to try anyway");
 }
 

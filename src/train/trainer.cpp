@@ -109,7 +109,8 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   if (!ckpt.empty()) {
     st = read_checkpoint_state(ckpt);
     if (st.fingerprint != fingerprint) {
-      const bool legacy = st.fingerprint.rfind("v2:", 0) != 0 && st.fingerprint == legacy_config_fingerprint(cfg, world);
+      const bool legacy =
+          st.fingerprint.rfind("v2:", 0) != 0 && st.fingerprint == legacy_config_fingerprint(cfg, world);
       if (!legacy) {
         // Name the keys that changed, against the complete config the run folder holds.
         std::string changes;
@@ -125,16 +126,18 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
                          "; use a new run.dir or the original config");
       }
       if (rank0)
-        spdlog::warn("{}: run folder written by an older hld-train (config without defaults); resuming with "
-                     "today's defaults for the keys it left out",
-                     run_dir);
+        spdlog::warn(
+            "{}: run folder written by an older hld-train (config without defaults); resuming with "
+            "today's defaults for the keys it left out",
+            run_dir);
       st.fingerprint = fingerprint;
     }
   }
-  HLD_INPUT_CHECK(coll.all_equal(ckpt.empty() ? -1 : st.step) &&
-                      coll.all_equal(static_cast<int64_t>(util::fnv1a64(fingerprint))),
-                  "run.dir '" + run_dir + "': the ranks see different checkpoints or configurations (run.dir must "
-                  "be on a file system that every node shares, and every rank needs the same config)");
+  HLD_INPUT_CHECK(
+      coll.all_equal(ckpt.empty() ? -1 : st.step) && coll.all_equal(static_cast<int64_t>(util::fnv1a64(fingerprint))),
+      "run.dir '" + run_dir +
+          "': the ranks see different checkpoints or configurations (run.dir must "
+          "be on a file system that every node shares, and every rank needs the same config)");
   if (rank0 && folder) {
     fs::create_directories(run_dir);
     util::write_file_atomic((fs::path(run_dir) / "config.yaml").string(), cfg.resolved_yaml);
@@ -148,8 +151,8 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
     return result;
   }
   HLD_INPUT_CHECK(opts.start_phase >= 0 && opts.start_phase < static_cast<int>(plan.phases.size()),
-                  "phase " + std::to_string(opts.start_phase) + ": the plan has " +
-                      std::to_string(plan.phases.size()) + " phase(s)");
+                  "phase " + std::to_string(opts.start_phase) + ": the plan has " + std::to_string(plan.phases.size()) +
+                      " phase(s)");
   if (st.phase < opts.start_phase) st.phase = opts.start_phase;
 
   if (cfg.run.check_resources && folder) {
@@ -185,7 +188,8 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   if (!ckpt.empty()) load_checkpoint(ckpt, student, phase_uses_reg(st.phase) ? &reg : nullptr, nullptr);
   if (ckpt.empty() && world > 1) {  // identical initial weights on every rank
     std::vector<torch::Tensor> init = student->parameters();
-    if (reg) for (auto& p : reg->parameters()) init.push_back(p);
+    if (reg)
+      for (auto& p : reg->parameters()) init.push_back(p);
     torch::NoGradGuard ng;
     coll.broadcast(init);
   }
@@ -255,15 +259,16 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
         return result;
       }
       const double lr = constant_lr ? hint_lr(st.phase_step, peak_lr, cfg.schedule)
-                                   : wsd_lr(st.phase_step, ph.steps, peak_lr, cfg.schedule);
+                                    : wsd_lr(st.phase_step, ph.steps, peak_lr, cfg.schedule);
       if (opts.before_step) opts.before_step(steps_run);
       const StepResult r = train_step(ctx, next, lr);
       if (stream) st.data = r.position;
       if (!r.bad.empty()) {
         if (st.bad_steps >= cfg.run.max_bad_steps)
-          throw std::runtime_error(fmt::format("step {}: {} is not finite; stopping (last good checkpoint kept; "
-                                               "run.max_bad_steps = {} allows skipping bad batches)",
-                                               st.step + 1, r.bad, cfg.run.max_bad_steps));
+          throw std::runtime_error(
+              fmt::format("step {}: {} is not finite; stopping (last good checkpoint kept; "
+                          "run.max_bad_steps = {} allows skipping bad batches)",
+                          st.step + 1, r.bad, cfg.run.max_bad_steps));
         spdlog::warn("step {}: {} is not finite; skipping this batch ({} of {} allowed)", st.step + 1, r.bad,
                      st.bad_steps + 1, cfg.run.max_bad_steps);
         ++st.bad_steps;

@@ -19,16 +19,19 @@ namespace {
 
 constexpr std::string_view kXxh3Prefix = "xxh3:";
 constexpr uint64_t kFnvBasis = 1469598103934665603ULL;  // util::fnv1a64's historic basis (see hash.h)
-constexpr size_t kFileBlock = size_t{1} << 20;           // bytes per read() of file_checksum
+constexpr size_t kFileBlock = size_t{1} << 20;          // bytes per read() of file_checksum
 
 bool parse_hex16(std::string_view s, uint64_t* out) {
   if (s.size() != 16) return false;
   uint64_t v = 0;
   for (char c : s) {
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else return false;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else
+      return false;
     v = (v << 4) | static_cast<uint64_t>(d);
   }
   *out = v;
@@ -58,8 +61,10 @@ bool parse_digest(std::string_view text, Digest* out) {
 
 Digest parse_digest(std::string_view text, const std::string& what) {
   Digest d;
-  HLD_INPUT_CHECK(parse_digest(text, &d), what + ": expected a checksum 'xxh3:' + 16 lowercase hex digits (or 16 "
-                                                 "hex digits of an older version), got '" + std::string(text) + "'");
+  HLD_INPUT_CHECK(parse_digest(text, &d), what +
+                                              ": expected a checksum 'xxh3:' + 16 lowercase hex digits (or 16 "
+                                              "hex digits of an older version), got '" +
+                                              std::string(text) + "'");
   return d;
 }
 
@@ -84,8 +89,10 @@ void Checksum::reset() {
 
 void Checksum::update(const void* data, size_t n) {
   if (n == 0) return;
-  if (algo_ == HashAlgo::kXxh3) XXH3_64bits_update(xxh_.get(), data, n);
-  else fnv_ = fnv1a64(data, n, fnv_);
+  if (algo_ == HashAlgo::kXxh3)
+    XXH3_64bits_update(xxh_.get(), data, n);
+  else
+    fnv_ = fnv1a64(data, n, fnv_);
 }
 
 uint64_t Checksum::value() const { return algo_ == HashAlgo::kXxh3 ? XXH3_64bits_digest(xxh_.get()) : fnv_; }

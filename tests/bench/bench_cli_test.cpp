@@ -78,8 +78,8 @@ TEST(BenchCli, EveryObjectiveReportsConsistentNumbers) {
     EXPECT_NEAR(j["mfu"]["c_data"].get<double>(), tps * c_data / 1e11, 1e-9);
     EXPECT_NEAR(j["mfu"]["with_attention"].get<double>(), tps * (c_data + attn) / 1e11, 1e-9);
     const auto& split = j["time_split"];
-    const double sum = split["forward_and_loss"].get<double>() + split["backward"].get<double>() +
-                       split["optimizer"].get<double>();
+    const double sum =
+        split["forward_and_loss"].get<double>() + split["backward"].get<double>() + split["optimizer"].get<double>();
     EXPECT_GT(sum, 0.9);
     EXPECT_LE(sum, 1.0 + 1e-9);
     EXPECT_GT(j["peak_memory_bytes"].get<double>(), 1e6);  // the process's resident set on CPU

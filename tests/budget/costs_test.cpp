@@ -24,7 +24,7 @@ TEST(BudgetCosts, RegressorParamsAreExactAndBiasFree) {
   EXPECT_EQ(regressor_hidden(640, 4.0), 2560);
   EXPECT_EQ(regressor_hidden(640, 1.5), 960);
   EXPECT_EQ(regressor_hidden(3, 0.01), 1);
-  EXPECT_EQ(regressor_params(RegressorKind::kLinear, 640, 2560, 4.0), 640 * 2560);       // 1,638,400
+  EXPECT_EQ(regressor_params(RegressorKind::kLinear, 640, 2560, 4.0), 640 * 2560);             // 1,638,400
   EXPECT_EQ(regressor_params(RegressorKind::kMlp, 640, 2560, 4.0), 640 * 2560 + 2560 * 2560);  // 8,192,000
   EXPECT_EQ(regressor_params(RegressorKind::kMlp, 640, 2560, 4.0), 8192000);
   EXPECT_EQ(regressor_params(RegressorKind::kGatedMlp, 640, 2560, 4.0), 2 * 640 * 2560 + 2560 * 2560);

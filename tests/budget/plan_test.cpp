@@ -88,14 +88,21 @@ TEST(BudgetPlan, EveryObjectiveSpendsTheBudgetWithinOneStep) {
     const int64_t d = 16 * (1 + rng() % 8), layers = 2 + 2 * (rng() % 4), ctx = 8 * (1 + rng() % 16);
     const int64_t batch = 1 + rng() % 8, dt = 32 * (1 + rng() % 4);
     const double nll_tokens = 2000.0 + static_cast<double>(rng() % 200000);
-    std::vector<std::string> sets = {
-        "model.hidden_size=" + std::to_string(d), "model.num_layers=" + std::to_string(layers),
-        "model.vocab_size=512", "model.intermediate_size=" + std::to_string(2 * d), "model.head_dim=16",
-        "teacher.model.hidden_size=" + std::to_string(dt), "teacher.model.vocab_size=512",
-        "teacher.model.num_layers=4", "data.context=" + std::to_string(ctx),
-        "data.batch_size=" + std::to_string(batch), "budget.unit=tokens",
-        "budget.amount=" + std::to_string(nll_tokens), "objective.p1=0.25",
-        std::string("teacher.source=") + (trial % 2 ? "online" : "cache"), "budget.count_teacher=true"};
+    std::vector<std::string> sets = {"model.hidden_size=" + std::to_string(d),
+                                     "model.num_layers=" + std::to_string(layers),
+                                     "model.vocab_size=512",
+                                     "model.intermediate_size=" + std::to_string(2 * d),
+                                     "model.head_dim=16",
+                                     "teacher.model.hidden_size=" + std::to_string(dt),
+                                     "teacher.model.vocab_size=512",
+                                     "teacher.model.num_layers=4",
+                                     "data.context=" + std::to_string(ctx),
+                                     "data.batch_size=" + std::to_string(batch),
+                                     "budget.unit=tokens",
+                                     "budget.amount=" + std::to_string(nll_tokens),
+                                     "objective.p1=0.25",
+                                     std::string("teacher.source=") + (trial % 2 ? "online" : "cache"),
+                                     "budget.count_teacher=true"};
     double budget = -1;
     for (const char* obj : {"nll", "kd", "hldc", "hldf"}) {
       auto s = sets;
@@ -214,8 +221,8 @@ TEST(BudgetPlan, JsonAndTextCarryTheNumbers) {
   EXPECT_NEAR(j["estimate"]["seconds"].get<double>(), p.total_flops / (1e6 * 724836096.0), 1e-6);
 
   const std::string text = format_plan(p, 1e6);
-  for (const char* s : {"724,836,096", "350,130,048", "734,666,496", "0.483", "1.014", "108,352,097,280",
-                        "120,806,016", "100,326,016", "hint", "kd", "estimate", "0.442"})
+  for (const char* s : {"724,836,096", "350,130,048", "734,666,496", "0.483", "1.014", "108,352,097,280", "120,806,016",
+                        "100,326,016", "hint", "kd", "estimate", "0.442"})
     EXPECT_NE(text.find(s), std::string::npos) << s << "\n" << text;
 }
 

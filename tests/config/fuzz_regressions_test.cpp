@@ -59,8 +59,9 @@ TEST(ConfigFuzzRegressions, IncludeNameTooLongIsAnInputError) {
 TEST(ConfigFuzzRegressions, HfConfigFieldsOfTheWrongTypeAreInputErrors) {
   EXPECT_NE(hf_error(R"({"model_type": 1})").find("hf/config.json: model_type = 1: expected a string"),
             std::string::npos);
-  EXPECT_NE(hf_error(R"({"hidden_activation": ["gelu"]})").find("hidden_activation = (a JSON array): expected a string"),
-            std::string::npos);
+  EXPECT_NE(
+      hf_error(R"({"hidden_activation": ["gelu"]})").find("hidden_activation = (a JSON array): expected a string"),
+      std::string::npos);
   EXPECT_NE(hf_error(R"({"_name_or_path": {}})").find("_name_or_path = (a JSON object): expected a string"),
             std::string::npos);
   EXPECT_NE(hf_error(R"({"rope_scaling": {"rope_type": 8}})").find("rope_scaling: rope_type = 8: expected a string"),
@@ -73,8 +74,9 @@ TEST(ConfigFuzzRegressions, HfConfigFieldsOfTheWrongTypeAreInputErrors) {
 // Error messages used to dump() the offending value, recursing once per nesting level.
 TEST(ConfigFuzzRegressions, DeeplyNestedHfValuesAreInputErrors) {
   const std::string deep = std::string(300000, '[') + std::string(300000, ']');
-  EXPECT_NE(hf_error("{\"vocab_size\": {\"x\": " + deep + "}}").find("vocab_size = (a JSON object): expected an integer"),
-            std::string::npos);
+  EXPECT_NE(
+      hf_error("{\"vocab_size\": {\"x\": " + deep + "}}").find("vocab_size = (a JSON object): expected an integer"),
+      std::string::npos);
   EXPECT_NE(hf_error("{\"final_logit_softcapping\": " + deep + "}").find("soft-capping is not supported"),
             std::string::npos);
   EXPECT_NE(hf_error("{\"layer_types\": [" + deep + "]}").find("layer_types: '(a JSON array)'"), std::string::npos);

@@ -260,8 +260,7 @@ TEST(BatchStream, SameSeedSameBatchesAndEveryEpochIsAPermutation) {
     std::sort(ep.begin(), ep.end());
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(ep[i], i) << "epoch " << e << " must visit each sequence once";
   }
-  EXPECT_FALSE(std::equal(order_a.begin(), order_a.begin() + n, order_a.begin() + n))
-      << "each epoch is reshuffled";
+  EXPECT_FALSE(std::equal(order_a.begin(), order_a.begin() + n, order_a.begin() + n)) << "each epoch is reshuffled";
   EXPECT_EQ(a.epoch(), 2);
 }
 
@@ -339,7 +338,7 @@ TEST(BatchStream, BadArgumentsAndTooSmallSplits) {
   EXPECT_THROW(BatchStream(tmp / "s", 2, 0, 0), InputError);
   EXPECT_THROW(BatchStream(tmp / "s", 2, 8, 0, 2, 2), InputError);
   EXPECT_THROW(BatchStream(tmp / "s", 2, n, 0), InputError);  // needs context+1 tokens
-  BatchStream ok(tmp / "s", 2, n - 1, 0);                    // exactly one sequence
+  BatchStream ok(tmp / "s", 2, n - 1, 0);                     // exactly one sequence
   EXPECT_EQ(ok.num_sequences(), 1);
   EXPECT_THROW(BatchStream(tmp / "missing", 2, 8, 0), InputError);
 }

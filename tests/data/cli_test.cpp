@@ -36,8 +36,11 @@ TEST(DataCli, TokenizerTrainPrepareRerunAndBadInput) {
   const std::string log = tmp / "log.txt";
   std::string out;
 
-  ASSERT_EQ(run("tokenizer train --input " + (tmp / "in.jsonl.gz") + " --vocab-size 600 --threads 1 --out " +
-                    (tmp / "tok"), log, out), 0) << out;
+  ASSERT_EQ(
+      run("tokenizer train --input " + (tmp / "in.jsonl.gz") + " --vocab-size 600 --threads 1 --out " + (tmp / "tok"),
+          log, out),
+      0)
+      << out;
   ASSERT_TRUE(std::filesystem::exists(tmp / "tok.model")) << out;
 
   ASSERT_EQ(run("tokenizer encode --model " + (tmp / "tok.model") + " 'The committee met in June.'", log, out), 0)
@@ -59,7 +62,10 @@ TEST(DataCli, TokenizerTrainPrepareRerunAndBadInput) {
 
   // Bad input: exit 2 naming the file, nothing written.
   EXPECT_EQ(run("prepare --tokenizer " + (tmp / "tok.model") + " --input " + (tmp / "missing.json.gz") + " --out " +
-                    (tmp / "other"), log, out), 2) << out;
+                    (tmp / "other"),
+                log, out),
+            2)
+      << out;
   EXPECT_NE(out.find(tmp / "missing.json.gz"), std::string::npos) << out;
   EXPECT_FALSE(std::filesystem::exists(tmp / "other"));
   EXPECT_EQ(run("tokenizer train --input " + (tmp / "missing.txt") + " --out " + (tmp / "t2"), log, out), 2) << out;

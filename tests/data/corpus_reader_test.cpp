@@ -16,25 +16,26 @@ using testing::TempDir;
 
 std::string c4_line(const std::string& text) {
   return nlohmann::json{{"text", text}, {"timestamp", "2019-04-25T12:57:54Z"}, {"url", "https://example.com/x"}}
-             .dump() + "\n";
+             .dump() +
+         "\n";
 }
 
 /// 5 good documents among every kind of bad line; returns the file contents.
 std::string messy_c4() {
   std::string s;
-  s += c4_line("First document.\nWith two lines.");                 // line 1
-  s += "{\"text\": \"broken json\", \"url\": \n";                   // 2 malformed
-  s += c4_line("Second document.");                                 // 3
-  s += "{\"text\": \"bad \xff\xfe bytes\", \"url\": \"u\"}\n";      // 4 invalid UTF-8
-  s += c4_line("");                                                  // 5 empty
-  s += c4_line("  \n\t ");                                           // 6 empty (whitespace)
-  s += "{\"url\": \"no text field\"}\n";                            // 7 malformed
-  s += "\n";                                                         // 8 blank: ignored
-  s += "[\"not\", \"an object\"]\n";                                // 9 malformed
-  s += c4_line("Third: caf\u00e9 \U0001F600 \u4e2d\u6587.");       // 10
-  s += "{\"text\": 42}\n";                                           // 11 malformed
-  s += c4_line("Fourth document.");                                 // 12
-  s += c4_line("Fifth document, last line without newline.");      // 13
+  s += c4_line("First document.\nWith two lines.");             // line 1
+  s += "{\"text\": \"broken json\", \"url\": \n";               // 2 malformed
+  s += c4_line("Second document.");                             // 3
+  s += "{\"text\": \"bad \xff\xfe bytes\", \"url\": \"u\"}\n";  // 4 invalid UTF-8
+  s += c4_line("");                                             // 5 empty
+  s += c4_line("  \n\t ");                                      // 6 empty (whitespace)
+  s += "{\"url\": \"no text field\"}\n";                        // 7 malformed
+  s += "\n";                                                    // 8 blank: ignored
+  s += "[\"not\", \"an object\"]\n";                            // 9 malformed
+  s += c4_line("Third: caf\u00e9 \U0001F600 \u4e2d\u6587.");    // 10
+  s += "{\"text\": 42}\n";                                      // 11 malformed
+  s += c4_line("Fourth document.");                             // 12
+  s += c4_line("Fifth document, last line without newline.");   // 13
   s.pop_back();
   return s;
 }

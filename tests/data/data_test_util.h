@@ -62,10 +62,15 @@ inline std::vector<std::string> corpus_docs(size_t n) {
 inline void write_c4(const std::string& path, const std::vector<std::string>& docs) {
   std::string s;
   for (size_t i = 0; i < docs.size(); ++i)
-    s += nlohmann::json{{"text", docs[i]}, {"timestamp", "2019-04-25T12:57:54Z"},
-                        {"url", "https://example.com/" + std::to_string(i)}}.dump() + "\n";
-  if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0) write_gz(path, s);
-  else write_text(path, s);
+    s += nlohmann::json{{"text", docs[i]},
+                        {"timestamp", "2019-04-25T12:57:54Z"},
+                        {"url", "https://example.com/" + std::to_string(i)}}
+             .dump() +
+         "\n";
+  if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0)
+    write_gz(path, s);
+  else
+    write_text(path, s);
 }
 
 /// Trains a small unigram model (vocab 800) on `docs` into dir/tok.model and returns its path.

@@ -96,15 +96,14 @@ void interrupt(const PrepareOptions& o, const std::string& events,
 
 /// Dies at the `n`-th progress record.
 auto at_checkpoint(int n) {
-  return [n, seen = 0](const std::string& ev, const nlohmann::json&) mutable { return ev == "checkpoint" && ++seen == n; };
+  return
+      [n, seen = 0](const std::string& ev, const nlohmann::json&) mutable { return ev == "checkpoint" && ++seen == n; };
 }
 
 struct PrepareResume : public ::testing::Test {
   testing::TempDir tmp;
   std::string model;
-  void SetUp() override {
-    model = testing::train_small_tokenizer(tmp.path(), testing::corpus_docs(200));
-  }
+  void SetUp() override { model = testing::train_small_tokenizer(tmp.path(), testing::corpus_docs(200)); }
   PrepareOptions options(const std::vector<std::string>& inputs, const std::string& out, int64_t shard_tokens) {
     PrepareOptions o;
     o.tokenizer = model;
@@ -266,33 +265,30 @@ TEST_F(PrepareResumeSmall, HostileProgressRecordsStartOverWithTheSameOutput) {
   check("truncated record", false, [&](const std::string& dir) { set_record(dir, text.substr(0, text.size() / 2)); });
   check("garbage record", false, [&](const std::string& dir) { set_record(dir, std::string("\x00\xff{[\"", 5)); });
   check("record is a list", false, [&](const std::string& dir) { set_record(dir, "[1, 2, 3]"); });
-  check("other settings", false, edited([](nlohmann::json& j) { j["fingerprint"]["settings"]["shard_tokens"] = 31000; }));
-  check("one document more consumed", false, edited([](nlohmann::json& j) {
-    j["consumed"] = j["consumed"].get<int64_t>() + 1;
-  }));
-  check("one document less consumed", false, edited([](nlohmann::json& j) {
-    j["consumed"] = j["consumed"].get<int64_t>() - 1;
-  }));
+  check("other settings", false,
+        edited([](nlohmann::json& j) { j["fingerprint"]["settings"]["shard_tokens"] = 31000; }));
+  check("one document more consumed", false,
+        edited([](nlohmann::json& j) { j["consumed"] = j["consumed"].get<int64_t>() + 1; }));
+  check("one document less consumed", false,
+        edited([](nlohmann::json& j) { j["consumed"] = j["consumed"].get<int64_t>() - 1; }));
   check("negative consumed", false, edited([](nlohmann::json& j) { j["consumed"] = -5; }));
-  check("open shard checksum", false, edited([&](nlohmann::json& j) { j[split]["open"]["checksum"] = "0123456789abcdef"; }));
+  check("open shard checksum", false,
+        edited([&](nlohmann::json& j) { j[split]["open"]["checksum"] = "0123456789abcdef"; }));
   check("open shard with one document more", false, edited([&](nlohmann::json& j) {
-    j[split]["open"]["documents"] = j[split]["open"]["documents"].get<int64_t>() + 1;
-  }));
-  check("open shard source outside the inputs", false, edited([&](nlohmann::json& j) {
-    j[split]["open"]["sources"] = {"/etc/passwd"};
-  }));
+          j[split]["open"]["documents"] = j[split]["open"]["documents"].get<int64_t>() + 1;
+        }));
+  check("open shard source outside the inputs", false,
+        edited([&](nlohmann::json& j) { j[split]["open"]["sources"] = {"/etc/passwd"}; }));
   check("finished shard with huge counts", false, edited([](nlohmann::json& j) {
-    j["train"]["shards"][0]["tokens"] = 1e30;
-    j["train"]["shards"][0]["bytes"] = -1;
-  }));
-  check("finished shard named elsewhere", false, edited([](nlohmann::json& j) {
-    j["train"]["shards"][0]["file"] = "../../evil.bin";
-  }));
+          j["train"]["shards"][0]["tokens"] = 1e30;
+          j["train"]["shards"][0]["bytes"] = -1;
+        }));
+  check("finished shard named elsewhere", false,
+        edited([](nlohmann::json& j) { j["train"]["shards"][0]["file"] = "../../evil.bin"; }));
   check("shards of the wrong type", false, edited([](nlohmann::json& j) { j["valid"]["shards"] = "all"; }));
   check("a shard dropped from the record", false, edited([](nlohmann::json& j) { j["train"]["shards"].erase(0); }));
-  check("truncated partial file", false, [&](const std::string& dir) {
-    fs::resize_file(dir + "/" + partial, fs::file_size(dir + "/" + partial) - 2);
-  });
+  check("truncated partial file", false,
+        [&](const std::string& dir) { fs::resize_file(dir + "/" + partial, fs::file_size(dir + "/" + partial) - 2); });
   check("missing partial file", false, [&](const std::string& dir) { fs::remove(dir + "/" + partial); });
   check("finished shard changed on disk", false, [&](const std::string& dir) {
     std::fstream f(dir + "/train/shard_00000.bin", std::ios::in | std::ios::out | std::ios::binary);
@@ -328,16 +324,17 @@ TEST_F(PrepareResumeSmall, KillsAtProgressRecordsAndIndexWritesResume) {
   run_case("first record", at_checkpoint(1), -1);
   run_case("third record", at_checkpoint(3), -1);
   // Closing the last shard and writing the index: everything was read, nothing is encoded again.
-  run_case("before the train index", [](const std::string& ev, const nlohmann::json& i) {
-    return ev == "index" && i["split"] == "train";
-  }, all_docs);
-  run_case("before the valid index", [](const std::string& ev, const nlohmann::json& i) {
-    return ev == "index" && i["split"] == "valid";
-  }, all_docs);
+  run_case(
+      "before the train index",
+      [](const std::string& ev, const nlohmann::json& i) { return ev == "index" && i["split"] == "train"; }, all_docs);
+  run_case(
+      "before the valid index",
+      [](const std::string& ev, const nlohmann::json& i) { return ev == "index" && i["split"] == "valid"; }, all_docs);
   // Killed while writing valid/index.json: its temporary file is left, train is complete.
   o.out_dir = tmp / "mid_index";
   interrupt(o, events, [&](const std::string& ev, const nlohmann::json& i) {
-    if (ev == "index" && i["split"] == "valid") testing::write_text(o.out_dir + "/valid/index.json.tmp.4242", "{\"form");
+    if (ev == "index" && i["split"] == "valid")
+      testing::write_text(o.out_dir + "/valid/index.json.tmp.4242", "{\"form");
     return ev == "index" && i["split"] == "valid";
   });
   ASSERT_TRUE(fs::exists(o.out_dir + "/train/index.json"));

@@ -20,12 +20,16 @@ TEST(ShardFuzzRegressions, DocumentCountBeyondTheTokenCountIsAnInputError) {
   util::write_file_atomic(dir / "index.json",
                           R"({"format":"hld-token-shards","version":1,"dtype":"uint16","vocab_size":300,"eos_id":1,)"
                           R"("tokenizer_hash":"x","tokens":0,"documents":0,"shards":[)"
-                          R"({"file":"shard_00000.bin","tokens":0,"checksum":")" + empty_fnv + R"("},)"
-                          R"({"file":"shard_00001.bin","tokens":0,"checksum":")" + empty_fnv + R"("}]})");
+                          R"({"file":"shard_00000.bin","tokens":0,"checksum":")" +
+                              empty_fnv +
+                              R"("},)"
+                              R"({"file":"shard_00001.bin","tokens":0,"checksum":")" +
+                              empty_fnv + R"("}]})");
   for (const char* s : {"shard_00000", "shard_00001"}) {
     util::write_file_atomic(dir / (std::string(s) + ".json"),
                             R"({"format":"hld-token-shard","dtype":"uint16","tokens":0,"tokenizer_hash":"x",)"
-                            R"("checksum":")" + empty_fnv + R"(","documents":9223372036854775807})");
+                            R"("checksum":")" +
+                                empty_fnv + R"(","documents":9223372036854775807})");
     util::write_file_atomic(dir / (std::string(s) + ".bin"), "");
   }
   try {

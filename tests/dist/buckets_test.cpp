@@ -16,8 +16,8 @@ TEST(Buckets, GreedyOrderPreservingWithinTheCap) {
   ASSERT_EQ(b.size(), 4u);
   EXPECT_EQ(b[0].members, (std::vector<size_t>{0, 1}));  // 400 + 800 = 1200 fits exactly
   EXPECT_EQ(b[0].numel, 300);
-  EXPECT_EQ(b[1].members, (std::vector<size_t>{2}));      // 200 + 4000 would not fit
-  EXPECT_EQ(b[2].members, (std::vector<size_t>{3}));      // larger than the cap: alone
+  EXPECT_EQ(b[1].members, (std::vector<size_t>{2}));  // 200 + 4000 would not fit
+  EXPECT_EQ(b[2].members, (std::vector<size_t>{3}));  // larger than the cap: alone
   EXPECT_EQ(b[2].numel, 1000);
   EXPECT_EQ(b[3].members, (std::vector<size_t>{4}));
   // One huge cap: one bucket; a tiny cap: one bucket per tensor.

@@ -68,8 +68,8 @@ struct Proc {
 };
 
 std::string launch_env(int rank, int world, int port) {
-  return "RANK=" + std::to_string(rank) + " WORLD_SIZE=" + std::to_string(world) + " LOCAL_RANK=" +
-         std::to_string(rank) + " LOCAL_WORLD_SIZE=" + std::to_string(world) +
+  return "RANK=" + std::to_string(rank) + " WORLD_SIZE=" + std::to_string(world) +
+         " LOCAL_RANK=" + std::to_string(rank) + " LOCAL_WORLD_SIZE=" + std::to_string(world) +
          " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " HLD_DIST_TIMEOUT=30";
 }
 
@@ -245,9 +245,10 @@ TEST_F(DataParallel, KilledRankStopsItsPeerAndTheRunResumesOnTwoOrOneProcesses) 
   EXPECT_LT(d1, 2e-3);
   EXPECT_NEAR(metrics(dir_ / "cut1").back()["train/loss"].get<double>(),
               metrics(dir_ / "ref").back()["train/loss"].get<double>(), 1e-3);
-  std::printf("[ dist     ] killed at step %lld; resumed to step 40: bitwise equal to the uninterrupted run on 2 "
-              "processes and on 1 x 2 micro-batches; max |diff| %.3g on 1 x 8\n",
-              static_cast<long long>(reached), d1);
+  std::printf(
+      "[ dist     ] killed at step %lld; resumed to step 40: bitwise equal to the uninterrupted run on 2 "
+      "processes and on 1 x 2 micro-batches; max |diff| %.3g on 1 x 8\n",
+      static_cast<long long>(reached), d1);
   const auto m = metrics(dir_ / "cut1");
   ASSERT_FALSE(m.empty());
   EXPECT_EQ(m.back()["step"], 40);
@@ -273,8 +274,8 @@ TEST_F(DataParallel, InconsistentLaunchVariablesExitWithCode2) {
   // Two processes that disagree on WORLD_SIZE: the odd one out says so (exit 2), rank 0 stops too.
   const int port = testing::free_port();
   Proc r0(launch_env(0, 2, port), args, dir_ / "a.log"),
-      r1("RANK=1 WORLD_SIZE=3 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " HLD_DIST_TIMEOUT=30",
-         args, dir_ / "b.log");
+      r1("RANK=1 WORLD_SIZE=3 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " HLD_DIST_TIMEOUT=30", args,
+         dir_ / "b.log");
   ASSERT_TRUE(r1.wait(30));
   ASSERT_TRUE(r0.wait(30));
   EXPECT_EQ(r1.status, 2) << r1.output();
@@ -300,8 +301,8 @@ TEST_F(DataParallel, LauncherStopsTheOtherRanksWhenOneFails) {
   std::ofstream(fake) << "#!/bin/sh\nif [ \"$RANK\" = 1 ]; then echo \"rank 1 fails\"; exit 3; fi\nexec sleep 60\n";
   fs::permissions(fake, fs::perms::owner_all);
   const auto t0 = Clock::now();
-  auto r = test::run_command("HLD_TRAIN_BIN=" + fake + " HLD_LAUNCH_GRACE=2 " + test::repo_path("scripts/launch_local.sh") +
-                             " 2 " + config_);
+  auto r = test::run_command("HLD_TRAIN_BIN=" + fake + " HLD_LAUNCH_GRACE=2 " +
+                             test::repo_path("scripts/launch_local.sh") + " 2 " + config_);
   const double s = std::chrono::duration<double>(Clock::now() - t0).count();
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_NE(r.output.find("[rank 1] rank 1 fails"), std::string::npos) << r.output;

@@ -11,8 +11,10 @@ namespace {
 using Env = std::map<std::string, std::string>;
 
 Env torchrun(int rank, int world, int local = -1) {
-  return {{"RANK", std::to_string(rank)},        {"WORLD_SIZE", std::to_string(world)},
-          {"LOCAL_RANK", std::to_string(local < 0 ? rank : local)}, {"MASTER_ADDR", "10.0.0.7"},
+  return {{"RANK", std::to_string(rank)},
+          {"WORLD_SIZE", std::to_string(world)},
+          {"LOCAL_RANK", std::to_string(local < 0 ? rank : local)},
+          {"MASTER_ADDR", "10.0.0.7"},
           {"MASTER_PORT", "29500"}};
 }
 
@@ -71,7 +73,7 @@ TEST(LaunchEnv, ReadsTorchrunVariables) {
 }
 
 TEST(LaunchEnv, FallsBackToSlurmTaskVariables) {
-  Env env = {{"SLURM_PROCID", "5"},  {"SLURM_NTASKS", "8"},      {"SLURM_LOCALID", "1"},
+  Env env = {{"SLURM_PROCID", "5"},          {"SLURM_NTASKS", "8"},     {"SLURM_LOCALID", "1"},
              {"SLURM_NTASKS_PER_NODE", "4"}, {"MASTER_ADDR", "node01"}, {"MASTER_PORT", "29400"}};
   auto e = parse_launch_env(env);
   EXPECT_EQ(e.source, "slurm");
@@ -100,8 +102,10 @@ TEST(LaunchEnv, InconsistentOrMalformedValuesNameTheVariable) {
     std::string expect;
   };
   auto with = [](Env e, const std::string& k, const std::string& v) {
-    if (v.empty()) e.erase(k);
-    else e[k] = v;
+    if (v.empty())
+      e.erase(k);
+    else
+      e[k] = v;
     return e;
   };
   const Env ok = torchrun(1, 2);

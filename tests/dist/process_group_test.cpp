@@ -141,7 +141,8 @@ TEST(ProcessGroup, PeersWithoutRankZeroGiveUp) {
 TEST(ProcessGroup, DisagreeingWorldSizesAndDuplicateRanksAreInputErrors) {
   {
     const int port = testing::free_port();
-    auto errors = run_ranks(2, [&](int r) { ProcessGroupCollective pg(env_for(r, r == 0 ? 2 : 3, port, 20), torch::kCPU); });
+    auto errors =
+        run_ranks(2, [&](int r) { ProcessGroupCollective pg(env_for(r, r == 0 ? 2 : 3, port, 20), torch::kCPU); });
     EXPECT_NE(errors[1].find("InputError: [dist] WORLD_SIZE=3 on rank 1 but rank 0 has WORLD_SIZE=2"),
               std::string::npos)
         << errors[1];
@@ -150,7 +151,8 @@ TEST(ProcessGroup, DisagreeingWorldSizesAndDuplicateRanksAreInputErrors) {
   {
     const int port = testing::free_port();
     // Three threads for ranks 0, 1, 1 of a world of 3: the second rank 1 must be refused.
-    auto errors = run_ranks(3, [&](int t) { ProcessGroupCollective pg(env_for(t == 2 ? 1 : t, 3, port, 20), torch::kCPU); });
+    auto errors =
+        run_ranks(3, [&](int t) { ProcessGroupCollective pg(env_for(t == 2 ? 1 : t, 3, port, 20), torch::kCPU); });
     int dup = 0;
     for (const auto& e : errors) dup += e.find("RANK=1 is used by more than one process") != std::string::npos;
     EXPECT_EQ(dup, 1) << errors[0] << " | " << errors[1] << " | " << errors[2];

@@ -82,21 +82,29 @@ TEST(Safetensors, RejectsMalformedFiles) {
   past[0] = 100;
   EXPECT_NE(parse_error(past).find("past the end"), std::string::npos);
   EXPECT_NE(parse_error(header_file("{nope", 0)).find("not valid JSON"), std::string::npos);
-  EXPECT_NE(parse_error(header_file(R"({"a":{"dtype":"Q7","shape":[1],"data_offsets":[0,4]}})", 4))
-                .find("unknown dtype"), std::string::npos);
-  EXPECT_NE(parse_error(header_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", 4))
-                .find("need 8"), std::string::npos);
+  EXPECT_NE(
+      parse_error(header_file(R"({"a":{"dtype":"Q7","shape":[1],"data_offsets":[0,4]}})", 4)).find("unknown dtype"),
+      std::string::npos);
+  EXPECT_NE(parse_error(header_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", 4)).find("need 8"),
+            std::string::npos);
   EXPECT_NE(parse_error(header_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,40]}})", 4))
-                .find("past the data section"), std::string::npos);
+                .find("past the data section"),
+            std::string::npos);
   EXPECT_NE(parse_error(header_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                                    R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12))
-                .find("overlap"), std::string::npos);
+                                    R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                                    12))
+                .find("overlap"),
+            std::string::npos);
   EXPECT_NE(parse_error(header_file(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,16],)"
-                                    R"("data_offsets":[0,4]}})", 4)).find("absurdly large"), std::string::npos);
-  EXPECT_NE(parse_error(header_file(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4))
-                .find("negative"), std::string::npos);
-  EXPECT_NE(parse_error(header_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}})", 8))
-                .find("ends before"), std::string::npos);
+                                    R"("data_offsets":[0,4]}})",
+                                    4))
+                .find("absurdly large"),
+            std::string::npos);
+  EXPECT_NE(parse_error(header_file(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4)).find("negative"),
+            std::string::npos);
+  EXPECT_NE(
+      parse_error(header_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}})", 8)).find("ends before"),
+      std::string::npos);
   EXPECT_EQ(parse_error(header_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4)), "");
 }
 

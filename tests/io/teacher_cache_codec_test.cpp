@@ -64,9 +64,9 @@ TEST(TeacherCacheCodec, RecordSizesMeetTheTargets) {
 
 TEST(TeacherCacheCodec, Bf16RoundsToNearestEven) {
   EXPECT_EQ(float_to_bf16(1.0f), 0x3f80);
-  EXPECT_EQ(float_to_bf16(1.0f + 1.0f / 256), 0x3f80);      // tie → even
-  EXPECT_EQ(float_to_bf16(1.0f + 3.0f / 256), 0x3f82);      // tie → even (up)
-  EXPECT_EQ(float_to_bf16(1.0f + 1.5f / 256), 0x3f81);      // above the tie
+  EXPECT_EQ(float_to_bf16(1.0f + 1.0f / 256), 0x3f80);  // tie → even
+  EXPECT_EQ(float_to_bf16(1.0f + 3.0f / 256), 0x3f82);  // tie → even (up)
+  EXPECT_EQ(float_to_bf16(1.0f + 1.5f / 256), 0x3f81);  // above the tie
   EXPECT_EQ(bf16_to_float(float_to_bf16(-2.5f)), -2.5f);
   EXPECT_TRUE(std::isnan(bf16_to_float(float_to_bf16(std::nanf("")))));
 }
@@ -149,7 +149,7 @@ TEST(TeacherCacheCodec, Dir8KeepsTheDirectionEvenWithOutlierDimensions) {
       std::vector<float> h(static_cast<size_t>(d)), back(h.size());
       for (auto& x : h) x = kind == 2 ? t3(g) : n(g) * 5;
       if (kind == 1) h[7] = 100 * 5, h[99] = -100 * 5;  // massive activations
-      if (kind == 3) h[3] = 1e4;                         // one dominating dimension
+      if (kind == 3) h[3] = 1e4;                        // one dominating dimension
       encode_hidden(l, h.data(), rec.data());
       ASSERT_TRUE(decode_hidden(l, rec.data(), back.data()));
       worst = std::min(worst, cosine(h, back));

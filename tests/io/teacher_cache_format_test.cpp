@@ -82,8 +82,9 @@ TEST(TeacherCacheFormat, ChunkPrefixRoundTrips) {
   EXPECT_NE(expect_input_error([&] { parse_chunk_header(p, 63, "c.bin"); }).find("truncated"), std::string::npos);
   std::string bad = s;
   bad[0] = 'X';
-  EXPECT_NE(expect_input_error([&] { parse_chunk_header(reinterpret_cast<const uint8_t*>(bad.data()), bad.size(), "c"); })
-                .find("magic"),
+  EXPECT_NE(expect_input_error([&] {
+              parse_chunk_header(reinterpret_cast<const uint8_t*>(bad.data()), bad.size(), "c");
+            }).find("magic"),
             std::string::npos);
   bad = s;
   bad[40] = 0, bad[41] = 0, bad[42] = 0, bad[43] = 0x7f;  // absurd row count
@@ -156,7 +157,7 @@ TEST(TeacherCacheFormat, IndexRoundTripsAndNamesBadFields) {
   other = ix;
   other.chunks.clear();
   other.teacher_checkpoint = "moved/elsewhere";  // informative only
-  other.rows = other.selection.positions = 120;   // a longer prefix of the same order
+  other.rows = other.selection.positions = 120;  // a longer prefix of the same order
   EXPECT_EQ(other.cache_id(), ix.cache_id());
   EXPECT_TRUE(identity_differences(ix, other).empty());
 }

@@ -54,7 +54,7 @@ TEST(Rope, RotationPreservesNormAndMatchesClosedForm) {
   auto x = torch::randn({1, T, 2, D}, torch::kFloat64);  // (B, T, H, D)
   auto y = apply_rope(x, t);
   EXPECT_TRUE(torch::allclose(y.norm(2, -1), x.norm(2, -1), 1e-6));  // tables are float32, like HF
-  EXPECT_TRUE(torch::allclose(y.select(1, 0), x.select(1, 0)));  // position 0 unchanged
+  EXPECT_TRUE(torch::allclose(y.select(1, 0), x.select(1, 0)));      // position 0 unchanged
   // Relative property: <R_p q, R_{p+k} k> depends only on k.
   auto q = torch::randn({D}, torch::kFloat64), k = torch::randn({D}, torch::kFloat64);
   auto qs = q.expand({1, T, 1, D}).contiguous(), ks = k.expand({1, T, 1, D}).contiguous();

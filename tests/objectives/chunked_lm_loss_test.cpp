@@ -36,8 +36,10 @@ std::tuple<double, torch::Tensor, torch::Tensor> run(const Case& c, bool chunked
     auto t = chunked_lm_loss(h, w, c.targets, with_kd ? c.vals : torch::Tensor(), with_kd ? c.idx : torch::Tensor(),
                              tau, chunk);
     loss = a * t.nll;
-    if (with_kd) loss = loss + b * t.kd;
-    else EXPECT_FALSE(t.kd.defined());
+    if (with_kd)
+      loss = loss + b * t.kd;
+    else
+      EXPECT_FALSE(t.kd.defined());
   } else {
     auto z = torch::nn::functional::linear(h, w);
     loss = a * nll(z, c.targets);

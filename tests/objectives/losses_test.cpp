@@ -63,13 +63,16 @@ TEST(Nll, MatchesCrossEntropy) {
 }
 
 config::ExperimentConfig tiny_cfg(const std::string& objective) {
-  return config::load_string("model: {vocab_size: 30, hidden_size: 8, intermediate_size: 12, num_layers: 2,"
-                             " num_heads: 2, num_kv_heads: 1, head_dim: 4, query_pre_attn_scalar: 4,"
-                             " sliding_window: 4}\n"
-                             "teacher: {model: {vocab_size: 30, hidden_size: 6, intermediate_size: 8,"
-                             " num_layers: 2, num_heads: 2, num_kv_heads: 1, head_dim: 4}}\n"
-                             "objective: {name: " + objective + ", alpha: 0.6, temperature: 0.7, top_k: 5,"
-                             " gamma: 0.3}\n");
+  return config::load_string(
+      "model: {vocab_size: 30, hidden_size: 8, intermediate_size: 12, num_layers: 2,"
+      " num_heads: 2, num_kv_heads: 1, head_dim: 4, query_pre_attn_scalar: 4,"
+      " sliding_window: 4}\n"
+      "teacher: {model: {vocab_size: 30, hidden_size: 6, intermediate_size: 8,"
+      " num_layers: 2, num_heads: 2, num_kv_heads: 1, head_dim: 4}}\n"
+      "objective: {name: " +
+      objective +
+      ", alpha: 0.6, temperature: 0.7, top_k: 5,"
+      " gamma: 0.3}\n");
 }
 
 struct Setup {
@@ -113,9 +116,7 @@ TEST(Objective, HldcWithZeroGammaEqualsKd) {
 void check_gradients(const std::string& objective, size_t phase_index) {
   auto s = make_setup(objective);
   const PhaseSpec& phase = spec(s.cfg.objective.name).phases.at(phase_index);
-  auto loss_fn = [&] {
-    return compute_loss(s.cfg, phase, s.student, &s.reg, s.input, s.target, &s.sig).loss;
-  };
+  auto loss_fn = [&] { return compute_loss(s.cfg, phase, s.student, &s.reg, s.input, s.target, &s.sig).loss; };
   std::vector<torch::Tensor> params;
   for (auto& p : s.student->parameters()) params.push_back(p);
   for (auto& p : s.reg->parameters()) params.push_back(p);

@@ -68,7 +68,8 @@ void expect_table2(const std::vector<Point>& points, const std::string& size) {
     // C4 (the selection metric) exactly; the other columns to the paper's own rounding (Table 2
     // prints 123M NLL HSwag .644 and HLDF .626 where Table 4 has 0.643 and 0.625).
     EXPECT_NEAR(p->mean.at("c4"), row.metrics.at("c4"), 1e-9) << size << " " << row.method;
-    for (const auto& [id, v] : row.metrics) EXPECT_NEAR(p->mean.at(id), v, 0.0011) << size << " " << row.method << " " << id;
+    for (const auto& [id, v] : row.metrics)
+      EXPECT_NEAR(p->mean.at(id), v, 0.0011) << size << " " << row.method << " " << id;
   }
 }
 

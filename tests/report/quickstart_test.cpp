@@ -54,8 +54,8 @@ std::vector<std::vector<std::string>> csv(const std::string& path) {
 TEST(Quickstart, SmokePresetRunsTheWholeStudyAndResumes) {
   test::TempDir tmp;
   const std::string out = tmp / "qs";
-  const std::string cmd = "HLD_TRAIN=" + std::string(HLD_TRAIN_BIN) + " bash " + test::repo_path("scripts/quickstart.sh") +
-                          " --preset smoke --out " + out;
+  const std::string cmd = "HLD_TRAIN=" + std::string(HLD_TRAIN_BIN) + " bash " +
+                          test::repo_path("scripts/quickstart.sh") + " --preset smoke --out " + out;
   auto r = test::run_command(cmd);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("| HLDF |"), std::string::npos) << "the Table 2-style comparison is printed\n" << r.output;

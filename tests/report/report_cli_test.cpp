@@ -41,7 +41,8 @@ TEST(ReportCli, WritesTheReport) {
   std::string out;
   ASSERT_EQ(run("report " + root + "/runs --out " + root + "/rep --compare-paper 123m", &out), 0) << out;
   EXPECT_NE(out.find("| HLDF |"), std::string::npos) << out;
-  for (const char* f : {"report.md", "runs.csv", "best.csv", "improvement.csv", "sign_tests.csv", "paper_comparison.csv"}) {
+  for (const char* f :
+       {"report.md", "runs.csv", "best.csv", "improvement.csv", "sign_tests.csv", "paper_comparison.csv"}) {
     ASSERT_TRUE(fs::exists(root + "/rep/" + f)) << f;
     EXPECT_GT(fs::file_size(root + "/rep/" + f), 0u) << f;
   }

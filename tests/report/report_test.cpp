@@ -147,7 +147,7 @@ TEST(Report, ComparePaperSetsTheRunsBesideTable2) {
   report_dirs({root}, {}, opt);
   const std::string md = util::read_file(opt.out_dir + "/report.md");
   EXPECT_NE(md.find("Beside the paper"), std::string::npos);
-  EXPECT_NE(md.find("3.000"), std::string::npos);  // the paper's HLDF C4
+  EXPECT_NE(md.find("3.000"), std::string::npos);    // the paper's HLDF C4
   EXPECT_NE(md.find("23 / 24"), std::string::npos);  // the paper's HLDF sign count
   const auto cmp = parse_csv(util::read_file(opt.out_dir + "/paper_comparison.csv"), "paper_comparison.csv");
   // η 1e-3 / 4e-3 are not grid points of the paper; the unfinished run (η 4e-4, α 0.9, τ 1,
@@ -175,7 +175,7 @@ TEST(Report, MetricKeyVariants) {
   EXPECT_DOUBLE_EQ(m.at("piqa"), 0.41);       // error wins over acc
   EXPECT_DOUBLE_EQ(m.at("winogrande"), 0.45);
   EXPECT_DOUBLE_EQ(m.at("wikitext"), 2.9);
-  EXPECT_EQ(m.count("arc_easy"), 0u);         // not a number: "—"
+  EXPECT_EQ(m.count("arc_easy"), 0u);  // not a number: "—"
   EXPECT_EQ(m.count("lambada"), 0u);
   EXPECT_DOUBLE_EQ(*extract_number(j, {"flops", "train.flops"}), 1.5e18);
 }

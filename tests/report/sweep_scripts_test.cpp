@@ -70,7 +70,8 @@ Cmd parse_cmd(const std::string& line) {
 const std::string kScripts = std::string(HLD_SOURCE_DIR) + "/scripts/";
 
 void check_paper_grid(const std::string& size, const std::set<double>& p1s) {
-  const auto o = sh("HLD_TRAIN=FAKE_BIN bash " + kScripts + "paper_grid.sh " + size + " --dry-run --runs-dir /tmp/grid");
+  const auto o =
+      sh("HLD_TRAIN=FAKE_BIN bash " + kScripts + "paper_grid.sh " + size + " --dry-run --runs-dir /tmp/grid");
   ASSERT_EQ(o.rc, 0);
   const auto ls = lines(o.out);
   ASSERT_EQ(ls.size(), 63u);
@@ -122,8 +123,8 @@ TEST(SweepScripts, ShardsPartitionTheGridAndBadArgumentsExit2) {
   std::set<std::string> all;
   size_t total = 0;
   for (int i = 0; i < 3; ++i) {
-    const auto o = sh("HLD_TRAIN=FAKE_BIN bash " + kScripts + "paper_grid.sh 123m --dry-run --shard " +
-                      std::to_string(i) + "/3");
+    const auto o =
+        sh("HLD_TRAIN=FAKE_BIN bash " + kScripts + "paper_grid.sh 123m --dry-run --shard " + std::to_string(i) + "/3");
     ASSERT_EQ(o.rc, 0);
     for (const auto& l : lines(o.out)) all.insert(l);
     total += lines(o.out).size();

@@ -93,8 +93,8 @@ TEST(ReportCompare, PairsFollowSharedHyperParameters) {
   add("kd", 1e-3, 0.7, 1.0, 3.0);
   add("kd", 1e-3, 0.9, 1.0, 3.2);
   add("kd", 4e-3, 0.7, 1.0, 3.5);
-  add("nll", 1e-3, 0.5, 0.5, 3.1);     // α, τ irrelevant for NLL: pairs with both KD at η 1e-3
-  add("hldf", 1e-3, 0.9, 1.0, 3.15);   // pairs only with KD (1e-3, 0.9, 1.0)
+  add("nll", 1e-3, 0.5, 0.5, 3.1);    // α, τ irrelevant for NLL: pairs with both KD at η 1e-3
+  add("hldf", 1e-3, 0.9, 1.0, 3.15);  // pairs only with KD (1e-3, 0.9, 1.0)
   add("hldf", 1e-3, 0.9, 1.0, 3.25, 0, 0.05);
   const auto pts = group_points(runs);
   const auto cs = pointwise(pts, "c4");

@@ -22,8 +22,8 @@ TEST(CacheTeacherCrashSafety, KillNineAtRandomPointsThenResumeIsBitwiseExact) {
   util::write_file_atomic(cfg, test::tiny_experiment_yaml() + "teacher: {checkpoint: " + test::tiny_teacher() +
                                    ", source: cache}\nobjective: {name: hldc}\n");
   auto cmd = [&](const std::string& cache) {
-    return std::string(HLD_TRAIN_BIN) + " cache-teacher " + cfg + " --quiet --chunk-sequences 24 --set teacher.cache=" +
-           cache + " --set budget.amount=200000";
+    return std::string(HLD_TRAIN_BIN) + " cache-teacher " + cfg +
+           " --quiet --chunk-sequences 24 --set teacher.cache=" + cache + " --set budget.amount=200000";
   };
   const double t0 = test::now_s();
   auto full = test::run_command(cmd(dir / "full"));

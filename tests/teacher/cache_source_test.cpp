@@ -65,7 +65,7 @@ TEST(TeacherCache, ServesWhatTheOnlineTeacherComputesUpToBf16Rounding) {
   const auto r = write_cache(cfg);
   ASSERT_TRUE(r.index.complete());
   EXPECT_EQ(r.index.selection.kind, "all");
-  EXPECT_EQ(r.index.layer, 2);                // D_T / 2
+  EXPECT_EQ(r.index.layer, 2);  // D_T / 2
   EXPECT_EQ(r.chunks_written, r.index.num_chunks());
   auto cached = make_teacher(cfg, torch::kCPU);
   auto online = make_teacher(w.config("hldc", "online"), torch::kCPU);
@@ -115,9 +115,10 @@ TEST(TeacherCache, CompactEncodingsMeetTheirErrorAndSizeTargets) {
   // On disk: records plus a 32-byte row entry per 16 tokens and a 64-byte header per chunk.
   EXPECT_GT(rep.bytes_per_token, double(l.bytes_per_token()));
   EXPECT_LT(rep.bytes_per_token, double(l.bytes_per_token()) + 3.0);
-  std::printf("[ measured ] logq8/dir8 on the synthetic split: KD rel. diff %.3g (teacher as student %.3g), "
-              "hidden cosine min %.6f, %.2f B/token\n",
-              rep.kd_rel_diff, rep.kd_self_rel_diff, rep.hidden_cos_min, rep.bytes_per_token);
+  std::printf(
+      "[ measured ] logq8/dir8 on the synthetic split: KD rel. diff %.3g (teacher as student %.3g), "
+      "hidden cosine min %.6f, %.2f B/token\n",
+      rep.kd_rel_diff, rep.kd_self_rel_diff, rep.hidden_cos_min, rep.bytes_per_token);
 }
 
 TEST(TeacherCache, RefusesACacheThatDoesNotMatchTheRunNamingTheField) {
@@ -279,8 +280,9 @@ TEST(TeacherCache, ReadsCachesOfFormatOneButDoesNotExtendThem) {
   EXPECT_EQ(rep.topk_same_set, 1.0);
   // Another teacher of the same shape still fails the (legacy) weights hash.
   testing::save_random_teacher(w.tmp / "other_teacher", 256, 32, 4, 99, 0.5);
-  const std::string e0 = input_error(
-      [&] { make_teacher(w.config("hldc", "cache", {"teacher.checkpoint=" + (w.tmp / "other_teacher")}), torch::kCPU); });
+  const std::string e0 = input_error([&] {
+    make_teacher(w.config("hldc", "cache", {"teacher.checkpoint=" + (w.tmp / "other_teacher")}), torch::kCPU);
+  });
   EXPECT_NE(e0.find("'teacher.hash'"), std::string::npos) << e0;
   // cache-teacher does not mix formats: it says how to rebuild.
   const std::string e = input_error([&] { write_cache(cfg); });
@@ -309,7 +311,8 @@ TEST(TeacherCache, InterruptedWriteResumesWithoutRewritingFinishedChunks) {
   ASSERT_FALSE(first.index.complete());
   EXPECT_EQ(first.chunks_written, 2);
   EXPECT_NE(input_error([&] { make_teacher(cfg, torch::kCPU); }).find("incomplete"), std::string::npos);
-  struct stat s0 {}, s1 {};
+  struct stat s0 {
+  }, s1{};
   ASSERT_EQ(::stat((w.cache + "/chunk_00000.bin").c_str(), &s0), 0);
   // A crash mid-chunk leaves a temporary file behind; it must be cleaned up.
   std::ofstream(w.cache + "/chunk_00002.bin.tmp.99999") << "partial";

@@ -72,14 +72,24 @@ struct CacheWorld {
   /// An experiment around this world: student 2 blocks of width 16, batch 4 × context 16,
   /// `steps` optimizer steps.
   std::string yaml(const std::string& objective, const std::string& source, int64_t steps = 6) const {
-    return "run: {dir: " + run + ", seed: 3, device: cpu, log_every: 1, threads: 1, peak_flops: 1.0e9}\n"
-           "model: " + model_yaml("student", vocab, 16, 2) + "\n"
-           "data: {train: " + train + ", context: " + std::to_string(context) + ", batch_size: 4}\n"
-           "objective: {name: " + objective + ", top_k: 8, alpha: 0.5, temperature: 1.0, gamma: 0.5, p1: 0.34}\n"
+    return "run: {dir: " + run +
+           ", seed: 3, device: cpu, log_every: 1, threads: 1, peak_flops: 1.0e9}\n"
+           "model: " +
+           model_yaml("student", vocab, 16, 2) +
+           "\n"
+           "data: {train: " +
+           train + ", context: " + std::to_string(context) +
+           ", batch_size: 4}\n"
+           "objective: {name: " +
+           objective +
+           ", top_k: 8, alpha: 0.5, temperature: 1.0, gamma: 0.5, p1: 0.34}\n"
            "optimizer: {lr: 1.0e-2}\n"
            "schedule: {warmup_steps: 2, hint_warmup_steps: 2}\n"
-           "budget: {unit: steps, amount: " + std::to_string(steps) + "}\n"
-           "teacher: {checkpoint: " + teacher + ", source: " + source + ", cache: " + cache + "}\n";
+           "budget: {unit: steps, amount: " +
+           std::to_string(steps) +
+           "}\n"
+           "teacher: {checkpoint: " +
+           teacher + ", source: " + source + ", cache: " + cache + "}\n";
   }
   /// yaml() loaded with `sets` applied last.
   config::ExperimentConfig config(const std::string& objective, const std::string& source,

@@ -77,8 +77,10 @@ Comparison online_vs_cache(const std::string& objective, std::vector<std::string
   for (const auto& [k, v] : c.term_rel)
     terms += " " + k + " " + std::to_string(c.first_rel[k]) + " / " + std::to_string(v);
   const std::string enc = cache_sets.size() > 2 ? " (" + cache_sets[0] + ")" : std::string();
-  std::printf("[ measured ] %s online vs cache%s: %zu steps, rel diff step 1 / max over steps:%s; final params (rel. L2) %.3g\n", objective.c_str(),
-              enc.c_str(), c.steps, terms.c_str(), c.params);
+  std::printf(
+      "[ measured ] %s online vs cache%s: %zu steps, rel diff step 1 / max over steps:%s; final params (rel. L2) "
+      "%.3g\n",
+      objective.c_str(), enc.c_str(), c.steps, terms.c_str(), c.params);
   return c;
 }
 
@@ -166,21 +168,26 @@ TEST(TeacherCacheTraining, CompactEncodingErrorOnTheEmbeddedCorpus) {
     w.finish({});
   }
   const std::string model = testing::model_yaml("t", tk.vocab_size(), 32, 4);
-  const std::string common = "data: {train: " + (tmp / "shards/train") + ", context: 32, batch_size: 8}\n"
+  const std::string common = "data: {train: " + (tmp / "shards/train") +
+                             ", context: 32, batch_size: 8}\n"
                              "optimizer: {lr: 1.0e-2}\nschedule: {warmup_steps: 10}\n";
-  auto teach = config::load_string("run: {dir: " + (tmp / "teacher") + ", seed: 1, device: cpu, log_every: 1000, "
-                                   "peak_flops: 1.0e9}\nmodel: " + model + "\n" + common +
-                                   "objective: {name: nll}\nbudget: {unit: steps, amount: 100}\n");
+  auto teach =
+      config::load_string("run: {dir: " + (tmp / "teacher") +
+                          ", seed: 1, device: cpu, log_every: 1000, "
+                          "peak_flops: 1.0e9}\nmodel: " +
+                          model + "\n" + common + "objective: {name: nll}\nbudget: {unit: steps, amount: 100}\n");
   train::TrainOptions quiet;
   quiet.quiet = true;
   ASSERT_EQ(train::run_training(teach, quiet).state.step, 100);
   for (const auto& enc : std::vector<std::pair<std::string, std::string>>{{"bf16", "bf16"}, {"logq8", "dir8"}}) {
-    auto cfg = config::load_string(
-        "run: {dir: " + (tmp / "student") + ", seed: 2, device: cpu, peak_flops: 1.0e9}\n"
-        "model: " + testing::model_yaml("s", tk.vocab_size(), 16, 2) + "\n" + common +
-        "objective: {name: kd, top_k: 128}\nbudget: {unit: steps, amount: 10}\n"
-        "teacher: {checkpoint: " + (tmp / "teacher") + ", source: cache, cache: " + (tmp / ("cache_" + enc.first)) +
-        ", logits_encoding: " + enc.first + ", hidden_encoding: " + enc.second + "}\n");
+    auto cfg = config::load_string("run: {dir: " + (tmp / "student") +
+                                   ", seed: 2, device: cpu, peak_flops: 1.0e9}\n"
+                                   "model: " +
+                                   testing::model_yaml("s", tk.vocab_size(), 16, 2) + "\n" + common +
+                                   "objective: {name: kd, top_k: 128}\nbudget: {unit: steps, amount: 10}\n"
+                                   "teacher: {checkpoint: " +
+                                   (tmp / "teacher") + ", source: cache, cache: " + (tmp / ("cache_" + enc.first)) +
+                                   ", logits_encoding: " + enc.first + ", hidden_encoding: " + enc.second + "}\n");
     CacheWriteOptions o;
     o.plan.sequences = 64;
     o.quiet = true;
@@ -189,12 +196,13 @@ TEST(TeacherCacheTraining, CompactEncodingErrorOnTheEmbeddedCorpus) {
     vo.sample_sequences = 16;
     const auto rep = verify_teacher_cache(cfg, vo);
     ASSERT_TRUE(rep.ok());
-    std::printf("[ measured ] embedded corpus, V=%lld k=128 d_T=32, %s/%s: %lld B/token in records (%.1f on disk), "
-                "top-k same set %.4f, max value err %.3g, KD rel diff %.3g (initial student) / %.3g (teacher as "
-                "student), hidden cosine mean %.6f min %.6f\n",
-                (long long)tk.vocab_size(), enc.first.c_str(), enc.second.c_str(), (long long)r.index.layout.bytes_per_token(),
-                rep.bytes_per_token, rep.topk_same_set, rep.logits_max_abs_err, rep.kd_rel_diff, rep.kd_self_rel_diff,
-                rep.hidden_cos_mean, rep.hidden_cos_min);
+    std::printf(
+        "[ measured ] embedded corpus, V=%lld k=128 d_T=32, %s/%s: %lld B/token in records (%.1f on disk), "
+        "top-k same set %.4f, max value err %.3g, KD rel diff %.3g (initial student) / %.3g (teacher as "
+        "student), hidden cosine mean %.6f min %.6f\n",
+        (long long)tk.vocab_size(), enc.first.c_str(), enc.second.c_str(), (long long)r.index.layout.bytes_per_token(),
+        rep.bytes_per_token, rep.topk_same_set, rep.logits_max_abs_err, rep.kd_rel_diff, rep.kd_self_rel_diff,
+        rep.hidden_cos_mean, rep.hidden_cos_min);
     EXPECT_LT(rep.kd_rel_diff, 1e-3);
     EXPECT_GE(rep.hidden_cos_min, 0.999);
     EXPECT_GE(rep.topk_same_set, 0.99);

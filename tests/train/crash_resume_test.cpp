@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 TEST(TrainCrashSafety, KillNineAtRandomPointsThenResumeIsBitwiseExact) {
   test::TempDir dir;
   const std::string cfg = dir / "exp.yaml";
-  util::write_file_atomic(cfg, test::tiny_experiment_yaml() + "teacher: {checkpoint: " + test::tiny_teacher() +
-                                   ", source: online}\n");
+  util::write_file_atomic(
+      cfg, test::tiny_experiment_yaml() + "teacher: {checkpoint: " + test::tiny_teacher() + ", source: online}\n");
   auto cmd = [&](const std::string& run) {
     return std::string(HLD_TRAIN_BIN) + " train " + cfg + " --quiet --set objective.name=hldf --set run.dir=" + run +
            " --set run.checkpoint_every=3 --set budget.amount=120000";

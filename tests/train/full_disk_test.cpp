@@ -91,8 +91,8 @@ TEST(FullDisk, CacheChunkWriteFailsCleanlyKeepsFinishedChunksAndResumes) {
   util::write_file_atomic(cfg, test::tiny_experiment_yaml() + "teacher: {checkpoint: " + test::tiny_teacher() +
                                    ", source: cache}\nobjective: {name: hldc}\n");
   auto cmd = [&](const std::string& cache, const std::string& extra) {
-    return std::string(HLD_TRAIN_BIN) + " cache-teacher " + cfg + " --quiet --chunk-sequences 24 --set teacher.cache=" +
-           cache + " --set budget.amount=30000 " + extra;
+    return std::string(HLD_TRAIN_BIN) + " cache-teacher " + cfg +
+           " --quiet --chunk-sequences 24 --set teacher.cache=" + cache + " --set budget.amount=30000 " + extra;
   };
   auto ref = test::run_command(cmd(tmp / "ref", ""));
   ASSERT_EQ(ref.exit_code, 0) << ref.output;

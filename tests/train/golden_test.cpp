@@ -125,8 +125,10 @@ void check_golden(const std::string& obj, const std::vector<std::string>& extra)
     std::ofstream out(path, std::ios::trunc);
     for (const auto& rec : got) out << rec.dump() << "\n";
     ASSERT_TRUE(out.good()) << "cannot write " << path;
-    std::printf("wrote %s (%zu steps). A regenerated golden file needs a commit message saying why the "
-                "change is legitimate.\n", path.c_str(), got.size());
+    std::printf(
+        "wrote %s (%zu steps). A regenerated golden file needs a commit message saying why the "
+        "change is legitimate.\n",
+        path.c_str(), got.size());
     return;
   }
   ASSERT_TRUE(fs::exists(path)) << path << " is missing" << regen_hint();

@@ -62,9 +62,9 @@ TEST(RunIdentity, ExplicitDefaultsAndBookkeepingResume) {
   const std::string dir = "run.dir=" + tmp.path() + "/r";
   quiet_run(test::tiny_config({dir, "budget.unit=steps", "budget.amount=4"}), 2);
   // The same run with defaults written out, another log cadence and prefetch depth: one identity.
-  auto r = quiet_run(test::tiny_config({dir, "budget.unit=steps", "budget.amount=4", "optimizer.beta1=0.9",
-                                        "objective.regressor=auto", "schedule.final_lr_ratio=0.01",
-                                        "run.log_every=3", "data.prefetch=0", "eval.batch_size=4"}));
+  auto r = quiet_run(
+      test::tiny_config({dir, "budget.unit=steps", "budget.amount=4", "optimizer.beta1=0.9", "objective.regressor=auto",
+                         "schedule.final_lr_ratio=0.01", "run.log_every=3", "data.prefetch=0", "eval.batch_size=4"}));
   EXPECT_TRUE(r.finished);
   EXPECT_EQ(r.state.step, 4);
 }

@@ -29,7 +29,8 @@ std::string tiny_experiment_yaml() {
   return "run: {seed: 7, device: cpu, log_every: 10, threads: 1, peak_flops: 1.0e11}\n"
          "model: {name: tiny_student, vocab_size: 1024, hidden_size: 32, intermediate_size: 64, num_layers: 2,"
          " num_heads: 2, num_kv_heads: 1, head_dim: 16, query_pre_attn_scalar: 16, sliding_window: 32}\n"
-         "data: {train: " + c + "/shards/train, valid: " + c + "/shards/valid, tokenizer: " + c +
+         "data: {train: " +
+         c + "/shards/train, valid: " + c + "/shards/valid, tokenizer: " + c +
          "/tok.model, context: 64, batch_size: 16}\n"
          "optimizer: {lr: 0.003}\n"
          "schedule: {warmup_steps: 10, hint_warmup_steps: 5}\n"
@@ -40,10 +41,10 @@ std::string tiny_experiment_yaml() {
 std::string tiny_teacher() {
   const std::string yaml = tiny_experiment_yaml();
   return shared_artifact("tiny-teacher", [&](const std::string& dir) {
-    auto cfg = config::load_string(yaml, {"run.dir=" + dir, "model.name=tiny_teacher", "model.hidden_size=96",
-                                          "model.intermediate_size=192", "model.num_layers=4", "model.head_dim=32",
-                                          "model.query_pre_attn_scalar=32", "budget.amount=600000",
-                                          "optimizer.lr=0.004", "run.log_every=50"});
+    auto cfg = config::load_string(
+        yaml, {"run.dir=" + dir, "model.name=tiny_teacher", "model.hidden_size=96", "model.intermediate_size=192",
+               "model.num_layers=4", "model.head_dim=32", "model.query_pre_attn_scalar=32", "budget.amount=600000",
+               "optimizer.lr=0.004", "run.log_every=50"});
     train::TrainOptions o;
     o.quiet = true;
     auto r = train::run_training(cfg, o);

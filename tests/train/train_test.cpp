@@ -45,7 +45,7 @@ TEST(Schedule, WarmupStableDecay) {
   EXPECT_DOUBLE_EQ(wsd_lr(0, 200, 1.0, s), 0.1);
   EXPECT_DOUBLE_EQ(wsd_lr(9, 200, 1.0, s), 1.0);
   EXPECT_DOUBLE_EQ(wsd_lr(150, 200, 1.0, s), 1.0);
-  EXPECT_DOUBLE_EQ(wsd_lr(179, 200, 1.0, s), 1.0);   // last constant step
+  EXPECT_DOUBLE_EQ(wsd_lr(179, 200, 1.0, s), 1.0);  // last constant step
   EXPECT_NEAR(wsd_lr(189, 200, 1.0, s), 1.0 - 0.5 * 0.99, 1e-12);
   EXPECT_NEAR(wsd_lr(199, 200, 1.0, s), 0.01, 1e-12);  // ends at η/100
   config::ScheduleConfig h;
@@ -128,7 +128,8 @@ TEST(TrainIntegration, HldfPhaseOneTrainsOnlyTheFirstHalf) {
   for (const auto& [k, v] : init) {
     bool trainable = k.rfind("embed_tokens.", 0) == 0;
     if (k.rfind("layers.", 0) == 0) trainable = std::stoll(k.substr(7)) < hint;
-    if (trainable) changed += !torch::equal(v, after.at(k));
+    if (trainable)
+      changed += !torch::equal(v, after.at(k));
     else {
       EXPECT_TRUE(torch::equal(v, after.at(k))) << k << " changed in phase 1";
       ++frozen;
@@ -149,8 +150,7 @@ TEST(TrainIntegration, EveryObjectiveSpendsTheSameBudgetWithinOneStep) {
   std::map<std::string, double> spent;
   double max_step = 0;
   for (const char* obj : {"nll", "kd", "hldc", "hldf"}) {
-    auto cfg = test::tiny_config({std::string("objective.name=") + obj, "run.dir=" + dir / obj,
-                                  "budget.amount=30000"});
+    auto cfg = test::tiny_config({std::string("objective.name=") + obj, "run.dir=" + dir / obj, "budget.amount=30000"});
     const auto tshape = teacher::teacher_shape(cfg);
     auto plan = budget::plan(cfg, 1, &tshape);
     TrainOptions o;
@@ -177,8 +177,8 @@ TEST(TrainIntegration, KdStudentBeatsNllStudent) {
   auto kd = run_training(test::tiny_config({"objective.name=kd", "run.dir=" + dir / "kd"}), o);
   ASSERT_GT(nll.valid_loss, 0);
   ASSERT_GT(kd.valid_loss, 0);
-  std::printf("held-out loss: NLL %.4f, KD %.4f (same budget: %.3e vs %.3e FLOPs)\n", nll.valid_loss,
-              kd.valid_loss, nll.state.flops, kd.state.flops);
+  std::printf("held-out loss: NLL %.4f, KD %.4f (same budget: %.3e vs %.3e FLOPs)\n", nll.valid_loss, kd.valid_loss,
+              nll.state.flops, kd.state.flops);
   EXPECT_LT(kd.valid_loss, nll.valid_loss);
 }
 
@@ -186,9 +186,9 @@ TEST(TrainIntegration, BadConfigsAreInputErrors) {
   test::TempDir dir;
   EXPECT_THROW(run_training(test::tiny_config({"objective.name=kd", "run.dir=" + dir / "a", "model.vocab_size=900"})),
                InputError);  // teacher vocabulary differs
-  EXPECT_THROW(run_training(test::tiny_config({"objective.name=hldc", "run.dir=" + dir / "b",
-                                               "objective.teacher_layer=9"})),
-               InputError);  // beyond the teacher's depth
+  EXPECT_THROW(
+      run_training(test::tiny_config({"objective.name=hldc", "run.dir=" + dir / "b", "objective.teacher_layer=9"})),
+      InputError);  // beyond the teacher's depth
   // A run folder of another config is not silently resumed.
   TrainOptions o;
   o.quiet = true;
@@ -206,8 +206,8 @@ TEST(TrainIntegration, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
   const std::string before = model::latest_checkpoint(dir / "r");
   // Same config, same folder, but a learning rate that overflows: the fingerprint differs, so use a
   // fresh folder and check that no checkpoint is written past the failure.
-  auto cfg = test::tiny_config({"run.dir=" + dir / "nan", "optimizer.lr=1e30", "run.checkpoint_every=1",
-                                "schedule.warmup_steps=0"});
+  auto cfg = test::tiny_config(
+      {"run.dir=" + dir / "nan", "optimizer.lr=1e30", "run.checkpoint_every=1", "schedule.warmup_steps=0"});
   const std::string m = stop_message(cfg);
   EXPECT_NE(m.find("not finite"), std::string::npos) << m;
   EXPECT_NE(m.find("step "), std::string::npos) << m;

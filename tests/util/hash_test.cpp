@@ -72,8 +72,8 @@ TEST(Hash, DigestTextRoundTripsAndRejectsMalformedText) {
 TEST(Hash, StreamingEqualsOneShotAcrossOddBlockBoundaries) {
   const std::string data = random_bytes((size_t{5} << 20) + 13, 1);
   // Pieces around XXH3's internal stripe (64 B), block (1 KiB) and buffer (256 B) sizes.
-  const std::vector<size_t> pieces = {1, 3, 7, 63, 64, 65, 239, 240, 241, 255, 256, 257, 1023, 1024, 1025, 4099,
-                                      (size_t{1} << 20) + 1};
+  const std::vector<size_t> pieces = {
+      1, 3, 7, 63, 64, 65, 239, 240, 241, 255, 256, 257, 1023, 1024, 1025, 4099, (size_t{1} << 20) + 1};
   for (HashAlgo algo : {HashAlgo::kXxh3, HashAlgo::kFnv1a}) {
     const Digest whole = checksum(data.data(), data.size(), algo);
     for (size_t start = 0; start < pieces.size(); ++start) {

@@ -29,8 +29,7 @@ int64_t regressor_hidden(int64_t d_student, double expansion);
 ///   linear:     W (d_T, d_S)                                 = d_S·d_T
 ///   mlp:        Linear(d_S→h) · GELU(tanh) · Linear(h→d_T)   = d_S·h + h·d_T
 ///   gated_mlp:  down(gelu(gate x) ⊙ up x), gate/up d_S→h     = 2·d_S·h + h·d_T
-int64_t regressor_params(config::RegressorKind kind, int64_t d_student, int64_t d_teacher,
-                         double expansion);
+int64_t regressor_params(config::RegressorKind kind, int64_t d_student, int64_t d_teacher, double expansion);
 
 /// The regressor each distillation objective uses for this config: objective.regressor when set,
 /// else linear for HLDC and mlp for HLDF (the paper's choices).
@@ -41,18 +40,18 @@ int64_t forward_cost(const config::ModelConfig& m);
 
 /// Per-token costs of the four objectives for one experiment config.
 struct TokenCosts {
-  int64_t student_backbone = 0;  ///< N
-  int64_t d_student = 0;         ///< d_S
-  int64_t vocab = 0;             ///< V
-  std::optional<int64_t> d_teacher;        ///< d_T (unknown without a teacher shape)
-  bool teacher_counted = false;  ///< C_teacher is included (online teacher + count_teacher)
-  int64_t teacher = 0;           ///< C_teacher per token as counted (0 when not counted)
-  std::optional<int64_t> regressor_hldc;   ///< N_reg of the HLDC regressor
-  std::optional<int64_t> regressor_hldf;   ///< N_reg of the HLDF phase-1 regressor
-  int64_t data = 0;              ///< C_data = 6N + 6·d_S·V
-  int64_t kd = 0;                ///< C_KD = C_data + C_teacher
-  std::optional<int64_t> ht;     ///< C_HT (needs d_T)
-  std::optional<int64_t> hldc;   ///< C_HLDC (needs d_T)
+  int64_t student_backbone = 0;           ///< N
+  int64_t d_student = 0;                  ///< d_S
+  int64_t vocab = 0;                      ///< V
+  std::optional<int64_t> d_teacher;       ///< d_T (unknown without a teacher shape)
+  bool teacher_counted = false;           ///< C_teacher is included (online teacher + count_teacher)
+  int64_t teacher = 0;                    ///< C_teacher per token as counted (0 when not counted)
+  std::optional<int64_t> regressor_hldc;  ///< N_reg of the HLDC regressor
+  std::optional<int64_t> regressor_hldf;  ///< N_reg of the HLDF phase-1 regressor
+  int64_t data = 0;                       ///< C_data = 6N + 6·d_S·V
+  int64_t kd = 0;                         ///< C_KD = C_data + C_teacher
+  std::optional<int64_t> ht;              ///< C_HT (needs d_T)
+  std::optional<int64_t> hldc;            ///< C_HLDC (needs d_T)
 
   /// C_x / C_data (nullopt when C_x is unknown).
   static std::optional<double> ratio(std::optional<int64_t> c, int64_t data);

@@ -49,9 +49,9 @@ struct PhasePlan {
 struct BudgetPlan {
   config::Objective objective = config::Objective::kNll;
   config::BudgetUnit unit = config::BudgetUnit::kSteps;
-  double amount = 0;            ///< budget.amount as configured
+  double amount = 0;  ///< budget.amount as configured
   int world_size = 1;
-  int64_t global_batch = 0;     ///< sequences per optimizer step, all ranks
+  int64_t global_batch = 0;  ///< sequences per optimizer step, all ranks
   int64_t context = 0;
   int64_t tokens_per_step = 0;
 
@@ -59,16 +59,16 @@ struct BudgetPlan {
   std::optional<config::ParamCounts> teacher;  ///< teacher counts when its shape is known
   std::optional<int64_t> regressor_params;     ///< N_reg of this run's regressor (hldc/hldf)
   std::optional<config::RegressorKind> regressor_kind;
-  TokenCosts costs;             ///< C_data, C_KD, C_HT, C_HLDC for this config
+  TokenCosts costs;  ///< C_data, C_KD, C_HT, C_HLDC for this config
 
-  double budget_flops = 0;      ///< B, the budget in FLOPs
-  double nll_tokens = 0;        ///< B / C_data
-  double ot_units = 0;          ///< B / (20·N·C_data)
+  double budget_flops = 0;  ///< B, the budget in FLOPs
+  double nll_tokens = 0;    ///< B / C_data
+  double ot_units = 0;      ///< B / (20·N·C_data)
   std::vector<PhasePlan> phases;
   int64_t total_steps = 0;
   int64_t total_tokens = 0;
-  double total_flops = 0;       ///< Σ phase flops ≤ B
-  double remainder_flops = 0;   ///< B − total_flops (< one step of the last phase)
+  double total_flops = 0;      ///< Σ phase flops ≤ B
+  double remainder_flops = 0;  ///< B − total_flops (< one step of the last phase)
 
   /// FLOPs spent after `steps_done` steps of phase `phase` (all earlier phases complete).
   double flops_spent(size_t phase, int64_t steps_done) const;
@@ -77,8 +77,7 @@ struct BudgetPlan {
 /// Builds the plan for `c` on `world_size` data-parallel ranks. `teacher` overrides
 /// c.teacher.model (a shape read from the teacher checkpoint). Throws InputError naming the key
 /// when the budget is malformed (non-integer steps, a phase left with zero steps, world_size < 1).
-BudgetPlan plan(const config::ExperimentConfig& c, int world_size = 1,
-                const config::ModelConfig* teacher = nullptr);
+BudgetPlan plan(const config::ExperimentConfig& c, int world_size = 1, const config::ModelConfig* teacher = nullptr);
 
 /// Model FLOPs utilisation: tokens_per_s × flops_per_token / peak_flops (0 when peak ≤ 0).
 double mfu(double tokens_per_s, double flops_per_token, double peak_flops);

@@ -29,40 +29,40 @@ struct RunConfig {
 };
 
 struct DataConfig {
-  std::string train = "";            ///< token shard directory (from `hld-train prepare`)
-  std::string valid = "";            ///< held-out shard directory
-  std::string tokenizer = "";        ///< SentencePiece .model path
-  int64_t context = 2048;            ///< sequence length (paper: 2048)
-  int64_t batch_size = 256;          ///< sequences per optimizer step per rank (paper: 256)
-  int64_t grad_accum = 1;            ///< micro-batches per optimizer step (batch_size divisible)
-  int64_t prefetch = 2;              ///< micro-batches (tokens + cached teacher signals) prepared ahead
-                                     ///< on a background thread; 0: prepared inline
+  std::string train = "";      ///< token shard directory (from `hld-train prepare`)
+  std::string valid = "";      ///< held-out shard directory
+  std::string tokenizer = "";  ///< SentencePiece .model path
+  int64_t context = 2048;      ///< sequence length (paper: 2048)
+  int64_t batch_size = 256;    ///< sequences per optimizer step per rank (paper: 256)
+  int64_t grad_accum = 1;      ///< micro-batches per optimizer step (batch_size divisible)
+  int64_t prefetch = 2;        ///< micro-batches (tokens + cached teacher signals) prepared ahead
+                               ///< on a background thread; 0: prepared inline
 };
 
 enum class Objective { kNll, kKd, kHldc, kHldf };
 enum class RegressorKind { kLinear, kMlp, kGatedMlp };
 
 struct ObjectiveConfig {
-  Objective name = Objective::kNll;  ///< nll | kd | hldc | hldf
-  double alpha = 0.9;                ///< KD weight α (β = 1 − α on NLL)
-  double temperature = 1.0;          ///< τ, applied to teacher and student logits
-  int64_t top_k = 128;               ///< teacher logits kept (paper: 128); k = vocab: full
-  double gamma = 0.1;                ///< HLDC weight γ of the hidden-state loss
-  double p1 = 0.01;                  ///< HLDF share of the budget spent in phase 1
-  int64_t student_layer = -1;        ///< student hint layer (-1: D_S/2)
-  int64_t teacher_layer = -1;        ///< teacher hint layer (-1: D_T/2)
+  Objective name = Objective::kNll;        ///< nll | kd | hldc | hldf
+  double alpha = 0.9;                      ///< KD weight α (β = 1 − α on NLL)
+  double temperature = 1.0;                ///< τ, applied to teacher and student logits
+  int64_t top_k = 128;                     ///< teacher logits kept (paper: 128); k = vocab: full
+  double gamma = 0.1;                      ///< HLDC weight γ of the hidden-state loss
+  double p1 = 0.01;                        ///< HLDF share of the budget spent in phase 1
+  int64_t student_layer = -1;              ///< student hint layer (-1: D_S/2)
+  int64_t teacher_layer = -1;              ///< teacher hint layer (-1: D_T/2)
   std::optional<RegressorKind> regressor;  ///< unset: linear for HLDC, mlp for HLDF (paper)
-  double regressor_expansion = 4;    ///< MLP hidden width = expansion × d_S (paper: 4)
-  std::string hidden_reduction = "mean";  ///< mean over tokens and dims (paper) | sum_dims
+  double regressor_expansion = 4;          ///< MLP hidden width = expansion × d_S (paper: 4)
+  std::string hidden_reduction = "mean";   ///< mean over tokens and dims (paper) | sum_dims
 };
 
 struct OptimConfig {
-  double lr = 4e-4;                  ///< peak η (paper grid {1,4,16}e-4)
-  double beta1 = 0.9, beta2 = 0.98;  ///< paper
-  double eps = 1e-9;                 ///< paper
-  double weight_decay = 0.1;         ///< paper; decoupled (AdamW)
+  double lr = 4e-4;                         ///< peak η (paper grid {1,4,16}e-4)
+  double beta1 = 0.9, beta2 = 0.98;         ///< paper
+  double eps = 1e-9;                        ///< paper
+  double weight_decay = 0.1;                ///< paper; decoupled (AdamW)
   bool decay_norms_and_embeddings = false;  ///< norms/embeddings are usually excluded
-  double grad_clip = 0.0;            ///< global-norm clip (0: off; the paper does not clip)
+  double grad_clip = 0.0;                   ///< global-norm clip (0: off; the paper does not clip)
 };
 
 struct ScheduleConfig {
@@ -77,28 +77,28 @@ enum class BudgetUnit { kSteps, kTokens, kFlops, kOt };
 
 struct BudgetConfig {
   BudgetUnit unit = BudgetUnit::kSteps;  ///< steps | tokens (NLL-equivalent) | flops | ot
-  double amount = 100;               ///< in the unit above (ot: k of OT_k)
-  bool count_teacher = false;        ///< count the teacher forward (online) in the FLOPs
+  double amount = 100;                   ///< in the unit above (ot: k of OT_k)
+  bool count_teacher = false;            ///< count the teacher forward (online) in the FLOPs
 };
 
 struct TeacherConfig {
-  std::optional<ModelConfig> model;  ///< teacher shape (else taken from the checkpoint)
-  std::string checkpoint = "";       ///< hld-train checkpoint/run dir or Hugging Face dir
-  std::string source = "online";     ///< online | cache
-  std::string cache = "";            ///< teacher-cache directory (source: cache)
+  std::optional<ModelConfig> model;      ///< teacher shape (else taken from the checkpoint)
+  std::string checkpoint = "";           ///< hld-train checkpoint/run dir or Hugging Face dir
+  std::string source = "online";         ///< online | cache
+  std::string cache = "";                ///< teacher-cache directory (source: cache)
   std::string logits_encoding = "bf16";  ///< cache: bf16 | logq8 (quantised log-probabilities)
   std::string hidden_encoding = "bf16";  ///< cache: bf16 | dir8 (8-bit unit direction + scale)
-  int64_t cache_tokens = 0;          ///< tokens to cache (0: what the budget needs)
+  int64_t cache_tokens = 0;              ///< tokens to cache (0: what the budget needs)
 };
 
 struct EvalConfig {
   std::map<std::string, std::string> tasks;  ///< task name → file (c4, wikitext, hellaswag, ...)
-  std::string piqa_labels = "";      ///< PIQA valid-labels.lst
-  int64_t max_examples = 0;          ///< per task (0: all)
-  int64_t batch_size = 16;           ///< sequences per scoring forward
-  int64_t context = 0;               ///< scoring window (0: data.context)
-  std::string checkpoint = "";       ///< model to evaluate (default: the run's latest)
-  std::string output = "";           ///< eval JSON path (default: RUN/eval.json)
+  std::string piqa_labels = "";              ///< PIQA valid-labels.lst
+  int64_t max_examples = 0;                  ///< per task (0: all)
+  int64_t batch_size = 16;                   ///< sequences per scoring forward
+  int64_t context = 0;                       ///< scoring window (0: data.context)
+  std::string checkpoint = "";               ///< model to evaluate (default: the run's latest)
+  std::string output = "";                   ///< eval JSON path (default: RUN/eval.json)
 };
 
 struct ExperimentConfig {
@@ -111,7 +111,7 @@ struct ExperimentConfig {
   BudgetConfig budget;
   TeacherConfig teacher;
   EvalConfig eval;
-  std::string source_path;  ///< the YAML file this came from
+  std::string source_path;    ///< the YAML file this came from
   std::string resolved_yaml;  ///< the complete config (config::to_yaml: every default written out)
   std::string merged_yaml;    ///< the YAML as given, after includes and overrides (older run folders'
                               ///< fingerprints were computed from it)

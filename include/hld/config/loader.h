@@ -9,7 +9,9 @@
 
 #include "hld/config/experiment.h"
 
-namespace YAML { class Node; }
+namespace YAML {
+class Node;
+}
 
 namespace hld::config {
 

@@ -11,23 +11,23 @@ namespace hld::config {
 enum class AttentionType { kSliding, kGlobal };
 
 struct ModelConfig {
-  std::string name = "model";          ///< label used in logs and reports
-  int64_t vocab_size = 32000;          ///< paper: 32k SentencePiece unigram vocabulary
-  int64_t hidden_size = 640;           ///< d_model
-  int64_t intermediate_size = 2048;    ///< feed-forward width
-  int64_t num_layers = 18;             ///< D, number of decoder blocks
-  int64_t num_heads = 4;               ///< query heads
-  int64_t num_kv_heads = 1;            ///< key/value heads (GQA)
-  int64_t head_dim = 256;              ///< per-head width (independent of hidden_size in Gemma 3)
-  double query_pre_attn_scalar = 256;  ///< attention scale = query_pre_attn_scalar^-0.5
-  int64_t sliding_window = 512;        ///< W: key j visible from query q iff q-W < j <= q
-  int64_t sliding_window_pattern = 6;  ///< layer i is global iff (i+1) % pattern == 0
-  std::vector<AttentionType> layer_types;  ///< explicit per-layer types; empty = from pattern
-  double rope_local_base = 10000.0;    ///< RoPE base on sliding layers
-  double rope_global_base = 1000000.0; ///< RoPE base on global layers
-  double rope_local_scaling = 1.0;     ///< linear position scaling factor on sliding layers
-  double rope_global_scaling = 1.0;    ///< linear position scaling factor on global layers (4B: 8)
-  double rms_norm_eps = 1e-6;          ///< RMSNorm epsilon
+  std::string name = "model";                ///< label used in logs and reports
+  int64_t vocab_size = 32000;                ///< paper: 32k SentencePiece unigram vocabulary
+  int64_t hidden_size = 640;                 ///< d_model
+  int64_t intermediate_size = 2048;          ///< feed-forward width
+  int64_t num_layers = 18;                   ///< D, number of decoder blocks
+  int64_t num_heads = 4;                     ///< query heads
+  int64_t num_kv_heads = 1;                  ///< key/value heads (GQA)
+  int64_t head_dim = 256;                    ///< per-head width (independent of hidden_size in Gemma 3)
+  double query_pre_attn_scalar = 256;        ///< attention scale = query_pre_attn_scalar^-0.5
+  int64_t sliding_window = 512;              ///< W: key j visible from query q iff q-W < j <= q
+  int64_t sliding_window_pattern = 6;        ///< layer i is global iff (i+1) % pattern == 0
+  std::vector<AttentionType> layer_types;    ///< explicit per-layer types; empty = from pattern
+  double rope_local_base = 10000.0;          ///< RoPE base on sliding layers
+  double rope_global_base = 1000000.0;       ///< RoPE base on global layers
+  double rope_local_scaling = 1.0;           ///< linear position scaling factor on sliding layers
+  double rope_global_scaling = 1.0;          ///< linear position scaling factor on global layers (4B: 8)
+  double rms_norm_eps = 1e-6;                ///< RMSNorm epsilon
   int64_t max_position_embeddings = 131072;  ///< longest context the config promises
   int64_t bos_token_id = 2, eos_token_id = 1, pad_token_id = 0;
 

@@ -23,8 +23,7 @@ class BatchStream {
  public:
   /// dir: a split directory (DIR/train). InputError when it is not a valid split, holds fewer
   /// than context+1 tokens, or an argument is out of range.
-  BatchStream(const std::string& dir, int64_t batch, int64_t context, uint64_t seed, int rank = 0,
-              int world = 1);
+  BatchStream(const std::string& dir, int64_t batch, int64_t context, uint64_t seed, int rank = 0, int world = 1);
   ~BatchStream();
 
   /// Fills tokens_BxT1 (row-major, batch*(context+1) ids) and seq_ids (the unshuffled global
@@ -50,8 +49,8 @@ class BatchStream {
   /// Which sequence the global (all ranks) position p of the shuffled order holds.
   int64_t sequence_at(uint64_t global_position) const;
 
-  int64_t step() const { return step_; }            ///< global steps taken so far
-  int64_t epoch() const;                             ///< epoch of the next row this rank reads
+  int64_t step() const { return step_; }  ///< global steps taken so far
+  int64_t epoch() const;                  ///< epoch of the next row this rank reads
   int64_t batch() const { return batch_; }
   int64_t context() const { return context_; }
   int rank() const { return rank_; }

@@ -19,22 +19,22 @@
 namespace hld::data {
 
 struct ReaderOptions {
-  std::string text_field = "text";   ///< JSON field holding the document (C4: "text")
-  bool strict = false;               ///< malformed / invalid UTF-8 / empty → InputError, not skip
-  bool allow_truncated_gz = false;   ///< keep the complete lines of a truncated .gz (counted)
-  int64_t max_line_bytes = 64 << 20; ///< longer lines are counted as malformed and skipped
+  std::string text_field = "text";    ///< JSON field holding the document (C4: "text")
+  bool strict = false;                ///< malformed / invalid UTF-8 / empty → InputError, not skip
+  bool allow_truncated_gz = false;    ///< keep the complete lines of a truncated .gz (counted)
+  int64_t max_line_bytes = 64 << 20;  ///< longer lines are counted as malformed and skipped
 };
 
 /// Counters over everything read so far (all files).
 struct ReaderStats {
-  int64_t files = 0;           ///< files opened
-  int64_t lines = 0;           ///< physical lines read
-  int64_t documents = 0;       ///< documents returned
-  int64_t malformed = 0;       ///< JSON lines that do not parse, lack the field or are too long
-  int64_t invalid_utf8 = 0;    ///< lines (JSON) or documents (.txt) that are not valid UTF-8
-  int64_t empty = 0;           ///< documents whose text is empty or only whitespace
-  int64_t truncated_gz = 0;    ///< files whose gzip stream ended early (allow_truncated_gz only)
-  int64_t bytes = 0;           ///< document bytes returned
+  int64_t files = 0;         ///< files opened
+  int64_t lines = 0;         ///< physical lines read
+  int64_t documents = 0;     ///< documents returned
+  int64_t malformed = 0;     ///< JSON lines that do not parse, lack the field or are too long
+  int64_t invalid_utf8 = 0;  ///< lines (JSON) or documents (.txt) that are not valid UTF-8
+  int64_t empty = 0;         ///< documents whose text is empty or only whitespace
+  int64_t truncated_gz = 0;  ///< files whose gzip stream ended early (allow_truncated_gz only)
+  int64_t bytes = 0;         ///< document bytes returned
 
   int64_t skipped() const { return malformed + invalid_utf8 + empty; }
   ReaderStats& operator+=(const ReaderStats& o);
@@ -87,7 +87,6 @@ class CorpusReader {
 };
 
 /// Reads every document of `files` (for tests and small corpora).
-std::vector<std::string> read_all_documents(const std::vector<std::string>& files,
-                                            const ReaderOptions& opts = {});
+std::vector<std::string> read_all_documents(const std::vector<std::string>& files, const ReaderOptions& opts = {});
 
 }  // namespace hld::data

@@ -33,18 +33,18 @@
 namespace hld::data {
 
 struct PrepareOptions {
-  std::string tokenizer;                 ///< SentencePiece .model
-  std::vector<std::string> inputs;       ///< training text (and validation when valid_fraction > 0)
-  std::vector<std::string> valid_inputs; ///< when set: the validation split, read whole
-  std::string out_dir;                   ///< writes out_dir/train and out_dir/valid
-  double valid_fraction = 0.01;          ///< share of documents hashed into valid (no valid_inputs)
-  uint64_t split_seed = 0;               ///< seed of the document hash
+  std::string tokenizer;                    ///< SentencePiece .model
+  std::vector<std::string> inputs;          ///< training text (and validation when valid_fraction > 0)
+  std::vector<std::string> valid_inputs;    ///< when set: the validation split, read whole
+  std::string out_dir;                      ///< writes out_dir/train and out_dir/valid
+  double valid_fraction = 0.01;             ///< share of documents hashed into valid (no valid_inputs)
+  uint64_t split_seed = 0;                  ///< seed of the document hash
   int64_t shard_tokens = int64_t{1} << 27;  ///< tokens per shard (256 MiB of uint16)
-  ReaderOptions reader;                  ///< text field, strict, allow_truncated_gz
-  int threads = 0;                       ///< encoding threads (0: hardware)
-  double progress_seconds = 5;           ///< seconds between progress lines (<= 0: none)
-  double checkpoint_seconds = 10;        ///< seconds between progress records at batch ends (<= 0:
-                                         ///< only when a shard closes); bounds the work a kill loses
+  ReaderOptions reader;                     ///< text field, strict, allow_truncated_gz
+  int threads = 0;                          ///< encoding threads (0: hardware)
+  double progress_seconds = 5;              ///< seconds between progress lines (<= 0: none)
+  double checkpoint_seconds = 10;           ///< seconds between progress records at batch ends (<= 0:
+                                            ///< only when a shard closes); bounds the work a kill loses
   /// Called at named points of a run, for tests (crash injection, observing a resume): "resume"
   /// {consumed, kept_shards}, "checkpoint" {consumed} after each progress record, "index" {split}
   /// before each index.json is written.
@@ -52,12 +52,12 @@ struct PrepareOptions {
 };
 
 struct PrepareResult {
-  bool up_to_date = false;               ///< nothing was done: the output already matched
+  bool up_to_date = false;  ///< nothing was done: the output already matched
   nlohmann::json train_index, valid_index;
   ReaderStats train_reader, valid_reader;  ///< same object twice in valid_fraction mode
-  int64_t dropped_in_valid = 0;          ///< train documents also present in valid_inputs
-  int64_t resumed_at = 0;                ///< input documents an interrupted run had done (0: fresh)
-  int64_t kept_shards = 0;               ///< finished shards kept from the interrupted run
+  int64_t dropped_in_valid = 0;            ///< train documents also present in valid_inputs
+  int64_t resumed_at = 0;                  ///< input documents an interrupted run had done (0: fresh)
+  int64_t kept_shards = 0;                 ///< finished shards kept from the interrupted run
   double seconds = 0;
 };
 

@@ -94,7 +94,7 @@ class ShardWriter {
   std::string tmp_path_;
   std::vector<unsigned char> buf_;
   uint64_t shard_tok_ = 0, unsynced_ = 0;  // unsynced_: bytes written since the last fsync
-  util::Checksum checksum_;               // of the open shard's bytes written so far
+  util::Checksum checksum_;                // of the open shard's bytes written so far
   int64_t shard_docs_ = 0;
   std::vector<std::string> shard_sources_;
   nlohmann::json shards_ = nlohmann::json::array();

@@ -29,8 +29,8 @@ int hld_spm_piece_size(const hld_spm* sp);
 /* which: 0 pad, 1 eos, 2 bos, 3 unk. */
 int hld_spm_special_id(const hld_spm* sp, int which);
 /* Returns 0 on success; the ids (or the error text) go to the callbacks. */
-int hld_spm_encode(const hld_spm* sp, const char* text, size_t len, hld_spm_ids_fn out, void* ctx,
-                   hld_spm_bytes_fn err, void* err_ctx);
+int hld_spm_encode(const hld_spm* sp, const char* text, size_t len, hld_spm_ids_fn out, void* ctx, hld_spm_bytes_fn err,
+                   void* err_ctx);
 int hld_spm_decode(const hld_spm* sp, const int32_t* ids, size_t n, hld_spm_bytes_fn out, void* ctx,
                    hld_spm_bytes_fn err, void* err_ctx);
 void hld_spm_id_to_piece(const hld_spm* sp, int id, hld_spm_bytes_fn out, void* ctx);

@@ -21,16 +21,16 @@ struct LaunchEnv {
   int rank = 0;
   int world = 1;
   int local_rank = 0;
-  int local_world = 1;           ///< processes on this node (LOCAL_WORLD_SIZE; 1 when unknown)
+  int local_world = 1;  ///< processes on this node (LOCAL_WORLD_SIZE; 1 when unknown)
   bool local_world_known = false;
-  std::string master_addr;       ///< host of rank 0's TCPStore (empty for one process)
+  std::string master_addr;  ///< host of rank 0's TCPStore (empty for one process)
   int master_port = 0;
-  double timeout_s = 300;        ///< rendezvous and collective timeout
+  double timeout_s = 300;  ///< rendezvous and collective timeout
   int64_t bucket_bytes = 25ll << 20;
-  std::string gloo_ifname;       ///< GLOO_SOCKET_IFNAME ("" = derive from the hostname)
-  bool agent_store = false;      ///< torchrun's agent serves the store: rank 0 does not
-  std::string store_prefix;      ///< key prefix in the agent's store ("" otherwise)
-  std::string source;            ///< "torchrun", "slurm" or "single", for messages
+  std::string gloo_ifname;   ///< GLOO_SOCKET_IFNAME ("" = derive from the hostname)
+  bool agent_store = false;  ///< torchrun's agent serves the store: rank 0 does not
+  std::string store_prefix;  ///< key prefix in the agent's store ("" otherwise)
+  std::string source;        ///< "torchrun", "slurm" or "single", for messages
 
   bool distributed() const { return world > 1; }
 };

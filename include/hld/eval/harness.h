@@ -40,8 +40,8 @@ class Scorer {
 };
 
 struct HarnessOptions {
-  int32_t prefix_token = 1;  ///< stands in for an empty context / starts rolling windows (EOS)
-  int32_t eos_token = 1;     ///< appended to every C4 document
+  int32_t prefix_token = 1;     ///< stands in for an empty context / starts rolling windows (EOS)
+  int32_t eos_token = 1;        ///< appended to every C4 document
   int64_t c4_chunk_docs = 256;  ///< C4 documents tokenised and scored per chunk (bounded memory)
 };
 
@@ -64,8 +64,7 @@ nlohmann::json evaluate_lambada(Scorer& scorer, const TextEncoder& enc, const st
 /// Rolling loglikelihood over documents, fed in chunks (see rolling_metrics for the result).
 class RollingEvaluator {
  public:
-  RollingEvaluator(Scorer& scorer, const TextEncoder& enc, HarnessOptions opts, std::string label,
-                   bool append_eos);
+  RollingEvaluator(Scorer& scorer, const TextEncoder& enc, HarnessOptions opts, std::string label, bool append_eos);
   /// Encodes, windows and scores `docs`.
   void add(const std::vector<RollingDoc>& docs);
   /// Scores pre-tokenised sequences (words and bytes are not counted for these).
@@ -102,7 +101,7 @@ std::string shard_split_dir(const std::string& path);
 
 /// Every task named in an EvalConfig, read and checked up front.
 struct TaskSuite {
-  std::vector<ChoiceTask> choice;            ///< hellaswag, piqa, arc_easy, winogrande (config order)
+  std::vector<ChoiceTask> choice;  ///< hellaswag, piqa, arc_easy, winogrande (config order)
   std::vector<LambadaDoc> lambada;
   std::vector<RollingDoc> wikitext;
   std::string c4, wikitext_path, lambada_path, valid_shards;  ///< "" when not configured

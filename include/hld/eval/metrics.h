@@ -30,10 +30,10 @@ MeanStderr mean_stderr(const std::vector<double>& v);
 
 /// Sums the harness's weighted perplexities are made of.
 struct RollingTotals {
-  double logprob = 0;   ///< Σ log-likelihood of every document (nats)
-  int64_t tokens = 0;   ///< Σ scored tokens
-  int64_t words = 0;    ///< Σ words (harness count on the original text)
-  int64_t bytes = 0;    ///< Σ UTF-8 bytes of the original text
+  double logprob = 0;  ///< Σ log-likelihood of every document (nats)
+  int64_t tokens = 0;  ///< Σ scored tokens
+  int64_t words = 0;   ///< Σ words (harness count on the original text)
+  int64_t bytes = 0;   ///< Σ UTF-8 bytes of the original text
   int64_t docs = 0;
 };
 /// {log_perplexity: -Σll/Σtokens (mean NLL in nats), token_perplexity, word_perplexity

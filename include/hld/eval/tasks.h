@@ -27,9 +27,9 @@ struct ChoiceDoc {
 };
 
 struct ChoiceTask {
-  std::string name;           ///< hellaswag | piqa | arc_easy | winogrande
-  std::string path;           ///< the file the documents came from
-  bool has_acc_norm = true;   ///< whether the harness's metric_list has acc_norm (not winogrande)
+  std::string name;          ///< hellaswag | piqa | arc_easy | winogrande
+  std::string path;          ///< the file the documents came from
+  bool has_acc_norm = true;  ///< whether the harness's metric_list has acc_norm (not winogrande)
   std::vector<ChoiceDoc> docs;
 };
 

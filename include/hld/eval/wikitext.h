@@ -13,10 +13,10 @@ namespace hld::eval {
 
 /// A document scored whole with rolling windows (Wikitext article, C4 document).
 struct RollingDoc {
-  std::string text;    ///< what the model scores (the detokenized article)
-  int64_t words = 0;   ///< len(re.split(r"\s+", original)) — the harness's word count
-  int64_t bytes = 0;   ///< UTF-8 bytes of the original
-  int64_t line = 0;    ///< 1-based line where it starts
+  std::string text;   ///< what the model scores (the detokenized article)
+  int64_t words = 0;  ///< len(re.split(r"\s+", original)) — the harness's word count
+  int64_t bytes = 0;  ///< UTF-8 bytes of the original
+  int64_t line = 0;   ///< 1-based line where it starts
 };
 
 /// The article split of wikitext_document_level: lines are split on "\n"; a line whose version

@@ -61,8 +61,7 @@ struct CacheLayout {
 };
 
 /// InputError (naming the bad quantity) unless 1 ≤ k ≤ vocab ≤ 2³¹ and 1 ≤ d ≤ 2²⁰.
-CacheLayout make_layout(int64_t vocab_size, int64_t top_k, int64_t hidden_size, LogitsEncoding le,
-                        HiddenEncoding he);
+CacheLayout make_layout(int64_t vocab_size, int64_t top_k, int64_t hidden_size, LogitsEncoding le, HiddenEncoding he);
 
 /// Smallest worst-case bit count of a Rice-coded k-subset of [0, V) and its parameter.
 int64_t rice_worst_bits(int64_t vocab_size, int64_t top_k, int* best_b = nullptr);

@@ -41,7 +41,7 @@ constexpr size_t kChunkHeaderBytes = 64;
 constexpr size_t kRowEntryBytes = 32;
 
 struct ChunkHeader {
-  uint64_t cache_id = 0;     ///< CacheIndex::cache_id() of the cache the chunk belongs to
+  uint64_t cache_id = 0;  ///< CacheIndex::cache_id() of the cache the chunk belongs to
   uint64_t chunk_index = 0;
   uint64_t first_row = 0;
   uint64_t num_rows = 0;
@@ -100,21 +100,21 @@ struct CacheSelection {
 
 struct CacheIndex {
   int version = kTeacherCacheVersion;  ///< format version it was written in (not identity)
-  std::string teacher_checkpoint;  ///< path as configured when written (informative)
-  std::string teacher_hash;        ///< hash of the teacher's weights file
+  std::string teacher_checkpoint;      ///< path as configured when written (informative)
+  std::string teacher_hash;            ///< hash of the teacher's weights file
   std::string teacher_name;
   int64_t teacher_layers = 0;
-  std::string tokenizer_hash;      ///< from the shards
-  std::string data_split;          ///< path as configured when written (informative)
+  std::string tokenizer_hash;  ///< from the shards
+  std::string data_split;      ///< path as configured when written (informative)
   uint64_t data_tokens = 0;
-  std::string data_checksum;       ///< hash of the split's shard checksums
-  int64_t data_sequences = 0;      ///< sequences of `context` tokens in the split
+  std::string data_checksum;   ///< hash of the split's shard checksums
+  int64_t data_sequences = 0;  ///< sequences of `context` tokens in the split
   int64_t context = 0;
-  int64_t layer = 0;               ///< hidden state after this many teacher blocks
-  CacheLayout layout;              ///< vocabulary, k, width, encodings, record sizes
+  int64_t layer = 0;   ///< hidden state after this many teacher blocks
+  CacheLayout layout;  ///< vocabulary, k, width, encodings, record sizes
   CacheSelection selection;
-  int64_t rows = 0;                ///< sequences stored
-  int64_t chunk_rows = 0;          ///< rows per chunk (the last one may have fewer)
+  int64_t rows = 0;                     ///< sequences stored
+  int64_t chunk_rows = 0;               ///< rows per chunk (the last one may have fewer)
   std::vector<CacheChunkEntry> chunks;  ///< finished chunks, ascending index
   std::string created_by;
 

@@ -16,15 +16,13 @@ torch::Tensor attention_mask(int64_t T, int64_t window, torch::Device device);
 /// softmax(q kᵀ · scale + mask) v with GQA, softmax in float32 (the eager Hugging Face path).
 /// q (B, H, T, D); k, v (B, KV, T, D); allowed_TxT boolean.
 torch::Tensor eager_attention(const torch::Tensor& q_BxHxTxD, const torch::Tensor& k_BxKxTxD,
-                              const torch::Tensor& v_BxKxTxD, const torch::Tensor& allowed_TxT,
-                              double scale);
+                              const torch::Tensor& v_BxKxTxD, const torch::Tensor& allowed_TxT, double scale);
 
 class AttentionImpl : public torch::nn::Module {
  public:
   AttentionImpl(const config::ModelConfig& cfg, bool global);
   /// x (B, T, d) → (B, T, d). `allowed_TxT` is this layer's mask, `rope` its tables.
-  torch::Tensor forward(const torch::Tensor& x_BxTxD, const torch::Tensor& allowed_TxT,
-                        const RopeTables& rope);
+  torch::Tensor forward(const torch::Tensor& x_BxTxD, const torch::Tensor& allowed_TxT, const RopeTables& rope);
 
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   RMSNorm q_norm{nullptr}, k_norm{nullptr};

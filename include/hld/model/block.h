@@ -12,8 +12,7 @@ namespace hld::model {
 class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(const config::ModelConfig& cfg, bool global);
-  torch::Tensor forward(const torch::Tensor& x_BxTxD, const torch::Tensor& allowed_TxT,
-                        const RopeTables& rope);
+  torch::Tensor forward(const torch::Tensor& x_BxTxD, const torch::Tensor& allowed_TxT, const RopeTables& rope);
 
   Attention self_attn{nullptr};
   Mlp mlp{nullptr};

@@ -12,8 +12,8 @@ struct RopeTables {
 };
 
 /// cos/sin for positions 0..T-1 (offset `start`) with the given base and linear scaling factor.
-RopeTables rope_tables(int64_t T, int64_t head_dim, double base, double scaling,
-                       torch::Device device, torch::ScalarType dtype, int64_t start = 0);
+RopeTables rope_tables(int64_t T, int64_t head_dim, double base, double scaling, torch::Device device,
+                       torch::ScalarType dtype, int64_t start = 0);
 
 /// x * cos + rotate_half(x) * sin for x (B, T, H, D), the layout the projections produce; a fused
 /// CPU kernel for float32/float64 (same rounding as the formula), the formula elsewhere.

@@ -20,9 +20,9 @@ struct ForwardOptions {
 };
 
 struct ForwardOutput {
-  torch::Tensor logits_BxTxV;                 ///< undefined when not requested or stopped early
-  torch::Tensor final_normed_BxTxD;           ///< when requested
-  std::map<int64_t, torch::Tensor> hidden;    ///< layer m → (B, T, d)
+  torch::Tensor logits_BxTxV;               ///< undefined when not requested or stopped early
+  torch::Tensor final_normed_BxTxD;         ///< when requested
+  std::map<int64_t, torch::Tensor> hidden;  ///< layer m → (B, T, d)
 };
 
 class TransformerImpl : public torch::nn::Module {

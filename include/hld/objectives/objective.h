@@ -22,8 +22,8 @@ struct TeacherSignals {
 };
 
 struct LossOutput {
-  torch::Tensor loss;                           ///< the scalar to differentiate
-  std::map<std::string, torch::Tensor> terms;   ///< "nll", "kd", "hidden" (detached scalars)
+  torch::Tensor loss;                          ///< the scalar to differentiate
+  std::map<std::string, torch::Tensor> terms;  ///< "nll", "kd", "hidden" (detached scalars)
 };
 
 /// The loss of one phase (objectives::spec(cfg.objective.name).phases[i]) on one micro-batch.

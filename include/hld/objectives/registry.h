@@ -28,11 +28,11 @@ enum class CostModel { kData, kKd, kHldc, kHt };    ///< C_data, C_KD, C_HLDC, C
 enum class BudgetShare { kP1, kRest };              ///< objective.p1 of the budget | what is left
 
 struct PhaseSpec {
-  const char* name;    ///< "train" | "hint" | "kd": the plan's, metrics' and checkpoints' name
+  const char* name;  ///< "train" | "hint" | "kd": the plan's, metrics' and checkpoints' name
   Phase loss;
   CostModel cost;
   Trains trains;
-  bool regressor;      ///< trains and uses the hint regressor
+  bool regressor;  ///< trains and uses the hint regressor
   LrSchedule schedule;
   BudgetShare share;
   Needs needs;
@@ -50,21 +50,51 @@ inline const std::vector<ObjectiveSpec>& registry() {
   using config::RegressorKind;
   static const std::vector<ObjectiveSpec> specs = {
       {Objective::kNll,
-       {{"train", Phase::kMain, CostModel::kData, Trains::kWholeStudent, false, LrSchedule::kWsd, BudgetShare::kRest,
+       {{"train",
+         Phase::kMain,
+         CostModel::kData,
+         Trains::kWholeStudent,
+         false,
+         LrSchedule::kWsd,
+         BudgetShare::kRest,
          {false, false}}},
        RegressorKind::kLinear},
       {Objective::kKd,
-       {{"train", Phase::kMain, CostModel::kKd, Trains::kWholeStudent, false, LrSchedule::kWsd, BudgetShare::kRest,
+       {{"train",
+         Phase::kMain,
+         CostModel::kKd,
+         Trains::kWholeStudent,
+         false,
+         LrSchedule::kWsd,
+         BudgetShare::kRest,
          {true, false}}},
        RegressorKind::kLinear},
       {Objective::kHldc,  // eq. 3: KD plus the hidden-state loss through a linear regressor
-       {{"train", Phase::kMain, CostModel::kHldc, Trains::kWholeStudent, true, LrSchedule::kWsd, BudgetShare::kRest,
+       {{"train",
+         Phase::kMain,
+         CostModel::kHldc,
+         Trains::kWholeStudent,
+         true,
+         LrSchedule::kWsd,
+         BudgetShare::kRest,
          {true, true}}},
        RegressorKind::kLinear},
       {Objective::kHldf,  // phase 1: hint loss (eq. 4) on the first half; phase 2: KD, fresh optimizer
-       {{"hint", Phase::kHint, CostModel::kHt, Trains::kFirstBlocks, true, LrSchedule::kWarmupConstant,
-         BudgetShare::kP1, {false, true}},
-        {"kd", Phase::kMain, CostModel::kKd, Trains::kWholeStudent, false, LrSchedule::kWsd, BudgetShare::kRest,
+       {{"hint",
+         Phase::kHint,
+         CostModel::kHt,
+         Trains::kFirstBlocks,
+         true,
+         LrSchedule::kWarmupConstant,
+         BudgetShare::kP1,
+         {false, true}},
+        {"kd",
+         Phase::kMain,
+         CostModel::kKd,
+         Trains::kWholeStudent,
+         false,
+         LrSchedule::kWsd,
+         BudgetShare::kRest,
          {true, false}}},
        RegressorKind::kMlp},
   };

@@ -16,9 +16,9 @@ namespace hld::report {
 struct Comparison {
   std::string model, metric, method;
   PointKey method_point, kd_point;
-  int64_t seed = -1;        ///< the shared seed for seed-paired comparisons, -1 for point means
+  int64_t seed = -1;  ///< the shared seed for seed-paired comparisons, -1 for point means
   double kd = 0, value = 0;
-  double improvement = 0;   ///< kd − value
+  double improvement = 0;  ///< kd − value
 };
 
 /// Every method point (nll, hldc, hldf) against every KD point it shares hyper-parameters with,
@@ -40,8 +40,8 @@ struct SignSummary {
 
 /// Groups `comps` by (model, metric, method) and summarises each group. `bootstrap` resamples
 /// (≥ 1) with a fixed `rng_seed`, `level` the interval's coverage (0.95).
-std::vector<SignSummary> summarize(const std::vector<Comparison>& comps, int bootstrap = 10000,
-                                   uint64_t rng_seed = 0, double level = 0.95);
+std::vector<SignSummary> summarize(const std::vector<Comparison>& comps, int bootstrap = 10000, uint64_t rng_seed = 0,
+                                   double level = 0.95);
 
 /// Exact two-sided sign-test p-value for `wins` successes out of `wins + losses` at p = 1/2.
 double sign_test_p(int wins, int losses);

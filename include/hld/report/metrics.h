@@ -13,8 +13,8 @@
 namespace hld::report {
 
 struct MetricSpec {
-  std::string id;        ///< column id used in CSV and code ("c4", "hellaswag", ...)
-  std::string header;    ///< column header in the paper's tables ("C4", "HSwag", ...)
+  std::string id;                  ///< column id used in CSV and code ("c4", "hellaswag", ...)
+  std::string header;              ///< column header in the paper's tables ("C4", "HSwag", ...)
   std::vector<std::string> tasks;  ///< eval-JSON task names tried in order
   std::vector<std::string> keys;   ///< value keys tried in order within the task
   bool error_from_acc = false;     ///< if no key matched, use 1 − acc

@@ -12,18 +12,18 @@
 namespace hld::report {
 
 struct ReportOptions {
-  std::string out_dir = "report";         ///< where report.md, *.csv and figures/ go
-  std::string compare_paper;              ///< "" | "123m" | "735m": set the paper's tables beside
-  bool figures = true;                    ///< draw PNGs (skipped with a warning without gnuplot)
-  std::string gnuplot = "gnuplot";        ///< gnuplot executable
-  int bootstrap = 10000;                  ///< bootstrap resamples for the mean-improvement interval
-  uint64_t seed = 0;                      ///< bootstrap RNG seed (reports are reproducible)
+  std::string out_dir = "report";   ///< where report.md, *.csv and figures/ go
+  std::string compare_paper;        ///< "" | "123m" | "735m": set the paper's tables beside
+  bool figures = true;              ///< draw PNGs (skipped with a warning without gnuplot)
+  std::string gnuplot = "gnuplot";  ///< gnuplot executable
+  int bootstrap = 10000;            ///< bootstrap resamples for the mean-improvement interval
+  uint64_t seed = 0;                ///< bootstrap RNG seed (reports are reproducible)
 };
 
 struct ReportResult {
-  std::vector<std::string> files;         ///< everything written (report.md first)
-  std::vector<std::string> figures;       ///< the PNGs among them
-  std::string summary;                    ///< the Table 2-style comparison, for the terminal
+  std::vector<std::string> files;    ///< everything written (report.md first)
+  std::vector<std::string> figures;  ///< the PNGs among them
+  std::string summary;               ///< the Table 2-style comparison, for the terminal
   int runs = 0, finished = 0;
 };
 

@@ -13,19 +13,19 @@ namespace hld::report {
 
 /// One training run.
 struct RunRecord {
-  std::string dir;               ///< run folder
-  std::string method;            ///< nll | kd | hldc | hldf | teacher
-  std::string model;             ///< model.name (groups runs into tables: one per student size)
-  double lr = 0;                 ///< optimizer.lr (η; for HLDF also η_HT, as in the paper)
-  double alpha = 0;              ///< objective.alpha (0 where the method has none)
-  double temperature = 0;        ///< objective.temperature τ
-  double gamma = 0;              ///< objective.gamma (HLDC only)
-  double p1 = 0;                 ///< objective.p1 (HLDF only)
-  uint64_t seed = 0;             ///< run.seed
-  bool finished = false;         ///< eval.json was found and read
+  std::string dir;                        ///< run folder
+  std::string method;                     ///< nll | kd | hldc | hldf | teacher
+  std::string model;                      ///< model.name (groups runs into tables: one per student size)
+  double lr = 0;                          ///< optimizer.lr (η; for HLDF also η_HT, as in the paper)
+  double alpha = 0;                       ///< objective.alpha (0 where the method has none)
+  double temperature = 0;                 ///< objective.temperature τ
+  double gamma = 0;                       ///< objective.gamma (HLDC only)
+  double p1 = 0;                          ///< objective.p1 (HLDF only)
+  uint64_t seed = 0;                      ///< run.seed
+  bool finished = false;                  ///< eval.json was found and read
   std::map<std::string, double> metrics;  ///< metric id (see metrics.h) → value
-  std::optional<double> flops;   ///< training FLOPs recorded in eval.json
-  std::optional<double> tokens;  ///< training tokens recorded in eval.json
+  std::optional<double> flops;            ///< training FLOPs recorded in eval.json
+  std::optional<double> tokens;           ///< training tokens recorded in eval.json
 };
 
 /// Reads `dir/config.yaml` (or the `config` object/string inside eval.json) and `dir/eval.json`.
@@ -61,10 +61,10 @@ PointKey point_key(const RunRecord& r);
 /// Runs of one point, with per-metric means over the seeds that have the metric.
 struct Point {
   PointKey key;
-  std::vector<const RunRecord*> runs;     ///< sorted by seed
-  std::map<std::string, double> mean;     ///< metric id → mean over runs having it
-  std::map<std::string, int> count;       ///< metric id → number of runs having it
-  std::optional<double> flops;            ///< mean training FLOPs
+  std::vector<const RunRecord*> runs;  ///< sorted by seed
+  std::map<std::string, double> mean;  ///< metric id → mean over runs having it
+  std::map<std::string, int> count;    ///< metric id → number of runs having it
+  std::optional<double> flops;         ///< mean training FLOPs
 };
 
 /// Groups runs into points (sorted: model, method rank, η, α, τ, γ, P1). The pointers refer into

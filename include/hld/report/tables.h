@@ -37,8 +37,7 @@ Table runs_table(const std::vector<Point>& points, bool precise);
 /// Table 2 layout: Method, metrics (Table 2 order), best point, FLOPs; rows Random, Teacher
 /// (when `teacher` is given), then the best point of each method; Markdown bolds each column's
 /// best student value.
-Table best_table(const std::vector<Point>& points, const std::string& metric, const Point* teacher,
-                 bool precise);
+Table best_table(const std::vector<Point>& points, const std::string& metric, const Point* teacher, bool precise);
 
 /// Per-pair improvement over KD: Method, η, α, τ, γ, P1, [seed,] metric, KD, method, KD − method.
 Table improvement_table(const std::vector<Comparison>& comps, bool precise);

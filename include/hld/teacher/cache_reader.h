@@ -66,7 +66,7 @@ class CacheReader {
   std::string dir_;
   io::CacheIndex ix_;
   std::vector<const io::CacheChunkEntry*> finished_;  // by chunk index; nullptr when not written
-  std::vector<int64_t> rows_;                          // sequence id of each row
+  std::vector<int64_t> rows_;                         // sequence id of each row
   std::vector<std::pair<int64_t, int64_t>> by_seq_;   // prefix: (sequence id, row), ascending
   bool attached_ = false;
   static constexpr size_t kMaxOpen = 16;

@@ -22,7 +22,8 @@ std::unique_ptr<TeacherSource> make_cache_source(const config::ExperimentConfig&
 
 /// The checks make_cache_source runs: the cache in `reader` (attached to `order`) must come from
 /// cfg.teacher.checkpoint's weights (when configured; else only its shape is compared), the
-/// split's tokenizer and data, data.context, `hint_layer` and objective.top_k, and hold the first `positions` sequences of the seed-run.seed order. InputError naming the field.
+/// split's tokenizer and data, data.context, `hint_layer` and objective.top_k, and hold the first `positions` sequences
+/// of the seed-run.seed order. InputError naming the field.
 void check_cache_matches(const CacheReader& reader, const config::ExperimentConfig& cfg,
                          const config::ModelConfig& shape, int64_t hint_layer, const data::BatchStream& order,
                          int64_t positions);

@@ -20,20 +20,20 @@ struct VerifyOptions {
 
 struct VerifyReport {
   int64_t chunks_planned = 0, chunks_ok = 0;
-  std::vector<std::string> errors;   ///< one per bad/missing chunk or header mismatch
-  uint64_t chunk_bytes = 0;          ///< bytes of the finished chunk files
-  double bytes_per_token = 0;        ///< chunk bytes / cached tokens (records + row tables + headers)
+  std::vector<std::string> errors;     ///< one per bad/missing chunk or header mismatch
+  uint64_t chunk_bytes = 0;            ///< bytes of the finished chunk files
+  double bytes_per_token = 0;          ///< chunk bytes / cached tokens (records + row tables + headers)
   int64_t record_bytes_per_token = 0;  ///< logits + hidden record bytes of one token
 
   // Compression error on the sample (only when the teacher could be run).
   int64_t sample_sequences = 0, sample_tokens = 0;
-  double topk_same_set = 0;      ///< fraction of tokens whose cached top-k ids equal the fresh ones
-  double logits_max_abs_err = 0; ///< max |Δ| of the values, both shifted to a max of 0, same-set tokens
-  double kd_fresh = 0, kd_cached = 0, kd_rel_diff = 0;  ///< KD loss of the student (options.student,
-                                                        ///< else cfg.model initialised with run.seed)
+  double topk_same_set = 0;       ///< fraction of tokens whose cached top-k ids equal the fresh ones
+  double logits_max_abs_err = 0;  ///< max |Δ| of the values, both shifted to a max of 0, same-set tokens
+  double kd_fresh = 0, kd_cached = 0, kd_rel_diff = 0;                 ///< KD loss of the student (options.student,
+                                                                       ///< else cfg.model initialised with run.seed)
   double kd_self_fresh = 0, kd_self_cached = 0, kd_self_rel_diff = 0;  ///< with the teacher's own full
-                                                                        ///< logits as the student
-  double hidden_cos_mean = 0, hidden_cos_min = 0;  ///< cosine of cached vs fresh hint-layer states
+                                                                       ///< logits as the student
+  double hidden_cos_mean = 0, hidden_cos_min = 0;                      ///< cosine of cached vs fresh hint-layer states
 
   bool ok() const { return errors.empty(); }
   nlohmann::json to_json() const;

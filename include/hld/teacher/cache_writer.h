@@ -22,9 +22,9 @@ struct CacheWriteOptions {
 };
 
 struct CacheWriteResult {
-  io::CacheIndex index;            ///< as written to index.json
-  int64_t chunks_written = 0;      ///< by this call
-  int64_t chunks_kept = 0;         ///< finished earlier and left untouched
+  io::CacheIndex index;        ///< as written to index.json
+  int64_t chunks_written = 0;  ///< by this call
+  int64_t chunks_kept = 0;     ///< finished earlier and left untouched
   uint64_t bytes_written = 0;
   double seconds = 0;
 };

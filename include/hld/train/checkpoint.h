@@ -15,14 +15,14 @@
 namespace hld::train {
 
 struct TrainState {
-  int64_t step = 0;          ///< optimizer steps done, all phases
-  int phase = 0;             ///< index into the budget plan's phases
-  int64_t phase_step = 0;    ///< optimizer steps done in the current phase
-  double flops = 0;          ///< FLOPs spent (budget accounting)
-  int64_t tokens = 0;        ///< training tokens consumed
-  int64_t bad_steps = 0;     ///< non-finite steps skipped so far
-  nlohmann::json data;       ///< BatchStream::position()
-  std::string fingerprint;   ///< hash of the config sections that must not change on resume
+  int64_t step = 0;         ///< optimizer steps done, all phases
+  int phase = 0;            ///< index into the budget plan's phases
+  int64_t phase_step = 0;   ///< optimizer steps done in the current phase
+  double flops = 0;         ///< FLOPs spent (budget accounting)
+  int64_t tokens = 0;       ///< training tokens consumed
+  int64_t bad_steps = 0;    ///< non-finite steps skipped so far
+  nlohmann::json data;      ///< BatchStream::position()
+  std::string fingerprint;  ///< hash of the config sections that must not change on resume
   nlohmann::json to_json() const;
   static TrainState from_json(const nlohmann::json& j, const std::string& what);
 };

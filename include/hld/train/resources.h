@@ -46,7 +46,6 @@ uint64_t host_memory_available();
 /// cfg.run.check_resources is false. `processes` sharing the limit (local ranks on one host's
 /// memory) divide it.
 void check_training_resources(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher,
-                              bool fused_attention, uint64_t limit_bytes, const std::string& where,
-                              int processes = 1);
+                              bool fused_attention, uint64_t limit_bytes, const std::string& where, int processes = 1);
 
 }  // namespace hld::train

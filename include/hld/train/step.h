@@ -29,21 +29,21 @@ struct StepContext {
   const config::ExperimentConfig& cfg;
   const objectives::PhaseSpec& phase;
   model::Transformer& student;
-  objectives::Regressor* reg;        ///< the phase's regressor (null when it has none)
-  teacher::TeacherSource* teacher;   ///< signals for batches that arrive without them (online)
+  objectives::Regressor* reg;       ///< the phase's regressor (null when it has none)
+  teacher::TeacherSource* teacher;  ///< signals for batches that arrive without them (online)
   AdamW& opt;
   dist::Collective& coll;
   torch::Device device;
-  bool autocast = false;             ///< CUDA bf16 autocast for the forward passes
-  int64_t accum = 1;                 ///< micro-batches per step
-  bool time_parts = false;           ///< synchronise the device to split the step's time
+  bool autocast = false;    ///< CUDA bf16 autocast for the forward passes
+  int64_t accum = 1;        ///< micro-batches per step
+  bool time_parts = false;  ///< synchronise the device to split the step's time
 };
 
 struct StepResult {
   std::map<std::string, double> terms;  ///< "loss" and the objective's terms, mean over micro-batches and ranks
   double grad_norm = 0;
-  std::string bad;               ///< the first non-finite quantity ("" when the step was applied)
-  nlohmann::json position;       ///< the data stream's position after the last micro-batch
+  std::string bad;          ///< the first non-finite quantity ("" when the step was applied)
+  nlohmann::json position;  ///< the data stream's position after the last micro-batch
   double seconds_forward = 0, seconds_backward = 0, seconds_optimizer = 0;  ///< when time_parts
 };
 

@@ -16,28 +16,28 @@ namespace hld::train {
 
 /// What a caller observing the loop (bench) sees after each applied optimizer step.
 struct StepReport {
-  std::string phase;   ///< the budget plan's phase name ("train", "hint", "kd")
+  std::string phase;  ///< the budget plan's phase name ("train", "hint", "kd")
   int phase_index = 0;
-  int64_t step = 0;    ///< steps done, all phases
+  int64_t step = 0;  ///< steps done, all phases
   double lr = 0;
   StepResult result;
 };
 
 struct TrainOptions {
   dist::Collective* collective = nullptr;  ///< data-parallel group (nullptr: one process)
-  int64_t stop_after_steps = -1;      ///< checkpoint and stop once this many total steps are done
-  bool quiet = false;                 ///< no progress lines
+  int64_t stop_after_steps = -1;           ///< checkpoint and stop once this many total steps are done
+  bool quiet = false;                      ///< no progress lines
   /// Bench mode: no run folder is read or written (no resume, config, metrics, checkpoints or
   /// held-out loss); the loop, the models and the step are training's own.
   bool bench = false;
-  int start_phase = 0;                ///< skip the plan's earlier phases (bench a later one)
-  bool time_parts = false;            ///< split each step's time (synchronises the device)
+  int start_phase = 0;      ///< skip the plan's earlier phases (bench a later one)
+  bool time_parts = false;  ///< split each step's time (synchronises the device)
   /// Micro-batches from here instead of data.train (bench on synthetic tokens).
   std::function<HostBatch()> batches;
   /// Teacher signals from here instead of teacher.* (bench with a synthetic teacher); not owned.
   teacher::TeacherSource* teacher = nullptr;
-  std::function<void(int64_t steps_run)> before_step;     ///< called before each step
-  std::function<bool(const StepReport&)> after_step;      ///< after each applied step; false stops
+  std::function<void(int64_t steps_run)> before_step;  ///< called before each step
+  std::function<bool(const StepReport&)> after_step;   ///< after each applied step; false stops
 };
 
 struct TrainResult {

@@ -19,7 +19,7 @@ enum ExitCode : int { kExitOk = 0, kExitFailure = 1, kExitBadInput = 2 };
 }  // namespace hld
 
 /// Throws hld::InputError when `cond` is false; `msg` is any expression convertible to string.
-#define HLD_INPUT_CHECK(cond, msg)                 \
-  do {                                             \
-    if (!(cond)) throw ::hld::InputError(msg);     \
+#define HLD_INPUT_CHECK(cond, msg)             \
+  do {                                         \
+    if (!(cond)) throw ::hld::InputError(msg); \
   } while (0)

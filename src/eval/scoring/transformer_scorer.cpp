@@ -64,8 +64,9 @@ std::vector<ScoreResult> TransformerScorer::score(const std::vector<TokenRequest
     }
     for (int64_t t : targets)
       if (t < 0 || t >= vocab)
-        throw std::runtime_error("[TransformerScorer] token id " + std::to_string(t) + " is outside the model's vocabulary (" +
-                                 std::to_string(vocab) + "); does the tokenizer match the model?");
+        throw std::runtime_error("[TransformerScorer] token id " + std::to_string(t) +
+                                 " is outside the model's vocabulary (" + std::to_string(vocab) +
+                                 "); does the tokenizer match the model?");
     const auto ids_BxT = torch::from_blob(ids.data(), {B, T}, torch::kInt64).to(device_);
     model::ForwardOptions fo;
     fo.logits = false;

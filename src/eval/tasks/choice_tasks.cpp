@@ -17,13 +17,10 @@ using detail::JsonLines;
 
 namespace {
 
-bool want_more(const ChoiceTask& t, int64_t max_docs) {
-  return max_docs <= 0 || int64_t(t.docs.size()) < max_docs;
-}
+bool want_more(const ChoiceTask& t, int64_t max_docs) { return max_docs <= 0 || int64_t(t.docs.size()) < max_docs; }
 
 // The harness's target_delimiter (" ") joins the context and each choice.
-ChoiceDoc same_context(const std::string& context, std::vector<std::string> choices, int64_t gold,
-                       int64_t line) {
+ChoiceDoc same_context(const std::string& context, std::vector<std::string> choices, int64_t gold, int64_t line) {
   ChoiceDoc d;
   for (const auto& c : choices) d.requests.push_back({context, " " + c});
   d.choices = std::move(choices);
@@ -90,7 +87,9 @@ ChoiceTask read_hellaswag(const std::string& path, int64_t max_docs) {
 ChoiceTask read_piqa(const std::string& path, const std::string& labels_path, int64_t max_docs) {
   HLD_INPUT_CHECK(!labels_path.empty(), "eval.piqa_labels: PIQA needs its labels file (valid-labels.lst)");
   // The labels: one "0"/"1" per non-blank line.
-  struct Label { int64_t value, line; };
+  struct Label {
+    int64_t value, line;
+  };
   std::vector<Label> labels;
   {
     const std::string text = util::read_file(labels_path);
@@ -103,8 +102,8 @@ ChoiceTask read_piqa(const std::string& path, const std::string& labels_path, in
       pos = end + 1;
       ++ln;
       if (s.empty()) continue;
-      HLD_INPUT_CHECK(s == "0" || s == "1", labels_path + ":" + std::to_string(ln) + ": label '" + s +
-                                                "' is out of range: expected 0 or 1");
+      HLD_INPUT_CHECK(s == "0" || s == "1",
+                      labels_path + ":" + std::to_string(ln) + ": label '" + s + "' is out of range: expected 0 or 1");
       labels.push_back({s == "0" ? 0 : 1, ln});
     }
   }
@@ -123,17 +122,17 @@ ChoiceTask read_piqa(const std::string& path, const std::string& labels_path, in
     const std::string goal = get_string(r, "goal", w);
     std::vector<std::string> sols = {get_string(r, "sol1", w), get_string(r, "sol2", w)};
     const size_t k = t.docs.size();
-    HLD_INPUT_CHECK(k < labels.size(), labels_path + ": has " + std::to_string(labels.size()) +
-                                           " labels but " + w + " is example " + std::to_string(k + 1) +
+    HLD_INPUT_CHECK(k < labels.size(), labels_path + ": has " + std::to_string(labels.size()) + " labels but " + w +
+                                           " is example " + std::to_string(k + 1) +
                                            ": the labels file is shorter than the data");
     // piqa.yaml: doc_to_text "Question: {{goal}}\nAnswer:", doc_to_choice [sol1, sol2]
     t.docs.push_back(same_context("Question: " + goal + "\nAnswer:", std::move(sols), labels[k].value, line));
   }
   if (all)
-    HLD_INPUT_CHECK(labels.size() == t.docs.size(),
-                    labels_path + ":" + std::to_string(labels[t.docs.size()].line) + ": has " +
-                        std::to_string(labels.size()) + " labels but " + path + " has only " +
-                        std::to_string(t.docs.size()) + " examples");
+    HLD_INPUT_CHECK(labels.size() == t.docs.size(), labels_path + ":" + std::to_string(labels[t.docs.size()].line) +
+                                                        ": has " + std::to_string(labels.size()) + " labels but " +
+                                                        path + " has only " + std::to_string(t.docs.size()) +
+                                                        " examples");
   return t;
 }
 
@@ -189,8 +188,8 @@ ChoiceTask read_winogrande(const std::string& path, int64_t max_docs) {
     const std::string opt1 = get_string(r, "option1", w), opt2 = get_string(r, "option2", w);
     // doc_to_text: {"1": 0, "2": 1}[answer]
     const int64_t answer = get_index(r, "answer", w);
-    HLD_INPUT_CHECK(answer == 1 || answer == 2, w + ": answer " + std::to_string(answer) +
-                                                    " is out of range: expected \"1\" or \"2\"");
+    HLD_INPUT_CHECK(answer == 1 || answer == 2,
+                    w + ": answer " + std::to_string(answer) + " is out of range: expected \"1\" or \"2\"");
     const size_t idx = sentence.find('_');
     HLD_INPUT_CHECK(idx != std::string::npos, w + ": field 'sentence' has no '_' blank");
     // doc_to_choice: sentence[:idx] + option; doc_to_target: sentence[idx+1:].strip(); the

@@ -36,8 +36,8 @@ std::vector<ScoreResult> score_requests(Scorer& scorer, const std::vector<TokenR
     where.push_back(i);
   }
   if (empty > 0)
-    spdlog::warn("{}: {} request(s) have an empty continuation after tokenisation; scored as log-likelihood 0",
-                 label, empty);
+    spdlog::warn("{}: {} request(s) have an empty continuation after tokenisation; scored as log-likelihood 0", label,
+                 empty);
   if (!todo.empty()) {
     const auto got = scorer.score(todo, label);
     if (got.size() != todo.size()) throw std::runtime_error("[score_requests] scorer returned the wrong count");
@@ -192,8 +192,9 @@ nlohmann::json evaluate_shards(Scorer& scorer, const std::string& dir, int64_t m
     for (const auto& r : score_requests(scorer, reqs, "valid_shards")) t.logprob += r.logprob;
   }
   const double nll = -t.logprob / double(t.tokens);
-  return {{"log_perplexity", nll}, {"token_perplexity", std::exp(nll)}, {"tokens", t.tokens},
-          {"examples", t.docs},    {"context", context},                {"file", split}};
+  return {{"log_perplexity", nll}, {"token_perplexity", std::exp(nll)},
+          {"tokens", t.tokens},    {"examples", t.docs},
+          {"context", context},    {"file", split}};
 }
 
 TaskSuite load_tasks(const config::EvalConfig& cfg) {
@@ -225,15 +226,17 @@ TaskSuite load_tasks(const config::EvalConfig& cfg) {
   }
   for (const auto& t : s.choice) HLD_INPUT_CHECK(!t.docs.empty(), t.path + ": no examples for " + t.name);
   if (!s.lambada_path.empty()) HLD_INPUT_CHECK(!s.lambada.empty(), s.lambada_path + ": no examples for lambada");
-  HLD_INPUT_CHECK(!cfg.tasks.empty(), "eval.tasks: no task configured (expected file paths for any of c4, "
-                                      "valid_shards, wikitext, hellaswag, piqa, arc_easy, winogrande, lambada)");
+  HLD_INPUT_CHECK(!cfg.tasks.empty(),
+                  "eval.tasks: no task configured (expected file paths for any of c4, "
+                  "valid_shards, wikitext, hellaswag, piqa, arc_easy, winogrande, lambada)");
   return s;
 }
 
 nlohmann::json run_tasks(Scorer& scorer, const TextEncoder& enc, const TaskSuite& suite, const HarnessOptions& opts) {
   nlohmann::json out = nlohmann::json::object();
   if (!suite.c4.empty()) out["c4"] = evaluate_c4(scorer, enc, suite.c4, suite.max_examples, opts);
-  if (!suite.valid_shards.empty()) out["valid_shards"] = evaluate_shards(scorer, suite.valid_shards, suite.max_examples);
+  if (!suite.valid_shards.empty())
+    out["valid_shards"] = evaluate_shards(scorer, suite.valid_shards, suite.max_examples);
   if (!suite.wikitext_path.empty())
     out["wikitext"] = evaluate_wikitext(scorer, enc, suite.wikitext, suite.wikitext_path, opts);
   for (const auto& t : suite.choice) out[t.name] = evaluate_choice(scorer, enc, t, opts);

@@ -35,22 +35,19 @@ bool JsonLines::next(nlohmann::json& record, int64_t& line) {
 std::string get_string(const nlohmann::json& record, const char* key, const std::string& where) {
   auto it = record.find(key);
   HLD_INPUT_CHECK(it != record.end(), where + ": missing field '" + key + "' (expected a string)");
-  HLD_INPUT_CHECK(it->is_string(), where + ": field '" + key + "' is " + it->type_name() +
-                                       ", expected a string");
+  HLD_INPUT_CHECK(it->is_string(), where + ": field '" + key + "' is " + it->type_name() + ", expected a string");
   return it->get<std::string>();
 }
 
-std::vector<std::string> get_string_list(const nlohmann::json& record, const char* key,
-                                         const std::string& where, size_t min_size) {
+std::vector<std::string> get_string_list(const nlohmann::json& record, const char* key, const std::string& where,
+                                         size_t min_size) {
   auto it = record.find(key);
   const std::string what = "a list of at least " + std::to_string(min_size) + " strings";
   HLD_INPUT_CHECK(it != record.end(), where + ": missing field '" + key + "' (expected " + what + ")");
-  HLD_INPUT_CHECK(it->is_array() && it->size() >= min_size,
-                  where + ": field '" + key + "' must be " + what);
+  HLD_INPUT_CHECK(it->is_array() && it->size() >= min_size, where + ": field '" + key + "' must be " + what);
   std::vector<std::string> out;
   for (const auto& v : *it) {
-    HLD_INPUT_CHECK(v.is_string(), where + ": field '" + key + "' must be " + what + ", found a " +
-                                       v.type_name());
+    HLD_INPUT_CHECK(v.is_string(), where + ": field '" + key + "' must be " + what + ", found a " + v.type_name());
     out.push_back(v.get<std::string>());
   }
   return out;
@@ -61,8 +58,7 @@ int64_t get_index(const nlohmann::json& record, const char* key, const std::stri
   HLD_INPUT_CHECK(it != record.end(), where + ": missing field '" + key + "' (expected an integer label)");
   if (it->is_number_integer()) {
     const int64_t v = it->get<int64_t>();
-    HLD_INPUT_CHECK(v >= 0, where + ": field '" + key + "' = " + std::to_string(v) +
-                                ": expected a non-negative label");
+    HLD_INPUT_CHECK(v >= 0, where + ": field '" + key + "' = " + std::to_string(v) + ": expected a non-negative label");
     return v;
   }
   if (it->is_string()) {

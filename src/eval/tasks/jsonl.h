@@ -31,8 +31,8 @@ class JsonLines {
 /// The string field `key` of `record`; InputError "WHERE: missing field 'key' (expected a string)".
 std::string get_string(const nlohmann::json& record, const char* key, const std::string& where);
 /// The field `key` as a list of strings (at least `min_size` of them).
-std::vector<std::string> get_string_list(const nlohmann::json& record, const char* key,
-                                         const std::string& where, size_t min_size);
+std::vector<std::string> get_string_list(const nlohmann::json& record, const char* key, const std::string& where,
+                                         size_t min_size);
 /// The field `key` as an integer: a JSON integer or a string of decimal digits (the harness turns
 /// digit strings into ints); InputError otherwise.
 int64_t get_index(const nlohmann::json& record, const char* key, const std::string& where);

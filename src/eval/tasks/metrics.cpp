@@ -51,9 +51,7 @@ MeanStderr mean_stderr(const std::vector<double>& v) {
 }
 
 nlohmann::json rolling_metrics(const RollingTotals& t) {
-  auto ratio = [](double a, int64_t b) {
-    return b > 0 ? a / double(b) : std::numeric_limits<double>::quiet_NaN();
-  };
+  auto ratio = [](double a, int64_t b) { return b > 0 ? a / double(b) : std::numeric_limits<double>::quiet_NaN(); };
   auto num = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); };
   const double nll_token = ratio(-t.logprob, t.tokens);
   return {{"log_perplexity", num(nll_token)},

@@ -55,8 +55,8 @@ std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>> rolling_token
     // Python slice token_list[end - max_seq_len - 1 : end - 1] (a negative start counts from the end).
     int64_t b = end - max_seq_len - 1, e = end - 1;
     if (b < 0) b = std::max<int64_t>(0, b + n);
-    std::vector<int32_t> input = b < e ? std::vector<int32_t>(tokens.begin() + b, tokens.begin() + e)
-                                       : std::vector<int32_t>{};
+    std::vector<int32_t> input =
+        b < e ? std::vector<int32_t>(tokens.begin() + b, tokens.begin() + e) : std::vector<int32_t>{};
     out.emplace_back(std::move(input), std::vector<int32_t>(tokens.begin() + (end - len), tokens.begin() + end));
     predicted += len;
   }

@@ -48,8 +48,7 @@ std::string slash_quote_digit(const std::string& s) {
   out.reserve(s.size());
   size_t i = 0;
   while (i < s.size()) {
-    if (i + 5 <= s.size() && s.compare(i, 3, "/' ") == 0 && s[i + 3] >= '0' && s[i + 3] <= '9' &&
-        s[i + 4] == '/') {
+    if (i + 5 <= s.size() && s.compare(i, 3, "/' ") == 0 && s[i + 3] >= '0' && s[i + 3] <= '9' && s[i + 4] == '/') {
       out += "/'[0-9]/";
       i += 5;
     } else {
@@ -97,8 +96,8 @@ std::string wikitext_detokenize(std::string_view page) {
 
 std::vector<std::string> wikitext_articles(std::string_view raw, std::vector<int64_t>* first_lines) {
   std::vector<std::string> out;
-  std::string page;          // "\n".join(ret)
-  bool have_lines = false;   // ret is non-empty
+  std::string page;         // "\n".join(ret)
+  bool have_lines = false;  // ret is non-empty
   int64_t line = 0, page_start = 1;
   auto emit = [&](bool always) {
     if (always || !py_strip(page).empty()) {
@@ -144,8 +143,7 @@ std::vector<RollingDoc> read_wikitext(const std::string& path, int64_t max_docs)
   std::vector<RollingDoc> docs;
   for (size_t k = 0; k < pages.size(); ++k) {
     if (max_docs > 0 && int64_t(docs.size()) >= max_docs) break;
-    docs.push_back({wikitext_detokenize(pages[k]), py_count_ws_split(pages[k]), int64_t(pages[k].size()),
-                    starts[k]});
+    docs.push_back({wikitext_detokenize(pages[k]), py_count_ws_split(pages[k]), int64_t(pages[k].size()), starts[k]});
   }
   return docs;
 }

@@ -38,17 +38,29 @@ TEST(CliEval, WritesEvalJsonAndRejectsBadTaskFiles) {
   const std::string ckpt = dir / "run/checkpoints/step-00000007";
   model::save_model_dir(m, ckpt);
   write_file(ckpt + "/state.json", R"({"step": 7, "tokens": 12345, "flops": 6.5e12, "checksums": {}})");
-  const std::string cfg = write_file(dir / "eval.yaml",
-                                     "run: {dir: " + dir / "run" + ", device: cpu}\n"
-                                     "data: {tokenizer: " + tok + ", context: 64}\n"
-                                     "eval:\n"
-                                     "  tasks:\n"
-                                     "    hellaswag: " + fixture("hellaswag_val.jsonl") + "\n"
-                                     "    piqa: " + fixture("piqa_valid.jsonl") + "\n"
-                                     "    wikitext: " + fixture("wiki.test.raw") + "\n"
-                                     "    lambada: " + fixture("lambada_test.jsonl") + "\n"
-                                     "  piqa_labels: " + fixture("piqa_valid-labels.lst") + "\n"
-                                     "  batch_size: 4\n");
+  const std::string cfg = write_file(dir / "eval.yaml", "run: {dir: " + dir / "run" +
+                                                            ", device: cpu}\n"
+                                                            "data: {tokenizer: " +
+                                                            tok +
+                                                            ", context: 64}\n"
+                                                            "eval:\n"
+                                                            "  tasks:\n"
+                                                            "    hellaswag: " +
+                                                            fixture("hellaswag_val.jsonl") +
+                                                            "\n"
+                                                            "    piqa: " +
+                                                            fixture("piqa_valid.jsonl") +
+                                                            "\n"
+                                                            "    wikitext: " +
+                                                            fixture("wiki.test.raw") +
+                                                            "\n"
+                                                            "    lambada: " +
+                                                            fixture("lambada_test.jsonl") +
+                                                            "\n"
+                                                            "  piqa_labels: " +
+                                                            fixture("piqa_valid-labels.lst") +
+                                                            "\n"
+                                                            "  batch_size: 4\n");
   // Default checkpoint: the run folder's latest; default output: RUN/eval.json.
   ASSERT_EQ(run_cli("eval " + cfg, dir / "log1.txt"), 0) << util::read_file(dir / "log1.txt");
   const auto j = nlohmann::json::parse(util::read_file(dir / "run/eval.json"));
@@ -68,10 +80,10 @@ TEST(CliEval, WritesEvalJsonAndRejectsBadTaskFiles) {
   // --checkpoint and --out; a model directory without state.json has null tokens/flops.
   const std::string bare = dir / "bare";
   model::save_model_dir(m, bare);
-  ASSERT_EQ(run_cli("eval " + cfg + " --checkpoint " + bare + " --out " + dir / "out/e.json" +
-                        " --set eval.max_examples=2",
-                    dir / "log2.txt"),
-            0)
+  ASSERT_EQ(
+      run_cli("eval " + cfg + " --checkpoint " + bare + " --out " + dir / "out/e.json" + " --set eval.max_examples=2",
+              dir / "log2.txt"),
+      0)
       << util::read_file(dir / "log2.txt");
   const auto k = nlohmann::json::parse(util::read_file(dir / "out/e.json"));
   EXPECT_TRUE(k["tokens"].is_null());
@@ -84,17 +96,16 @@ TEST(CliEval, WritesEvalJsonAndRejectsBadTaskFiles) {
                                      "\n"
                                      R"({"activity_label":"a","ctx_a":"b","ctx_b":"c","endings":["x","y"]})"
                                      "\n");
-  EXPECT_EQ(run_cli("eval " + cfg + " --set eval.tasks.hellaswag=" + bad + " --out " + dir / "bad.json",
-                    dir / "log3.txt"),
-            2);
+  EXPECT_EQ(
+      run_cli("eval " + cfg + " --set eval.tasks.hellaswag=" + bad + " --out " + dir / "bad.json", dir / "log3.txt"),
+      2);
   const std::string log = util::read_file(dir / "log3.txt");
   EXPECT_NE(log.find(bad + ":2"), std::string::npos) << log;
   EXPECT_NE(log.find("label"), std::string::npos) << log;
   EXPECT_FALSE(std::filesystem::exists(dir / "bad.json"));
   const std::string labels = write_file(dir / "short.lst", "0\n");
-  EXPECT_EQ(run_cli("eval " + cfg + " --set eval.piqa_labels=" + labels + " --out " + dir / "bad.json",
-                    dir / "log4.txt"),
-            2);
+  EXPECT_EQ(
+      run_cli("eval " + cfg + " --set eval.piqa_labels=" + labels + " --out " + dir / "bad.json", dir / "log4.txt"), 2);
   EXPECT_NE(util::read_file(dir / "log4.txt").find("shorter than the data"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir / "bad.json"));
 }

@@ -77,8 +77,8 @@ TEST(TransformerScorer, BatchedEqualsOneAtATime) {
     for (const auto& r : reqs) {
       const auto in = model_input(r, L);
       std::vector<int64_t> ids(in.begin(), in.end());
-      const auto logp = torch::log_softmax(
-          m->forward(torch::tensor(ids).unsqueeze(0)).logits_BxTxV[0].to(torch::kFloat32), -1);
+      const auto logp =
+          torch::log_softmax(m->forward(torch::tensor(ids).unsqueeze(0)).logits_BxTxV[0].to(torch::kFloat32), -1);
       const int64_t n = int64_t(in.size()), c = int64_t(r.continuation.size());
       double lp = 0;
       bool g = true;
@@ -116,8 +116,8 @@ TEST(RunEval, ClosedFormOnFixtures) {
   data::Tokenizer tok(testing::train_fixture_tokenizer(dir.path(), V));
   auto m = uniform_model(V);
   config::EvalConfig cfg;
-  cfg.tasks = {{"wikitext", fixture("wiki.test.raw")},        {"hellaswag", fixture("hellaswag_val.jsonl")},
-               {"piqa", fixture("piqa_valid.jsonl")},         {"arc_easy", fixture("ARC-Easy-Test.jsonl")},
+  cfg.tasks = {{"wikitext", fixture("wiki.test.raw")},          {"hellaswag", fixture("hellaswag_val.jsonl")},
+               {"piqa", fixture("piqa_valid.jsonl")},           {"arc_easy", fixture("ARC-Easy-Test.jsonl")},
                {"winogrande", fixture("winogrande_dev.jsonl")}, {"lambada", fixture("lambada_test.jsonl")}};
   cfg.piqa_labels = fixture("piqa_valid-labels.lst");
   cfg.batch_size = 5;

@@ -16,9 +16,7 @@
 namespace hld::eval::testing {
 
 /// A file under tests/data/eval (the task fixtures, in each dataset's original format).
-inline std::string fixture(const std::string& name) {
-  return std::string(HLD_SOURCE_DIR) + "/tests/data/eval/" + name;
-}
+inline std::string fixture(const std::string& name) { return std::string(HLD_SOURCE_DIR) + "/tests/data/eval/" + name; }
 
 /// A fresh directory under the test temp dir, removed when the object goes away.
 class TempDir {
@@ -62,8 +60,8 @@ inline std::string train_fixture_tokenizer(const std::string& dir, int64_t vocab
   for (const char* f : {"hellaswag_val.jsonl", "piqa_valid.jsonl", "ARC-Easy-Test.jsonl", "winogrande_dev.jsonl",
                         "lambada_test.jsonl", "wiki.test.raw"})
     corpus += util::read_file(fixture(f)) + "\n\n";
-  const char* words[] = {"the", "river", "boat", "map", "light", "stone", "harbour", "song", "tree", "water",
-                         "question", "answer", "small", "town", "quickly", "under", "before", "after"};
+  const char* words[] = {"the",   "river",    "boat",   "map",   "light", "stone",   "harbour", "song",   "tree",
+                         "water", "question", "answer", "small", "town",  "quickly", "under",   "before", "after"};
   for (int i = 0; i < 400; ++i)
     corpus += std::string(words[i % 18]) + " " + words[(i * 7) % 18] + " " + words[(i * 5 + 3) % 18] + ".\n\n";
   write_file(dir + "/corpus.txt", corpus);

@@ -36,7 +36,7 @@ TEST(EvalFuzzRegressions, HellaswagUnmatchedBracketsAreLinear) {
   const std::string label(1 << 20, '[');
   const std::string path = testing::write_file(
       dir / "hellaswag.jsonl", R"({"activity_label": ")" + label +
-                             R"(", "ctx_a": "a", "ctx_b": "b", "endings": ["x [y]", "z"], "label": 1})" + "\n");
+                                   R"(", "ctx_a": "a", "ctx_b": "b", "endings": ["x [y]", "z"], "label": 1})" + "\n");
   const auto t0 = std::chrono::steady_clock::now();
   const ChoiceTask t = read_hellaswag(path);
   EXPECT_LT(seconds_since(t0), 10.0);

@@ -74,9 +74,10 @@ HarnessOptions opts() {
 TEST_F(HarnessTest, ChoiceTasksFollowTokenCounts) {
   TokenizerEncoder enc(*tok_);
   UniformScorer scorer(64);
-  for (const auto& task : {read_hellaswag(fixture("hellaswag_val.jsonl")),
-                           read_piqa(fixture("piqa_valid.jsonl"), fixture("piqa_valid-labels.lst")),
-                           read_arc(fixture("ARC-Easy-Test.jsonl")), read_winogrande(fixture("winogrande_dev.jsonl"))}) {
+  for (const auto& task :
+       {read_hellaswag(fixture("hellaswag_val.jsonl")),
+        read_piqa(fixture("piqa_valid.jsonl"), fixture("piqa_valid-labels.lst")),
+        read_arc(fixture("ARC-Easy-Test.jsonl")), read_winogrande(fixture("winogrande_dev.jsonl"))}) {
     // Prediction: the first choice with the fewest continuation tokens (acc), the first with the
     // fewest tokens per character (acc_norm).
     double acc = 0, acc_norm = 0;
@@ -159,8 +160,8 @@ TEST_F(HarnessTest, C4AppendsEosAndStreamsInChunks) {
   o.c4_chunk_docs = 2;
   const auto j = evaluate_c4(scorer, enc, path, 0, o);
   int64_t tokens = 0;
-  for (const char* t : {"The river ran under the small town.", "Boats left the harbour before light.",
-                        "A song about a stone tree."})
+  for (const char* t :
+       {"The river ran under the small town.", "Boats left the harbour before light.", "A song about a stone tree."})
     tokens += int64_t(tok_->encode(t).size()) + 1;  // + EOS
   EXPECT_EQ(j["tokens"].get<int64_t>(), tokens);
   EXPECT_EQ(j["examples"].get<int64_t>(), 3);
@@ -194,8 +195,8 @@ TEST_F(HarnessTest, ValidShardsScoreEveryNextToken) {
 
 TEST_F(HarnessTest, SuiteFromConfig) {
   config::EvalConfig cfg;
-  cfg.tasks = {{"wikitext", fixture("wiki.test.raw")},        {"hellaswag", fixture("hellaswag_val.jsonl")},
-               {"piqa", fixture("piqa_valid.jsonl")},         {"arc_easy", fixture("ARC-Easy-Test.jsonl")},
+  cfg.tasks = {{"wikitext", fixture("wiki.test.raw")},          {"hellaswag", fixture("hellaswag_val.jsonl")},
+               {"piqa", fixture("piqa_valid.jsonl")},           {"arc_easy", fixture("ARC-Easy-Test.jsonl")},
                {"winogrande", fixture("winogrande_dev.jsonl")}, {"lambada", fixture("lambada_test.jsonl")}};
   cfg.piqa_labels = fixture("piqa_valid-labels.lst");
   cfg.max_examples = 2;

@@ -11,7 +11,7 @@ namespace hld::eval {
 namespace {
 
 TEST(Metrics, ArgmaxLikeNumpy) {
-  EXPECT_EQ(np_argmax({-3, -1, -1, -2}), 1);  // ties: first
+  EXPECT_EQ(np_argmax({-3, -1, -1, -2}), 1);       // ties: first
   EXPECT_EQ(np_argmax({-3, std::nan(""), 0}), 1);  // NaN wins
   EXPECT_EQ(np_argmax({-std::numeric_limits<double>::infinity(), -5}), 1);
 }

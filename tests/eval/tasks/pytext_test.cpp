@@ -8,7 +8,7 @@ namespace {
 
 TEST(PyText, StripUsesUnicodeWhitespace) {
   EXPECT_EQ(py_strip("  a b \t\n"), "a b");
-  EXPECT_EQ(py_strip("\xC2\xA0x\xE3\x80\x80"), "x");  // U+00A0, U+3000 are str.isspace()
+  EXPECT_EQ(py_strip("\xC2\xA0x\xE3\x80\x80"), "x");      // U+00A0, U+3000 are str.isspace()
   EXPECT_EQ(py_strip("\xE2\x80\x8Bx"), "\xE2\x80\x8Bx");  // U+200B (zero-width space) is not
   EXPECT_EQ(py_rstrip("  a  \n"), "  a");
   EXPECT_EQ(py_strip(""), "");
@@ -47,9 +47,9 @@ TEST(PyText, LengthsAndSplits) {
 TEST(PyText, Utf8) {
   EXPECT_EQ(utf8_invalid_at("abc é 日本 😀"), std::string_view::npos);
   EXPECT_EQ(utf8_invalid_at("ab\xFF"), 2u);
-  EXPECT_EQ(utf8_invalid_at("a\xC0\xAF"), 1u);          // overlong '/'
-  EXPECT_EQ(utf8_invalid_at("a\xED\xA0\x80"), 1u);      // surrogate
-  EXPECT_EQ(utf8_invalid_at("a\xE6\x97"), 1u);          // truncated
+  EXPECT_EQ(utf8_invalid_at("a\xC0\xAF"), 1u);      // overlong '/'
+  EXPECT_EQ(utf8_invalid_at("a\xED\xA0\x80"), 1u);  // surrogate
+  EXPECT_EQ(utf8_invalid_at("a\xE6\x97"), 1u);      // truncated
   EXPECT_EQ(utf8_encode(utf8_decode("é日😀")), "é日😀");
   EXPECT_EQ(universal_newlines("a\r\nb\rc\n"), "a\nb\nc\n");
 }

@@ -20,8 +20,8 @@ TEST(HellaswagPreprocess, HarnessRules) {
   EXPECT_EQ(hellaswag_preprocess("x [header] y [step] z"), "x y z");
   EXPECT_EQ(hellaswag_preprocess("keep [no close"), "keep [no close");
   EXPECT_EQ(hellaswag_preprocess("a [x\n] b"), "a [x\n] b");  // '.' does not match a newline
-  EXPECT_EQ(hellaswag_preprocess("a    b"), "a  b");           // one pass of "  " → " "
-  EXPECT_EQ(hellaswag_preprocess("end [substeps]"), "end ");    // strip happens first
+  EXPECT_EQ(hellaswag_preprocess("a    b"), "a  b");          // one pass of "  " → " "
+  EXPECT_EQ(hellaswag_preprocess("end [substeps]"), "end ");  // strip happens first
 }
 
 TEST(Hellaswag, ExactQueriesAndChoices) {
@@ -40,10 +40,10 @@ TEST(Hellaswag, ExactQueriesAndChoices) {
   EXPECT_EQ(d1.requests[0].context,
             "Home and Garden: How to grow a lemon tree indoors. Pick a dwarf variety. Full-size trees need more "
             "room than a pot gives.");
-  const std::vector<std::string> want = {" Water it every hour.. Keep it in the dark.",
-                                         "Meyer lemons stay small and fruit well in containers.. Give it plenty of light.",
-                                         "You can buy a [unfinished bracket tree at any store.",
-                                         " Prune the roots weekly. Repot it daily."};
+  const std::vector<std::string> want = {
+      " Water it every hour.. Keep it in the dark.",
+      "Meyer lemons stay small and fruit well in containers.. Give it plenty of light.",
+      "You can buy a [unfinished bracket tree at any store.", " Prune the roots weekly. Repot it daily."};
   EXPECT_EQ(d1.choices, want);
   EXPECT_EQ(d1.requests[0].continuation, "  Water it every hour.. Keep it in the dark.");
   EXPECT_EQ(d1.gold, 1);
@@ -75,8 +75,8 @@ TEST(Arc, LettersNumbersAndChoiceCounts) {
   ASSERT_EQ(t.docs.size(), 4u);
   EXPECT_EQ(t.docs[0].requests[0].context, "Question: Which of these is a source of light?\nAnswer:");
   EXPECT_EQ(t.docs[0].requests[2].continuation, " the Sun");
-  EXPECT_EQ(t.docs[0].gold, 2);            // answerKey C
-  EXPECT_EQ(t.docs[1].gold, 0);            // answerKey "1" among labels 1-4
+  EXPECT_EQ(t.docs[0].gold, 2);             // answerKey C
+  EXPECT_EQ(t.docs[1].gold, 0);             // answerKey "1" among labels 1-4
   EXPECT_EQ(t.docs[2].choices.size(), 3u);  // three choices
   EXPECT_EQ(t.docs[2].gold, 1);
   EXPECT_EQ(t.docs[3].choices.size(), 5u);  // A–E
@@ -85,9 +85,10 @@ TEST(Arc, LettersNumbersAndChoiceCounts) {
 
 TEST(Arc, HuggingFaceLayout) {
   TempDir dir;
-  const auto p = write_file(dir / "arc.jsonl",
-                            R"({"id":"x","question":"Q?","choices":{"text":["a","b","c"],"label":["1","2","3"]},"answerKey":"3"})"
-                            "\n");
+  const auto p =
+      write_file(dir / "arc.jsonl",
+                 R"({"id":"x","question":"Q?","choices":{"text":["a","b","c"],"label":["1","2","3"]},"answerKey":"3"})"
+                 "\n");
   const auto t = read_arc(p);
   ASSERT_EQ(t.docs.size(), 1u);
   EXPECT_EQ(t.docs[0].requests[0].context, "Question: Q?\nAnswer:");
@@ -129,27 +130,27 @@ TEST(Lambada, LastWordSplit) {
 
 TEST(TaskErrors, MissingFieldNamesFileAndLine) {
   TempDir dir;
-  const auto p = write_file(dir / "hs.jsonl",
-                            R"({"activity_label":"a","ctx_a":"b","ctx_b":"c","endings":["x","y"],"label":0})"
-                            "\n\n"
-                            R"({"activity_label":"a","ctx_a":"b","endings":["x","y"],"label":0})"
-                            "\n");
+  const auto p =
+      write_file(dir / "hs.jsonl", R"({"activity_label":"a","ctx_a":"b","ctx_b":"c","endings":["x","y"],"label":0})"
+                                   "\n\n"
+                                   R"({"activity_label":"a","ctx_a":"b","endings":["x","y"],"label":0})"
+                                   "\n");
   expect_input_error([&] { read_hellaswag(p); }, {p + ":3", "ctx_b"});
 }
 
 TEST(TaskErrors, LabelOutOfRange) {
   TempDir dir;
-  const auto hs = write_file(dir / "hs.jsonl",
-                             R"({"activity_label":"a","ctx_a":"b","ctx_b":"c","endings":["x","y"],"label":2})"
-                             "\n");
+  const auto hs =
+      write_file(dir / "hs.jsonl", R"({"activity_label":"a","ctx_a":"b","ctx_b":"c","endings":["x","y"],"label":2})"
+                                   "\n");
   expect_input_error([&] { read_hellaswag(hs); }, {hs + ":1", "label 2 is out of range"});
-  const auto arc = write_file(dir / "arc.jsonl",
-                              R"({"question":{"stem":"q","choices":[{"text":"a","label":"A"},{"text":"b","label":"B"}]},"answerKey":"E"})"
-                              "\n");
+  const auto arc = write_file(
+      dir / "arc.jsonl",
+      R"({"question":{"stem":"q","choices":[{"text":"a","label":"A"},{"text":"b","label":"B"}]},"answerKey":"E"})"
+      "\n");
   expect_input_error([&] { read_arc(arc); }, {arc + ":1", "answerKey 'E'"});
-  const auto wg = write_file(dir / "wg.jsonl",
-                             R"({"sentence":"a _ b","option1":"x","option2":"y","answer":"3"})"
-                             "\n");
+  const auto wg = write_file(dir / "wg.jsonl", R"({"sentence":"a _ b","option1":"x","option2":"y","answer":"3"})"
+                                               "\n");
   expect_input_error([&] { read_winogrande(wg); }, {wg + ":1", "answer 3 is out of range"});
   const auto wg2 = write_file(dir / "wg2.jsonl", R"({"sentence":"no blank","option1":"x","option2":"y","answer":"1"})"
                                                  "\n");
@@ -179,9 +180,9 @@ TEST(TaskErrors, InvalidJsonTypesAndFiles) {
   expect_input_error([&] { read_lambada(typ); }, {typ + ":1", "'text'", "expected a string"});
   const auto arr = write_file(dir / "arr.jsonl", "[1, 2]\n");
   expect_input_error([&] { read_lambada(arr); }, {arr + ":1", "object"});
-  const auto ends = write_file(dir / "ends.jsonl",
-                               R"({"activity_label":"a","ctx_a":"b","ctx_b":"c","endings":["x",3],"label":0})"
-                               "\n");
+  const auto ends =
+      write_file(dir / "ends.jsonl", R"({"activity_label":"a","ctx_a":"b","ctx_b":"c","endings":["x",3],"label":0})"
+                                     "\n");
   expect_input_error([&] { read_hellaswag(ends); }, {ends + ":1", "endings"});
   expect_input_error([&] { read_hellaswag(dir / "missing.jsonl"); }, {dir / "missing.jsonl"});
 }

@@ -28,7 +28,9 @@ TEST(Wikitext, DetokenizerRules) {
   EXPECT_EQ(wikitext_detokenize("a ( b c ) d [ e ] { f }"), "a (b c) d [e] {f}");
   EXPECT_EQ(wikitext_detokenize("\" q \" and ' r '"), "\"q\" and 'r'");
   EXPECT_EQ(wikitext_detokenize(" = = = = T = = = = "), " ==== T ==== ");
-  EXPECT_EQ(wikitext_detokenize("12 \xC2\xB0 C"), "12\xC2\xB0" "C");
+  EXPECT_EQ(wikitext_detokenize("12 \xC2\xB0 C"),
+            "12\xC2\xB0"
+            "C");
   EXPECT_EQ(wikitext_detokenize("in N years , the town 's"), "in 1 years, the town's");
   EXPECT_EQ(wikitext_detokenize("x /' 7/ y"), "x /'[0-9]/ y");  // the harness's literal replacement
   EXPECT_EQ(wikitext_detokenize("( open only"), "( open only");
