@@ -8,7 +8,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 suite=${1:-trixie}
-mirror=http://deb.debian.org/debian
+# The archive this machine's apt already uses (deb822 *.sources, else one-line *.list / sources.list).
+mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ {for (i = 2; i <= NF; i++) if ($i !~ /security/) {print $i; exit}}')
+if [ -z "$mirror" ]; then
+  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+    awk '$1 == "deb" {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\// && $i !~ /security/) {print $i; exit}}')
+fi
+[ -n "$mirror" ] || { echo "check_torch2: no Debian archive found in /etc/apt/sources.list*" >&2; exit 2; }
+mirror=${mirror%/}
 dir=build-torch2
 mkdir -p "$dir"
 if [ ! -f "$dir/root/usr/include/torch/csrc/api/include/torch/version.h" ]; then
