@@ -2,7 +2,6 @@
 // timed, with a forward+loss / backward / optimizer split.
 #include "hld/bench/bench.h"
 
-#include <sys/resource.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
@@ -47,11 +46,6 @@ double attention_flops_per_token(const config::ModelConfig& m, int64_t T) {
     f += 6.0 * 2.0 * static_cast<double>(m.num_heads * m.head_dim) * keys;
   }
   return f;
-}
-
-int64_t peak_rss_bytes() {
-  rusage u{};
-  return getrusage(RUSAGE_SELF, &u) == 0 ? int64_t{u.ru_maxrss} * 1024 : 0;
 }
 
 /// Random top-k logits and hint-layer states of the teacher's shape, the same for every batch: a
@@ -174,7 +168,7 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
   r["time_split"] = {
       {"forward_and_loss", t_fwd / t_total}, {"backward", t_bwd / t_total}, {"optimizer", t_opt / t_total}};
   // CUDA: the caching allocator's peak; CPU: the process's peak resident set.
-  r["peak_memory_bytes"] = dev.is_cuda() ? runtime::cuda_peak_memory(dev.index()) : peak_rss_bytes();
+  r["peak_memory_bytes"] = runtime::peak_memory(dev);
   return r;
 }
 
