@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "hld/model/windowed_attention.h"
 #include "hld/util/compat.h"
 
 namespace hld::model {
@@ -33,12 +34,14 @@ torch::Tensor eager_attention(const torch::Tensor& q, const torch::Tensor& k, co
   return out.view({B, H, T, D});
 }
 
+bool attention_reads_mask(const torch::Device& device) { return !(compat::kHasSdpa && device.is_cuda()); }
+
 AttentionImpl::AttentionImpl(const config::ModelConfig& c, bool global)
     : heads_(c.num_heads),
       kv_heads_(c.num_kv_heads),
       head_dim_(c.head_dim),
-      scale_(1.0 / std::sqrt(c.query_pre_attn_scalar)),
-      global_(global) {
+      window_(global ? 0 : c.sliding_window),
+      scale_(1.0 / std::sqrt(c.query_pre_attn_scalar)) {
   auto lin = [](int64_t in, int64_t out) { return torch::nn::LinearOptions(in, out).bias(false); };
   q_proj = register_module("q_proj", torch::nn::Linear(lin(c.hidden_size, c.num_heads * c.head_dim)));
   k_proj = register_module("k_proj", torch::nn::Linear(lin(c.hidden_size, c.num_kv_heads * c.head_dim)));
@@ -51,22 +54,29 @@ AttentionImpl::AttentionImpl(const config::ModelConfig& c, bool global)
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& allowed, const RopeTables& rope) {
   const int64_t B = x.size(0), T = x.size(1);
   // QK-norm and RoPE act on the last dimension, so they run in the projections' (B, T, H, D)
-  // layout (contiguous: what the fused CPU kernels take); attention wants (B, H, T, D).
-  auto q = apply_rope(q_norm(q_proj(x).view({B, T, heads_, head_dim_})), rope).transpose(1, 2);
-  auto k = apply_rope(k_norm(k_proj(x).view({B, T, kv_heads_, head_dim_})), rope).transpose(1, 2);
-  auto v = v_proj(x).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
-  torch::Tensor out;
-  if (compat::kHasSdpa && x.is_cuda()) {
+  // layout (contiguous: what the fused CPU kernels take); the eager path and SDPA want (B, H, T, D).
+  auto q_BxTxHxD = apply_rope(q_norm(q_proj(x).view({B, T, heads_, head_dim_})), rope);
+  auto k_BxTxKxD = apply_rope(k_norm(k_proj(x).view({B, T, kv_heads_, head_dim_})), rope);
+  auto v_BxTxKxD = v_proj(x).view({B, T, kv_heads_, head_dim_});
+  torch::Tensor out_BxTxHxD;
+  if (attention_reads_mask(x.device())) {
+    out_BxTxHxD = eager_attention(q_BxTxHxD.transpose(1, 2), k_BxTxKxD.transpose(1, 2).contiguous(),
+                                  v_BxTxKxD.transpose(1, 2).contiguous(), allowed, scale_)
+                      .transpose(1, 2);
+  } else if (window_ > 0 && window_ < T) {
+    out_BxTxHxD = sliding_window_attention(q_BxTxHxD, k_BxTxKxD, v_BxTxKxD, window_, scale_);
+  } else {  // global layers, and windows spanning the whole sequence: causal SDPA
+    auto k_BxHxTxD = k_BxTxKxD.transpose(1, 2), v_BxHxTxD = v_BxTxKxD.transpose(1, 2);
     const int64_t G = heads_ / kv_heads_;
     if (G > 1) {
-      k = k.repeat_interleave(G, 1);
-      v = v.repeat_interleave(G, 1);
+      k_BxHxTxD = k_BxHxTxD.repeat_interleave(G, 1);
+      v_BxHxTxD = v_BxHxTxD.repeat_interleave(G, 1);
     }
-    out = compat::sdpa(q, k, v, global_ ? torch::Tensor() : allowed, scale_, /*is_causal=*/true);
-  } else {
-    out = eager_attention(q, k.contiguous(), v.contiguous(), allowed, scale_);
+    out_BxTxHxD = compat::sdpa(q_BxTxHxD.transpose(1, 2), k_BxHxTxD, v_BxHxTxD, torch::Tensor(), scale_,
+                               /*is_causal=*/true)
+                      .transpose(1, 2);
   }
-  return o_proj(out.transpose(1, 2).reshape({B, T, heads_ * head_dim_}));
+  return o_proj(out_BxTxHxD.reshape({B, T, heads_ * head_dim_}));
 }
 
 }  // namespace hld::model

@@ -21,6 +21,22 @@ torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::
 #endif
 }
 
+torch::Tensor flash_window_attention(const torch::Tensor& q_BxTxHxD, const torch::Tensor& k_BxTxKxD,
+                                     const torch::Tensor& v_BxTxKxD, int64_t window, double scale) {
+#if HLD_TORCH2_6
+  // Flash's window is (left, right) keys around the query, inclusive: left = W − 1, right = 0
+  // (the causal flag). No dropout, no debug mask; the autograd node keeps the window for backward.
+  auto out = at::_flash_attention_forward(q_BxTxHxD, k_BxTxKxD, v_BxTxKxD, /*cum_seq_q=*/c10::nullopt,
+                                          /*cum_seq_k=*/c10::nullopt, q_BxTxHxD.size(1), k_BxTxKxD.size(1),
+                                          /*dropout_p=*/0.0, /*is_causal=*/true, /*return_debug_mask=*/false, scale,
+                                          /*window_size_left=*/window - 1, /*window_size_right=*/0);
+  return std::get<0>(out);
+#else
+  (void)q_BxTxHxD, (void)k_BxTxKxD, (void)v_BxTxKxD, (void)window, (void)scale;
+  throw std::runtime_error("[flash_window_attention] a flash sliding window needs LibTorch >= 2.6");
+#endif
+}
+
 torch::Tensor native_rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps) {
 #if HLD_TORCH2_4
   const auto acc = at::promote_types(x.scalar_type(), torch::kFloat32);

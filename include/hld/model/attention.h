@@ -18,10 +18,15 @@ torch::Tensor attention_mask(int64_t T, int64_t window, torch::Device device);
 torch::Tensor eager_attention(const torch::Tensor& q_BxHxTxD, const torch::Tensor& k_BxKxTxD,
                               const torch::Tensor& v_BxKxTxD, const torch::Tensor& allowed_TxT, double scale);
 
+/// Whether Attention::forward reads its (T, T) mask for activations on `device`: only the eager
+/// path does (CPU, LibTorch 1.13); CUDA on LibTorch 2.x knows the window instead.
+bool attention_reads_mask(const torch::Device& device);
+
 class AttentionImpl : public torch::nn::Module {
  public:
   AttentionImpl(const config::ModelConfig& cfg, bool global);
-  /// x (B, T, d) → (B, T, d). `allowed_TxT` is this layer's mask, `rope` its tables.
+  /// x (B, T, d) → (B, T, d). `allowed_TxT` is this layer's mask (undefined where
+  /// attention_reads_mask is false), `rope` its tables.
   torch::Tensor forward(const torch::Tensor& x_BxTxD, const torch::Tensor& allowed_TxT, const RopeTables& rope);
 
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
@@ -29,8 +34,8 @@ class AttentionImpl : public torch::nn::Module {
 
  private:
   int64_t heads_, kv_heads_, head_dim_;
+  int64_t window_;  // W of a sliding-window layer, 0 on a global one
   double scale_;
-  bool global_;
 };
 TORCH_MODULE(Attention);
 

@@ -15,6 +15,11 @@
 #else
 #define HLD_TORCH2_4 0
 #endif
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 6)
+#define HLD_TORCH2_6 1
+#else
+#define HLD_TORCH2_6 0
+#endif
 
 namespace hld::compat {
 
@@ -25,6 +30,17 @@ constexpr bool kHasSdpa = HLD_TORCH2;
 /// for plain causal). Only called when kHasSdpa; the 1.13 build has a stub that throws.
 torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                    const torch::Tensor& mask_TxT, double scale, bool is_causal);
+
+/// True when at::_flash_attention_forward takes a sliding window (window_size_left / _right, kept
+/// for its backward by FlashAttentionBackward0): LibTorch ≥ 2.6, as its headers show.
+constexpr bool kHasFlashWindow = HLD_TORCH2_6;
+
+/// Causal sliding-window attention in the flash kernel, key j visible from query q iff
+/// q − window < j ≤ q, GQA inside the kernel (H a multiple of KV): q (B, T, H, D), k and v
+/// (B, T, KV, D), all CUDA bf16 or fp16, D a multiple of 8 up to 256 → (B, T, H, D). Throws where
+/// the kernel is missing (and without kHasFlashWindow).
+torch::Tensor flash_window_attention(const torch::Tensor& q_BxTxHxD, const torch::Tensor& k_BxTxKxD,
+                                     const torch::Tensor& v_BxTxKxD, int64_t window, double scale);
 
 /// True when at::rms_norm exists (LibTorch ≥ 2.4; a fused kernel on CUDA in recent versions).
 constexpr bool kHasNativeRmsNorm = HLD_TORCH2_4;
