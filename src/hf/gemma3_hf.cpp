@@ -22,7 +22,7 @@ std::string strip_prefix(const std::string& n) {
 
 }  // namespace
 
-void load_hf_weights(model::Transformer& m, const TensorMap& hf, const std::string& what) {
+void load_hf_weights(model::Transformer& m, const io::TensorMap& hf, const std::string& what) {
   auto params = m->named_parameters();
   std::set<std::string> loaded;
   torch::NoGradGuard ng;
@@ -56,8 +56,8 @@ void load_hf_weights(model::Transformer& m, const TensorMap& hf, const std::stri
   }
 }
 
-TensorMap hf_state_dict(model::Transformer& m) {
-  TensorMap out;
+io::TensorMap hf_state_dict(model::Transformer& m) {
+  io::TensorMap out;
   for (const auto& p : m->named_parameters()) out.emplace("model." + p.key(), p.value().detach());
   return out;
 }
@@ -69,13 +69,13 @@ model::Transformer load_hf_dir(const std::string& dir) {
   HLD_INPUT_CHECK(fs::exists(w_path), "'" + w_path + "' does not exist (sharded checkpoints: merge them first)");
   auto cfg = config::model_from_hf_json(util::read_file(cfg_path), cfg_path);
   model::Transformer m(cfg);
-  load_hf_weights(m, load_safetensors(w_path).tensors, w_path);
+  load_hf_weights(m, io::load_safetensors(w_path).tensors, w_path);
   return m;
 }
 
 void export_hf_dir(model::Transformer& m, const std::string& dir) {
   fs::create_directories(dir);
-  save_safetensors((fs::path(dir) / "model.safetensors").string(), hf_state_dict(m), {{"format", "pt"}});
+  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), hf_state_dict(m), {{"format", "pt"}});
   util::write_file_atomic((fs::path(dir) / "config.json").string(), config::model_to_hf_json(m->config()));
 }
 
@@ -85,7 +85,7 @@ VerifyResult verify_hf_dir(const std::string& dir, torch::ScalarType dtype) {
   m->eval();
   const std::string ref_path = (fs::path(dir) / "reference.safetensors").string();
   HLD_INPUT_CHECK(fs::exists(ref_path), "'" + ref_path + "' does not exist");
-  auto ref = load_safetensors(ref_path).tensors;
+  auto ref = io::load_safetensors(ref_path).tensors;
   auto ids_it = ref.find("input_ids");
   HLD_INPUT_CHECK(ids_it != ref.end(), ref_path + ": no 'input_ids' tensor");
   auto ids = ids_it->second;

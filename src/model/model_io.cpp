@@ -6,7 +6,7 @@
 
 #include "hld/config/loader.h"
 #include "hld/hf/gemma3_hf.h"
-#include "hld/hf/safetensors.h"
+#include "hld/io/safetensors.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
 
@@ -16,9 +16,9 @@ namespace hld::model {
 
 void save_model_dir(Transformer& m, const std::string& dir) {
   fs::create_directories(dir);
-  hf::TensorMap t;
+  io::TensorMap t;
   for (const auto& p : m->named_parameters()) t.emplace(p.key(), p.value().detach());
-  hf::save_safetensors((fs::path(dir) / "model.safetensors").string(), t, {{"format", "hld-train"}});
+  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), t, {{"format", "hld-train"}});
   util::write_file_atomic((fs::path(dir) / "model.yaml").string(), config::model_to_yaml(m->config()));
 }
 
@@ -57,7 +57,7 @@ Transformer load_model_any(const std::string& path) {
   auto cfg = config::load_model((fs::path(dir) / "model.yaml").string());
   Transformer m(cfg);
   const std::string w = (fs::path(dir) / "model.safetensors").string();
-  load_named_parameters(*m, hf::load_safetensors(w).tensors, w);
+  load_named_parameters(*m, io::load_safetensors(w).tensors, w);
   return m;
 }
 

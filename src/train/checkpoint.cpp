@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "hld/hf/safetensors.h"
+#include "hld/io/safetensors.h"
 #include "hld/model/model_io.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
@@ -17,8 +17,8 @@ namespace fs = std::filesystem;
 namespace hld::train {
 namespace {
 
-hf::TensorMap named(const torch::nn::Module& m) {
-  hf::TensorMap t;
+io::TensorMap named(const torch::nn::Module& m) {
+  io::TensorMap t;
   for (const auto& p : m.named_parameters()) t.emplace(p.key(), p.value().detach());
   return t;
 }
@@ -63,9 +63,9 @@ std::string save_checkpoint(const std::string& run_dir, const TrainState& state,
   try {
     fs::create_directories(tmp);
     model::save_model_dir(m, tmp.string());
-    hf::save_safetensors((tmp / "optimizer.safetensors").string(), opt.state(),
+    io::save_safetensors((tmp / "optimizer.safetensors").string(), opt.state(),
                          {{"steps", std::to_string(opt.steps())}});
-    if (reg) hf::save_safetensors((tmp / "regressor.safetensors").string(), named(**reg));
+    if (reg) io::save_safetensors((tmp / "regressor.safetensors").string(), named(**reg));
     nlohmann::json j = state.to_json();
     j["optimizer_steps"] = opt.steps();
     for (const auto& e : fs::directory_iterator(tmp))
@@ -110,16 +110,16 @@ TrainState read_checkpoint_state(const std::string& dir) {
 
 void load_checkpoint(const std::string& dir, model::Transformer& m, objectives::Regressor* reg, AdamW* opt) {
   const fs::path d(dir);
-  model::load_named_parameters(*m, hf::load_safetensors((d / "model.safetensors").string()).tensors,
+  model::load_named_parameters(*m, io::load_safetensors((d / "model.safetensors").string()).tensors,
                                (d / "model.safetensors").string());
   if (reg) {
     const std::string rp = (d / "regressor.safetensors").string();
     HLD_INPUT_CHECK(fs::exists(rp), dir + ": checkpoint has no regressor.safetensors");
-    model::load_named_parameters(**reg, hf::load_safetensors(rp).tensors, rp);
+    model::load_named_parameters(**reg, io::load_safetensors(rp).tensors, rp);
   }
   if (opt) {
     const std::string op = (d / "optimizer.safetensors").string();
-    auto f = hf::load_safetensors(op);
+    auto f = io::load_safetensors(op);
     auto it = f.metadata.find("steps");
     HLD_INPUT_CHECK(it != f.metadata.end(), op + ": no 'steps' metadata");
     opt->load_state(f.tensors, std::stoll(it->second), op);

@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "dist_test_util.h"
-#include "hld/hf/safetensors.h"
+#include "hld/io/safetensors.h"
 #include "hld/model/model_io.h"
 #include "hld/util/fs.h"
 #include "test_util.h"
@@ -98,19 +98,19 @@ class DataParallel : public ::testing::Test {
                              " " + args);
   }
 
-  static void expect_bitwise_equal(const hf::TensorMap& a, const hf::TensorMap& b, const std::string& what) {
+  static void expect_bitwise_equal(const io::TensorMap& a, const io::TensorMap& b, const std::string& what) {
     ASSERT_EQ(a.size(), b.size()) << what;
     for (const auto& [k, v] : a) EXPECT_TRUE(torch::equal(v, b.at(k))) << what << ": " << k;
   }
 
-  static hf::TensorMap final_params(const std::string& run_dir) {
+  static io::TensorMap final_params(const std::string& run_dir) {
     const std::string ckpt = model::latest_checkpoint(run_dir);
     EXPECT_FALSE(ckpt.empty()) << run_dir;
-    return hf::load_safetensors(ckpt + "/model.safetensors").tensors;
+    return io::load_safetensors(ckpt + "/model.safetensors").tensors;
   }
 
   /// Largest |a - b| over all parameters (the maps must hold the same names and shapes).
-  static double max_abs_diff(const hf::TensorMap& a, const hf::TensorMap& b) {
+  static double max_abs_diff(const io::TensorMap& a, const io::TensorMap& b) {
     EXPECT_EQ(a.size(), b.size());
     double m = 0;
     for (const auto& [k, v] : a) {

@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "hld/hf/gemma3_hf.h"
-#include "hld/hf/safetensors.h"
+#include "hld/io/safetensors.h"
 #include "hld/io/safetensors_format.h"
 #include "hld/model/model_io.h"
 #include "hld/util/error.h"
@@ -35,9 +35,9 @@ TEST(HfParity, FixtureWithinTolerance) {
 TEST(HfParity, PerturbedWeightFails) {
   test::TempDir dir;
   for (const char* f : {"config.json", "reference.safetensors"}) fs::copy_file(kFixture + "/" + f, dir / f);
-  auto w = load_safetensors(kFixture + "/model.safetensors").tensors;
+  auto w = io::load_safetensors(kFixture + "/model.safetensors").tensors;
   w.at("model.layers.3.mlp.down_proj.weight")[0][0] += 0.05;
-  save_safetensors(dir / "model.safetensors", w);
+  io::save_safetensors(dir / "model.safetensors", w);
   EXPECT_GT(verify_hf_dir(dir.path()).worst, 1e-4);
 }
 
@@ -48,8 +48,8 @@ TEST(HfInterop, ExportImportRoundTripIsIdentical) {
   model::save_model_dir(m, dir / "ours");
   auto a = load_hf_dir(dir / "hf");
   auto b = model::load_model_any(dir / "ours");
-  auto orig = load_safetensors(kFixture + "/model.safetensors").tensors;
-  auto exported = load_safetensors(dir / "hf/model.safetensors").tensors;
+  auto orig = io::load_safetensors(kFixture + "/model.safetensors").tensors;
+  auto exported = io::load_safetensors(dir / "hf/model.safetensors").tensors;
   ASSERT_EQ(orig.size(), exported.size());
   for (const auto& [k, v] : orig) EXPECT_TRUE(torch::equal(v, exported.at(k))) << k;
   auto pa = a->named_parameters(), pb = b->named_parameters();
@@ -112,13 +112,13 @@ TEST(Safetensors, TruncatedFixtureAndWrongDtypeAreInputErrors) {
   test::TempDir dir;
   const std::string bytes = util::read_file(kFixture + "/model.safetensors");
   util::write_file_atomic(dir / "t.safetensors", bytes.substr(0, bytes.size() / 2));
-  EXPECT_THROW(load_safetensors(dir / "t.safetensors"), InputError);
+  EXPECT_THROW(io::load_safetensors(dir / "t.safetensors"), InputError);
   // A model file whose weight is stored as integers is refused by the importer.
-  auto w = load_safetensors(kFixture + "/model.safetensors").tensors;
+  auto w = io::load_safetensors(kFixture + "/model.safetensors").tensors;
   w.at("model.norm.weight") = w.at("model.norm.weight").to(torch::kInt32);
   fs::create_directories(dir / "m");
   fs::copy_file(kFixture + "/config.json", dir / "m/config.json");
-  save_safetensors(dir / "m/model.safetensors", w);
+  io::save_safetensors(dir / "m/model.safetensors", w);
   EXPECT_THROW(load_hf_dir(dir / "m"), InputError);
 }
 

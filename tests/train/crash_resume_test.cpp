@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "hld/hf/safetensors.h"
+#include "hld/io/safetensors.h"
 #include "hld/model/model_io.h"
 #include "hld/util/fs.h"
 #include "test_util.h"
@@ -37,8 +37,8 @@ TEST(TrainCrashSafety, KillNineAtRandomPointsThenResumeIsBitwiseExact) {
   EXPECT_GE(kr.kills, 5) << "uninterrupted run took " << t_full << " s";
   EXPECT_NE(kr.final.output.find("resuming at step"), std::string::npos) << kr.final.output;
 
-  const auto a = hf::load_safetensors(model::latest_checkpoint(dir / "full") + "/model.safetensors").tensors;
-  const auto b = hf::load_safetensors(model::latest_checkpoint(dir / "cut") + "/model.safetensors").tensors;
+  const auto a = io::load_safetensors(model::latest_checkpoint(dir / "full") + "/model.safetensors").tensors;
+  const auto b = io::load_safetensors(model::latest_checkpoint(dir / "cut") + "/model.safetensors").tensors;
   ASSERT_EQ(a.size(), b.size());
   for (const auto& [k, v] : a) EXPECT_TRUE(torch::equal(v, b.at(k))) << k;
   // Nothing half-written is left behind.

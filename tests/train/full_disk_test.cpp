@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <map>
 
-#include "hld/hf/safetensors.h"
+#include "hld/io/safetensors.h"
 #include "hld/model/model_io.h"
 #include "hld/util/fs.h"
 #include "test_util.h"
@@ -78,8 +78,8 @@ TEST(FullDisk, CheckpointWriteFailsCleanlyKeepsThePreviousAndResumes) {
   r = test::run_command(cmd(run, ""));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("resuming at step 8"), std::string::npos) << r.output;
-  const auto a = hf::load_safetensors(model::latest_checkpoint(tmp / "ref") + "/model.safetensors").tensors;
-  const auto b = hf::load_safetensors(model::latest_checkpoint(run) + "/model.safetensors").tensors;
+  const auto a = io::load_safetensors(model::latest_checkpoint(tmp / "ref") + "/model.safetensors").tensors;
+  const auto b = io::load_safetensors(model::latest_checkpoint(run) + "/model.safetensors").tensors;
   ASSERT_EQ(a.size(), b.size());
   for (const auto& [k, v] : a) EXPECT_TRUE(torch::equal(v, b.at(k))) << k;
 }

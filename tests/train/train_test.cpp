@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "hld/budget/plan.h"
-#include "hld/hf/safetensors.h"
+#include "hld/io/safetensors.h"
 #include "hld/model/model_io.h"
 #include "hld/teacher/teacher.h"
 #include "hld/train/adamw.h"
@@ -71,11 +71,11 @@ TEST(AdamW, MatchesLibTorchAdamW) {
   EXPECT_TRUE(torch::allclose(a, b, 1e-6, 1e-7));
 }
 
-hf::TensorMap final_params(const std::string& run_dir) {
-  return hf::load_safetensors(model::latest_checkpoint(run_dir) + "/model.safetensors").tensors;
+io::TensorMap final_params(const std::string& run_dir) {
+  return io::load_safetensors(model::latest_checkpoint(run_dir) + "/model.safetensors").tensors;
 }
 
-void expect_bitwise_equal(const hf::TensorMap& a, const hf::TensorMap& b) {
+void expect_bitwise_equal(const io::TensorMap& a, const io::TensorMap& b) {
   ASSERT_EQ(a.size(), b.size());
   for (const auto& [k, v] : a) EXPECT_TRUE(torch::equal(v, b.at(k))) << k;
 }

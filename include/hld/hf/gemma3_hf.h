@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "hld/hf/safetensors.h"
+#include "hld/io/safetensors.h"
 #include "hld/model/transformer.h"
 
 namespace hld::hf {
@@ -15,10 +15,10 @@ namespace hld::hf {
 /// Maps Hugging Face tensor names to ours ("model.layers.0..." → "layers.0..."), accepting the
 /// "model.", "language_model.model." and "model.language_model." prefixes; drops a tied lm_head.
 /// Throws InputError naming any missing, unexpected or mis-shaped tensor.
-void load_hf_weights(model::Transformer& m, const TensorMap& hf, const std::string& what);
+void load_hf_weights(model::Transformer& m, const io::TensorMap& hf, const std::string& what);
 
 /// Our parameters under Hugging Face names ("model." prefix).
-TensorMap hf_state_dict(model::Transformer& m);
+io::TensorMap hf_state_dict(model::Transformer& m);
 
 /// Reads DIR/config.json and DIR/model.safetensors into a model (float32, CPU).
 model::Transformer load_hf_dir(const std::string& dir);

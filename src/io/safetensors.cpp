@@ -1,19 +1,22 @@
 // Safetensors ⇄ torch::Tensor.
-#include "hld/hf/safetensors.h"
+#include "hld/io/safetensors.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "hld/io/safetensors_format.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
 
-namespace hld::hf {
+namespace hld::io {
 namespace {
 
 torch::ScalarType to_torch(io::DType d) {
@@ -118,23 +121,32 @@ SafetensorsFile load_safetensors(const std::string& path) {
 void save_safetensors(const std::string& path, const TensorMap& tensors,
                       const std::map<std::string, std::string>& metadata) {
   std::map<std::string, io::TensorEntry> entries;
-  std::map<std::string, torch::Tensor> cpu;
   for (const auto& [name, t] : tensors) {
-    auto c = t.detach().to(torch::kCPU).contiguous();
     io::TensorEntry e;
-    e.dtype = from_torch(c.scalar_type());
-    e.shape = c.sizes().vec();
+    e.dtype = from_torch(t.scalar_type());
+    e.shape = t.sizes().vec();
     entries.emplace(name, e);
-    cpu.emplace(name, c);
   }
-  std::string bytes = io::build_safetensors_header(entries, metadata);
-  const size_t header = bytes.size();
-  size_t total = header;
-  for (const auto& [name, e] : entries) total = std::max<size_t>(total, header + e.end);
-  bytes.resize(total);
-  for (const auto& [name, e] : entries)
-    if (e.end > e.begin) std::memcpy(bytes.data() + header + e.begin, cpu.at(name).data_ptr(), e.end - e.begin);
-  util::write_file_atomic(path, bytes);
+  const std::string header = io::build_safetensors_header(entries, metadata);
+  // Streamed tensor by tensor in offset order: the extra memory is one tensor's host copy (none
+  // for contiguous CPU tensors), never the whole file.
+  std::vector<std::pair<size_t, std::string>> order;
+  for (const auto& [name, e] : entries) order.emplace_back(e.begin, name);
+  std::sort(order.begin(), order.end());
+  util::AtomicFile f(path);
+  f.write(header);
+  size_t at = 0;
+  const std::string zeros(64, '\0');
+  for (const auto& [begin, name] : order) {
+    const auto& e = entries.at(name);
+    for (; at < e.begin; at += std::min(zeros.size(), e.begin - at))
+      f.write(zeros.data(), std::min(zeros.size(), e.begin - at));
+    if (e.end == e.begin) continue;
+    const auto c = tensors.at(name).detach().to(torch::kCPU).contiguous();
+    f.write(c.data_ptr(), e.end - e.begin);
+    at = e.end;
+  }
+  f.commit();
 }
 
-}  // namespace hld::hf
+}  // namespace hld::io

@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-namespace hld::hf {
+namespace hld::io {
 
 using TensorMap = std::map<std::string, torch::Tensor>;
 
@@ -23,4 +23,4 @@ SafetensorsFile load_safetensors(const std::string& path);
 void save_safetensors(const std::string& path, const TensorMap& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
-}  // namespace hld::hf
+}  // namespace hld::io
