@@ -1,5 +1,6 @@
 // `hld-train prepare`: raw text (C4 .json.gz, .jsonl, .txt) -> token shards in OUT/train and
-// OUT/valid, split by document hash (--valid-fraction) or by file (--valid-input).
+// OUT/valid, split by document hash (--valid-fraction) or by file (--valid-input), each document
+// written as `BOS text EOS` (--no-bos: `text EOS`).
 #include <cstdio>
 #include <memory>
 
@@ -13,10 +14,10 @@ namespace {
 int run_prepare(const data::PrepareOptions& o) {
   const auto r = data::prepare_shards(o);
   auto line = [](const char* split, const nlohmann::json& ix) {
-    std::printf("%s: %llu documents, %llu tokens in %zu shard(s) (%s)\n", split,
+    std::printf("%s: %llu documents, %llu tokens in %zu shard(s) (%s, %s)\n", split,
                 static_cast<unsigned long long>(ix.value("documents", 0ull)),
                 static_cast<unsigned long long>(ix.value("tokens", 0ull)), ix["shards"].size(),
-                ix.value("dtype", std::string()).c_str());
+                ix.value("dtype", std::string()).c_str(), ix.value("bos", false) ? "BOS text EOS" : "text EOS");
   };
   if (r.up_to_date) std::printf("%s is up to date; nothing to do\n", o.out_dir.c_str());
   line("train", r.train_index);
@@ -52,6 +53,9 @@ void register_prepare(CLI::App& app, Action& action) {
   frac->excludes(vin);
   sub->add_option("--split-seed", o->split_seed, "seed of the document hash split")->capture_default_str();
   sub->add_option("--shard-tokens", o->shard_tokens, "tokens per shard")->capture_default_str();
+  sub->add_flag_callback(
+      "--no-bos", [o] { o->bos = false; },
+      "write documents as `text EOS` instead of `BOS text EOS` (Gemma's pre-training layout, the default)");
   sub->add_option("--text-field", o->reader.text_field, "JSON field holding the text")->capture_default_str();
   sub->add_flag("--strict", o->reader.strict, "bad lines are errors (exit 2) instead of being skipped");
   sub->add_flag("--allow-truncated", o->reader.allow_truncated_gz, "keep the complete lines of a truncated .gz");

@@ -28,6 +28,7 @@ uint64_t BatchStream::num_tokens() const { return shards_->num_tokens(); }
 const std::string& BatchStream::tokenizer_hash() const { return shards_->tokenizer_hash(); }
 int64_t BatchStream::vocab_size() const { return shards_->vocab_size(); }
 int32_t BatchStream::eos_id() const { return shards_->eos_id(); }
+bool BatchStream::bos() const { return shards_->bos(); }
 
 int64_t BatchStream::epoch() const {
   const uint64_t p = static_cast<uint64_t>(step_) * batch_ * world_ + static_cast<uint64_t>(rank_) * batch_;
@@ -82,7 +83,8 @@ nlohmann::json BatchStream::position() const {
           {"context", context_},
           {"num_sequences", num_sequences_},
           {"num_tokens", shards_->num_tokens()},
-          {"tokenizer_hash", shards_->tokenizer_hash()}};
+          {"tokenizer_hash", shards_->tokenizer_hash()},
+          {"bos", shards_->bos()}};
 }
 
 void BatchStream::restore(const nlohmann::json& p) {
@@ -108,6 +110,12 @@ void BatchStream::restore(const nlohmann::json& p) {
   auto th = p.find("tokenizer_hash");
   HLD_INPUT_CHECK(th != p.end() && th->is_string() && th->get<std::string>() == shards_->tokenizer_hash(),
                   what + ": saved with another tokenizer than this split's " + shards_->tokenizer_hash());
+  // Positions saved before the layout was recorded have no `bos`; their token counts and tokenizer
+  // hash already pin the data.
+  auto bos = p.find("bos");
+  HLD_INPUT_CHECK(bos == p.end() || (bos->is_boolean() && bos->get<bool>() == shards_->bos()),
+                  what + ": saved from a split with another BOS layout than this one's (bos: " +
+                      (shards_->bos() ? "true" : "false") + ")");
   const uint64_t consumed = u64("sequences_consumed");
   const uint64_t global_batch = static_cast<uint64_t>(batch_) * world_;
   HLD_INPUT_CHECK(consumed % global_batch == 0, what + ": " + std::to_string(consumed) +

@@ -188,7 +188,7 @@ void run_pipeline(CorpusReader& reader, const Tokenizer& tok, int threads, Route
       const int64_t closed = dest[i]->num_shards();
       dest[i]->add_document(ids[i], docs[i].source);
       ++progress.docs;
-      progress.tokens += ids[i].size() + 1;
+      progress.tokens += ids[i].size() + (dest[i]->bos_id() >= 0 ? 2 : 1);
       if (dest[i]->num_shards() != closed) run.checkpoint(ordinal[i]);
     }
     progress.tick();
@@ -287,6 +287,10 @@ PrepareResult prepare_impl(const PrepareOptions& o, bool allow_resume) {
   check_options(o);
   const auto t0 = Clock::now();
   Tokenizer tok(o.tokenizer);
+  HLD_INPUT_CHECK(!o.bos || (tok.bos_id() >= 0 && tok.bos_id() < tok.vocab_size()),
+                  "prepare: tokenizer '" + o.tokenizer +
+                      "' has no BOS piece, so documents cannot be written as BOS text EOS (pass --no-bos)");
+  const int32_t bos_id = o.bos ? tok.bos_id() : -1;
   // Opening the readers checks that every input exists before anything is written.
   CorpusReader train_reader(o.inputs, o.reader);
   std::unique_ptr<CorpusReader> valid_reader;
@@ -304,6 +308,7 @@ PrepareResult prepare_impl(const PrepareOptions& o, bool allow_resume) {
       {"allow_truncated_gz", o.reader.allow_truncated_gz},
       {"max_line_bytes", o.reader.max_line_bytes},
       {"shard_tokens", o.shard_tokens},
+      {"bos", o.bos},
   };
   const nlohmann::json inputs = {{"train", fingerprint(o.inputs)}, {"valid", fingerprint(o.valid_inputs)}};
   const std::string train_dir = o.out_dir + "/train", valid_dir = o.out_dir + "/valid";
@@ -330,9 +335,9 @@ PrepareResult prepare_impl(const PrepareOptions& o, bool allow_resume) {
   const CorpusReader* vr = valid_reader ? valid_reader.get() : &train_reader;
   Run run;
   ShardWriter train_w(train_dir, "train", tok.hash(), tok.vocab_size(), tok.eos_id(), o.shard_tokens,
-                      [&run] { return run.at_doc.to_json(); });
+                      [&run] { return run.at_doc.to_json(); }, bos_id);
   ShardWriter valid_w(valid_dir, "valid", tok.hash(), tok.vocab_size(), tok.eos_id(), o.shard_tokens,
-                      [&run] { return run.at_doc.to_json(); });
+                      [&run] { return run.at_doc.to_json(); }, bos_id);
   run.writers = {&train_w, &valid_w};
   run.checkpoint_seconds = o.checkpoint_seconds;
   run.checkpoint = [&](int64_t consumed) {
@@ -375,9 +380,10 @@ PrepareResult prepare_impl(const PrepareOptions& o, bool allow_resume) {
                     train_reader.total_bytes() + (valid_reader ? valid_reader->total_bytes() : 0),
                     {&train_reader}};
   if (valid_reader) progress.readers.push_back(valid_reader.get());
-  spdlog::info("prepare: {} -> {} ({} threads, tokenizer {} with {} pieces, {})",
+  spdlog::info("prepare: {} -> {} ({} threads, tokenizer {} with {} pieces, {}, {})",
                o.inputs.size() == 1 ? o.inputs[0] : std::to_string(o.inputs.size()) + " files", o.out_dir, threads,
-               tok.hash(), tok.vocab_size(), dtype_name(dtype_for_vocab(tok.vocab_size())));
+               tok.hash(), tok.vocab_size(), dtype_name(dtype_for_vocab(tok.vocab_size())),
+               o.bos ? "BOS text EOS" : "text EOS");
   try {
     if (by_files) {
       // Valid first, remembering its documents so that none of them is also trained on.

@@ -1,7 +1,8 @@
 // ShardSet: opens a split directory written by ShardWriter, validates index.json against every
 // shard header and file size, memory-maps the shards and serves token ranges of their
 // concatenation. Every inconsistency is an InputError naming the offending file. Reads shard
-// format 2 (XXH3 checksums) and 1 (FNV-1a, older versions).
+// format 2 (XXH3 checksums) and 1 (FNV-1a, older versions); a split without the BOS layout fields
+// (written before they existed) is `text EOS`.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -50,6 +51,18 @@ std::string get_str(const nlohmann::json& j, const char* key, const std::string&
   return v.get<std::string>();
 }
 
+/// The `bos` / `bos_id` fields of a header or index: the BOS id, or -1 for `text EOS` (also when
+/// the fields are absent: splits written before the layout was recorded).
+int32_t read_bos_id(const nlohmann::json& j, uint64_t vocab, const std::string& file) {
+  auto it = j.find("bos");
+  if (it == j.end()) return -1;
+  HLD_INPUT_CHECK(it->is_boolean(), "'" + file + "': field 'bos' must be true or false");
+  if (!it->get<bool>()) return -1;
+  const uint64_t id = get_u64(j, "bos_id", file);
+  HLD_INPUT_CHECK(id < vocab, "'" + file + "': bos_id outside the vocabulary");
+  return static_cast<int32_t>(id);
+}
+
 }  // namespace
 
 ShardSet::ShardSet(const std::string& dir, const std::string& expected_tokenizer_hash) : dir_(dir) {
@@ -76,6 +89,8 @@ ShardSet::ShardSet(const std::string& dir, const std::string& expected_tokenizer
   const uint64_t eos = get_u64(index_, "eos_id", index_path);
   HLD_INPUT_CHECK(eos < vocab, "'" + index_path + "': eos_id outside the vocabulary");
   eos_id_ = static_cast<int32_t>(eos);
+  bos_id_ = read_bos_id(index_, vocab, index_path);
+  HLD_INPUT_CHECK(bos_id_ != eos_id_, "'" + index_path + "': bos_id equals eos_id");
   tokenizer_hash_ = get_str(index_, "tokenizer_hash", index_path);
   HLD_INPUT_CHECK(expected_tokenizer_hash.empty() || expected_tokenizer_hash == tokenizer_hash_,
                   "'" + index_path + "' was written with tokenizer " + tokenizer_hash_ + ", expected " +
@@ -105,6 +120,8 @@ ShardSet::ShardSet(const std::string& dir, const std::string& expected_tokenizer
                     "'" + hdr_path + "': tokenizer hash differs from the index");
     HLD_INPUT_CHECK(get_str(hdr, "checksum", hdr_path) == checksum,
                     "'" + hdr_path + "': checksum differs from the index");
+    HLD_INPUT_CHECK(read_bos_id(hdr, vocab, hdr_path) == bos_id_,
+                    "'" + hdr_path + "': BOS layout (bos, bos_id) differs from the index");
     m.checksum = util::parse_digest(checksum, "'" + hdr_path + "'");
     HLD_INPUT_CHECK(m.checksum.algo == algo, "'" + hdr_path + "': a " + util::algo_name(m.checksum.algo) +
                                                  " checksum in a shard set of format version " +

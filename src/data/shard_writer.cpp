@@ -28,6 +28,11 @@ TokenDtype dtype_for_vocab(int64_t vocab_size) {
 const char* dtype_name(TokenDtype t) { return t == TokenDtype::kUint16 ? "uint16" : "uint32"; }
 size_t dtype_bytes(TokenDtype t) { return t == TokenDtype::kUint16 ? 2 : 4; }
 
+nlohmann::json bos_layout_json(int32_t bos_id) {
+  if (bos_id < 0) return {{"bos", false}};
+  return {{"bos", true}, {"bos_id", bos_id}};
+}
+
 std::string shard_file_name(int64_t index, const char* ext) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "shard_%05lld.%s", static_cast<long long>(index), ext);
@@ -92,17 +97,20 @@ uint64_t u64_field(const nlohmann::json& j, const char* key, uint64_t max, const
 }  // namespace
 
 ShardWriter::ShardWriter(std::string dir, std::string split, std::string tokenizer_hash, int64_t vocab_size,
-                         int32_t eos_id, int64_t shard_tokens, std::function<nlohmann::json()> reader_stats)
+                         int32_t eos_id, int64_t shard_tokens, std::function<nlohmann::json()> reader_stats,
+                         int32_t bos_id)
     : dir_(std::move(dir)),
       split_(std::move(split)),
       tokenizer_hash_(std::move(tokenizer_hash)),
       vocab_size_(vocab_size),
       eos_id_(eos_id),
       shard_tokens_(shard_tokens),
+      bos_id_(bos_id),
       dtype_(dtype_for_vocab(vocab_size)),
       reader_stats_(std::move(reader_stats)) {
   HLD_INPUT_CHECK(shard_tokens_ > 0, "shard size in tokens must be positive");
   HLD_INPUT_CHECK(vocab_size_ > 0 && eos_id_ >= 0 && eos_id_ < vocab_size_, "tokenizer has no valid EOS id");
+  HLD_INPUT_CHECK(bos_id_ >= -1 && bos_id_ < vocab_size_ && bos_id_ != eos_id_, "tokenizer has no valid BOS id");
   std::filesystem::create_directories(dir_);
   // From here on the old output (if any) is being replaced: without an index it reads as unfinished.
   std::error_code ec;
@@ -160,9 +168,10 @@ void ShardWriter::add_document(const std::vector<int32_t>& ids_T, const std::str
       buf_.push_back(static_cast<unsigned char>(v >> 24));
     }
   };
+  if (bos_id_ >= 0) put(bos_id_);
   for (int32_t id : ids_T) put(id);
   put(eos_id_);
-  const uint64_t n = ids_T.size() + 1;
+  const uint64_t n = ids_T.size() + 1 + (bos_id_ >= 0 ? 1 : 0);
   shard_tok_ += n;
   total_tokens_ += n;
   ++shard_docs_;
@@ -206,6 +215,7 @@ void ShardWriter::close_shard() {
       {"eos_id", eos_id_},
       {"sources", shard_sources_},
   };
+  header.update(bos_layout_json(bos_id_));
   if (reader_stats_) header["reader_stats_at_close"] = reader_stats_();
   util::write_file_atomic(dir_ + "/" + hdr, header.dump(2) + "\n");
   created_.push_back(dir_ + "/" + hdr);
@@ -234,6 +244,7 @@ nlohmann::json ShardWriter::finish(const nlohmann::json& extra) {
       {"shard_tokens", shard_tokens_},
       {"shards", shards_},
   };
+  index.update(bos_layout_json(bos_id_));
   if (extra.is_object())
     for (auto it = extra.begin(); it != extra.end(); ++it) index[it.key()] = it.value();
   util::write_file_atomic(dir_ + "/index.json", index.dump(2) + "\n");
@@ -326,7 +337,8 @@ void ShardWriter::restore(const nlohmann::json& state) {
                         h.value("tokens", nlohmann::json()) == t && h.value("documents", nlohmann::json()) == d &&
                         h.value("checksum", "") == sum && h.value("tokenizer_hash", "") == tokenizer_hash_ &&
                         h.value("vocab_size", nlohmann::json()) == vocab_size_ &&
-                        h.value("eos_id", nlohmann::json()) == eos_id_,
+                        h.value("eos_id", nlohmann::json()) == eos_id_ &&
+                        h.value("bos", false) == (bos_id_ >= 0) && (bos_id_ < 0 || h.value("bos_id", -1) == bos_id_),
                     where + ": header '" + hdr + "' differs from the record");
     shards.push_back(
         {{"file", bin}, {"header", hdr}, {"tokens", t}, {"documents", d}, {"bytes", t * width}, {"checksum", sum}});

@@ -18,8 +18,9 @@ std::string small_corpus() {
     ASSERT_EQ(sub.exit_code, 0) << sub.output;
     auto tok = run_hld("tokenizer train --input " + dir + "/docs.jsonl --vocab-size 1024 --out " + dir + "/tok");
     ASSERT_EQ(tok.exit_code, 0) << tok.output;
+    // `text EOS` shards: the layout the golden curves (tests/golden) were recorded on.
     auto prep = run_hld("prepare --tokenizer " + dir + "/tok.model --input " + dir +
-                        "/docs.jsonl --valid-fraction 0.05 --out " + dir + "/shards");
+                        "/docs.jsonl --valid-fraction 0.05 --no-bos --out " + dir + "/shards");
     ASSERT_EQ(prep.exit_code, 0) << prep.output;
   });
 }

@@ -10,7 +10,8 @@
 
 namespace hld::test {
 
-/// DIR with tok.model and shards/{train,valid} from ~3000 documents of the embedded corpus.
+/// DIR with tok.model and shards/{train,valid} (`text EOS`, written with --no-bos) from ~3000
+/// documents of the embedded corpus.
 std::string small_corpus();
 
 /// YAML for a tiny student experiment on small_corpus() (run.dir, objective etc. via overrides).

@@ -30,7 +30,8 @@ class BatchStream {
   /// sequence index of each row, the key of teacher-cache entries), then advances one step.
   void next(std::vector<int32_t>& tokens_BxT1, std::vector<int64_t>& seq_ids);
 
-  /// Everything needed to continue exactly: the global step plus the stream's identity.
+  /// Everything needed to continue exactly: the global step plus the stream's identity (data,
+  /// tokenizer, BOS layout: `bos`, also what a checkpoint records as its model's training layout).
   nlohmann::json position() const;
   /// Continues from `p`. InputError if it was saved from a stream over other data (tokens,
   /// tokenizer), another seed or context, or at a point that is not a whole step of this stream's
@@ -42,6 +43,8 @@ class BatchStream {
   const std::string& tokenizer_hash() const;
   int64_t vocab_size() const;  ///< from the shard header
   int32_t eos_id() const;
+  /// True when the split's documents are `BOS text EOS` (ShardSet::bos()).
+  bool bos() const;
 
   /// Sequence i (unshuffled, 0 <= i < num_sequences) → context+1 ids in `out`.
   void sequence(int64_t i, std::vector<int32_t>& out) const;

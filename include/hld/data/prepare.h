@@ -1,5 +1,6 @@
 // `hld-train prepare` as a library function: raw text → token shards for a train and a valid
-// split (DIR/train, DIR/valid). Documents are split either by a seeded hash of their text
+// split (DIR/train, DIR/valid), each document written as `BOS text EOS` (Gemma's pre-training
+// layout; `bos = false`: `text EOS`). Documents are split either by a seeded hash of their text
 // (`valid_fraction`) or by file (`valid_inputs`; train documents whose text also occurs in the
 // valid files are dropped), so no document is in both. Encoding runs on several threads; the
 // order of documents in the shards is the input order regardless. Re-running with the same
@@ -40,6 +41,8 @@ struct PrepareOptions {
   double valid_fraction = 0.01;             ///< share of documents hashed into valid (no valid_inputs)
   uint64_t split_seed = 0;                  ///< seed of the document hash
   int64_t shard_tokens = int64_t{1} << 27;  ///< tokens per shard (256 MiB of uint16)
+  bool bos = true;                          ///< BOS before every document, as Gemma is pre-trained and
+                                            ///< as lm-evaluation-harness scores Gemma models (--no-bos: off)
   ReaderOptions reader;                     ///< text field, strict, allow_truncated_gz
   int threads = 0;                          ///< encoding threads (0: hardware)
   double progress_seconds = 5;              ///< seconds between progress lines (<= 0: none)

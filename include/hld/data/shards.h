@@ -1,14 +1,17 @@
 // Token shards on disk: one directory per split (DIR/train, DIR/valid) holding
-//   shard_00000.bin   little-endian uint16 (vocab <= 65536) or uint32 token ids, EOS after every document
+//   shard_00000.bin   little-endian uint16 (vocab <= 65536) or uint32 token ids, each document as
+//                     `BOS text EOS` (Gemma's pre-training layout) or, written with --no-bos, `text EOS`
 //   shard_00000.json  header: format, version, dtype, token and document counts, tokenizer hash,
-//                     vocab size, checksum of the .bin, source files, reader counters when it closed
+//                     vocab size, the BOS layout (`bos`, `bos_id`), checksum of the .bin, source
+//                     files, reader counters when it closed
 //   index.json        the list of shards with their counts, the split's totals, input fingerprints and
 //                     settings; written last, so a split without it is unfinished.
 // ShardWriter writes a split atomically: the open shard grows in shard_NNNNN.bin.partial, which is
 // fsynced and renamed when the shard closes; headers and the index are written atomically. Its
 // state can be checkpointed and restored (a killed `prepare` resumes; see prepare.h). ShardSet
 // memory-maps a split for reading and checks every header against the index and the file sizes
-// (InputError naming the file on any mismatch).
+// (InputError naming the file on any mismatch). Splits written before the layout was recorded (no
+// `bos` field) read as `text EOS`.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -41,15 +44,18 @@ class ShardWriter {
  public:
   /// `dir` is created if needed. `reader_stats` is called when a shard closes and its result stored
   /// in the shard header. Shards close after the first document that brings them to `shard_tokens`.
+  /// `bos_id` >= 0: every document is written as BOS ids EOS (recorded as `bos: true` in the headers
+  /// and the index); -1: ids EOS (`bos: false`).
   ShardWriter(std::string dir, std::string split, std::string tokenizer_hash, int64_t vocab_size, int32_t eos_id,
-              int64_t shard_tokens, std::function<nlohmann::json()> reader_stats = {});
+              int64_t shard_tokens, std::function<nlohmann::json()> reader_stats = {}, int32_t bos_id = -1);
   /// Removes the partial file of an unfinished shard, unless checkpoint() was ever called (then it
   /// is what a later restore() continues).
   ~ShardWriter();
   ShardWriter(const ShardWriter&) = delete;
   ShardWriter& operator=(const ShardWriter&) = delete;
 
-  /// Appends `ids_T` and then EOS. `source` is the file the document came from.
+  /// Appends BOS (when the writer has one), `ids_T` and then EOS. `source` is the file the document
+  /// came from.
   void add_document(const std::vector<int32_t>& ids_T, const std::string& source);
 
   /// Closes the last shard, writes index.json (`extra` is merged into it: sources, settings, reader
@@ -74,6 +80,7 @@ class ShardWriter {
 
   uint64_t tokens() const { return total_tokens_; }
   int64_t documents() const { return total_docs_; }
+  int32_t bos_id() const { return bos_id_; }  ///< -1: documents are written without BOS
   /// Shards closed so far (restored ones included).
   int64_t num_shards() const { return static_cast<int64_t>(shards_.size()); }
 
@@ -87,6 +94,7 @@ class ShardWriter {
   int64_t vocab_size_;
   int32_t eos_id_;
   int64_t shard_tokens_;
+  int32_t bos_id_;  // -1: no BOS
   TokenDtype dtype_;
   std::function<nlohmann::json()> reader_stats_;
 
@@ -129,6 +137,9 @@ class ShardSet {
   int64_t num_shards() const { return static_cast<int64_t>(shards_.size()); }
   int64_t vocab_size() const { return vocab_size_; }
   int32_t eos_id() const { return eos_id_; }
+  /// True when every document starts with BOS (the index's `bos`; absent in older splits: false).
+  bool bos() const { return bos_id_ >= 0; }
+  int32_t bos_id() const { return bos_id_; }  ///< -1 when bos() is false
   TokenDtype dtype() const { return dtype_; }
   const std::string& tokenizer_hash() const { return tokenizer_hash_; }
   const nlohmann::json& index() const { return index_; }
@@ -147,7 +158,11 @@ class ShardSet {
   uint64_t num_tokens_ = 0;
   int64_t num_documents_ = 0, vocab_size_ = 0;
   int32_t eos_id_ = 1;
+  int32_t bos_id_ = -1;
   TokenDtype dtype_ = TokenDtype::kUint16;
 };
+
+/// The BOS layout fields of a shard header or index: {"bos": false} or {"bos": true, "bos_id": id}.
+nlohmann::json bos_layout_json(int32_t bos_id);
 
 }  // namespace hld::data
