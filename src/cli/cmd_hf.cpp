@@ -47,7 +47,8 @@ void register_hf(CLI::App& app, Action& action) {
   imp->callback([&action, args] {
     action = [args] {
       auto m = hf::load_hf_dir(args->src);
-      model::save_model_dir(m, args->out);
+      // Gemma checkpoints are pre-trained on `BOS text EOS`: eval.add_bos: auto scores them with BOS.
+      model::save_model_dir(m, args->out, {/*bos=*/true, "import-hf"});
       spdlog::info("imported {} -> {}", args->src, args->out);
       return kExitOk;
     };

@@ -1,7 +1,10 @@
-// Saving and loading hld-train model directories.
+// Saving and loading hld-train model directories, and the BOS layout recorded beside a model.
 #include "hld/model/model_io.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 
 #include "hld/config/loader.h"
@@ -14,12 +17,59 @@ namespace fs = std::filesystem;
 
 namespace hld::model {
 
-void save_model_dir(Transformer& m, const std::string& dir) {
+namespace {
+
+constexpr const char* kLayoutFile = "data_layout.json";
+
+nlohmann::json read_json_object(const fs::path& p) {
+  std::error_code ec;
+  const auto size = fs::file_size(p, ec);
+  HLD_INPUT_CHECK(!ec && size < (1u << 20), p.string() + ": unreadable or too large");
+  auto j = nlohmann::json::parse(util::read_file(p.string()), nullptr, false);
+  HLD_INPUT_CHECK(!j.is_discarded() && j.is_object(), p.string() + ": not a JSON object");
+  return j;
+}
+
+bool names_gemma(const nlohmann::json& cfg) {
+  auto gemma = [](const nlohmann::json& j) {
+    if (!j.is_object() || !j.contains("model_type") || !j["model_type"].is_string()) return false;
+    std::string t = j["model_type"].get<std::string>();
+    std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
+    return t.find("gemma") != std::string::npos;
+  };
+  return gemma(cfg) || (cfg.contains("text_config") && gemma(cfg["text_config"]));
+}
+
+}  // namespace
+
+void save_model_dir(Transformer& m, const std::string& dir, const DataLayout& layout) {
   fs::create_directories(dir);
   io::TensorMap t;
   for (const auto& p : m->named_parameters()) t.emplace(p.key(), p.value().detach());
   io::save_safetensors((fs::path(dir) / "model.safetensors").string(), t, {{"format", "hld-train"}});
   util::write_file_atomic((fs::path(dir) / "model.yaml").string(), config::model_to_yaml(m->config()));
+  const nlohmann::json j = {{"format", "hld-data-layout"},
+                            {"version", 1},
+                            {"bos", layout.bos},
+                            {"documents", layout.bos ? "BOS text EOS" : "text EOS"},
+                            {"source", layout.source}};
+  util::write_file_atomic((fs::path(dir) / kLayoutFile).string(), j.dump(2) + "\n");
+}
+
+DataLayout read_data_layout(const std::string& dir) {
+  const fs::path lp = fs::path(dir) / kLayoutFile;
+  if (fs::exists(lp)) {
+    const auto j = read_json_object(lp);
+    HLD_INPUT_CHECK(j.value("format", "") == "hld-data-layout" && j.contains("bos") && j["bos"].is_boolean(),
+                    lp.string() + ": expected {\"format\": \"hld-data-layout\", \"bos\": true|false, ...}");
+    DataLayout d;
+    d.bos = j["bos"].get<bool>();
+    d.source = j.contains("source") && j["source"].is_string() ? j["source"].get<std::string>() : "data_layout.json";
+    return d;
+  }
+  const fs::path cp = fs::path(dir) / "config.json";
+  if (!fs::exists(fs::path(dir) / "model.yaml") && fs::exists(cp)) return {names_gemma(read_json_object(cp)), "hf-config"};
+  return {false, "none"};
 }
 
 std::vector<std::string> checkpoint_dirs(const std::string& run_dir, bool complete_only) {

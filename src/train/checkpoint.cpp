@@ -62,7 +62,9 @@ std::string save_checkpoint(const std::string& run_dir, const TrainState& state,
     if (e.path().extension() == ".tmp") fs::remove_all(e.path());
   try {
     fs::create_directories(tmp);
-    model::save_model_dir(m, tmp.string());
+    // The model's data layout comes from the stream's position, which carries the shards' `bos`.
+    const bool bos = state.data.is_object() && state.data.value("bos", false);
+    model::save_model_dir(m, tmp.string(), {bos, "train"});
     io::save_safetensors((tmp / "optimizer.safetensors").string(), opt.state(),
                          {{"steps", std::to_string(opt.steps())}});
     if (reg) io::save_safetensors((tmp / "regressor.safetensors").string(), named(**reg));

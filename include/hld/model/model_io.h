@@ -1,6 +1,8 @@
-// hld-train model directories: model.yaml (the shape) + model.safetensors (our parameter names).
-// Training checkpoints are such directories plus optimizer and loop state; a run folder holds
-// them under checkpoints/. load_model_any() accepts all of these and Hugging Face directories.
+// hld-train model directories: model.yaml (the shape) + model.safetensors (our parameter names) +
+// data_layout.json (whether the model was trained on `BOS text EOS` documents; what
+// `eval.add_bos: auto` reads). Training checkpoints are such directories plus optimizer and loop
+// state; a run folder holds them under checkpoints/. load_model_any() accepts all of these and
+// Hugging Face directories.
 #pragma once
 
 #include <map>
@@ -11,8 +13,22 @@
 
 namespace hld::model {
 
-/// Writes DIR/model.yaml and DIR/model.safetensors (atomically, each).
-void save_model_dir(Transformer& m, const std::string& dir);
+/// How the documents a model learned from were laid out.
+struct DataLayout {
+  bool bos = false;    ///< `BOS text EOS` (true) or `text EOS`
+  std::string source = "none";  ///< who says so: "train" (the shards' headers), "import-hf", "hf-config",
+                                ///< "none" (nobody: no BOS)
+};
+
+/// Writes DIR/model.yaml, DIR/model.safetensors and DIR/data_layout.json (atomically, each).
+void save_model_dir(Transformer& m, const std::string& dir, const DataLayout& layout = {});
+
+/// The layout of the model in DIR (a directory resolve_model_dir returns): DIR/data_layout.json
+/// when there is one; else, for a Hugging Face directory (config.json, no model.yaml), BOS when its
+/// model_type (or text_config.model_type) names a Gemma model, as lm-evaluation-harness assumes for
+/// the family ("hf-config"); else no BOS ("none": hld-train directories written before the layout
+/// was recorded were trained on `text EOS`). InputError naming the file when it is malformed.
+DataLayout read_data_layout(const std::string& dir);
 
 /// A run folder's checkpoint directories (checkpoints/step-*, never a half-written *.tmp), oldest
 /// first; `complete_only`: those whose state.json was written. The one place that lists them.
