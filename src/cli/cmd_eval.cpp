@@ -71,6 +71,7 @@ int run(const EvalArgs& a) {
   const int64_t context = eval::eval_context(cfg);
   const eval::TaskSuite suite = eval::load_tasks(cfg.eval);
   const nlohmann::json trained = trained_with(model_dir);
+  const model::DataLayout layout = model::read_data_layout(model_dir);  // what eval.add_bos: auto follows
   data::Tokenizer tok(cfg.data.tokenizer);
   const torch::Device device = runtime::resolve_device(cfg.run.device);
   if (cfg.run.threads > 0) torch::set_num_threads(static_cast<int>(cfg.run.threads));
@@ -79,7 +80,7 @@ int run(const EvalArgs& a) {
   spdlog::info("eval: loading {}", model_dir);
   model::Transformer model = model::load_model_any(model_dir);
   model->to(device);
-  nlohmann::json res = eval::run_eval(model, tok, suite, cfg.eval, device, context);
+  nlohmann::json res = eval::run_eval(model, tok, suite, cfg.eval, device, context, layout);
 
   // 3. The eval JSON.
   nlohmann::json j;

@@ -231,6 +231,8 @@ void fields(V& v, EvalConfig& c) {
   v("context", c.context);
   v("checkpoint", c.checkpoint);
   v("output", c.output);
+  v.choice("add_bos", c.add_bos, {"auto", "true", "false"});
+  v("prefix_token", c.prefix_token);
 }
 
 template <class V>
@@ -456,6 +458,10 @@ std::string range_errors(const ExperimentConfig& c) {
   need(c.run.max_bad_steps >= 0, "run.max_bad_steps", double(c.run.max_bad_steps), "a non-negative integer");
   need(c.eval.batch_size >= 1, "eval.batch_size", double(c.eval.batch_size), "a positive integer");
   need(c.eval.max_examples >= 0, "eval.max_examples", double(c.eval.max_examples), "a non-negative integer");
+  const std::string& pt = c.eval.prefix_token;
+  const bool pt_id = !pt.empty() && pt.size() <= 9 && pt.find_first_not_of("0123456789") == std::string::npos;
+  if (!(pt == "auto" || pt == "bos" || pt == "eos" || pt_id))
+    e << "eval.prefix_token = '" << pt << "': expected auto, bos, eos or a token id\n";
   const std::string& dev = c.run.device;
   if (!(dev == "auto" || dev == "cpu" || dev == "cuda" || dev.rfind("cuda:", 0) == 0))
     e << "run.device = '" << dev << "': expected cpu, cuda, cuda:N or auto\n";

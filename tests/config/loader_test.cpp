@@ -222,5 +222,22 @@ TEST(ConfigLoader, StringsMustBeUtf8Text) {
   EXPECT_EQ(error_of("", {"run.dir=runs/d\xc3\xa9j\xc3\xa0\tvu"}), "");  // UTF-8 and tabs are fine
 }
 
+TEST(ConfigLoader, EvalBosConventionKeys) {
+  auto c = load_string("");
+  EXPECT_EQ(c.eval.add_bos, "auto");
+  EXPECT_EQ(c.eval.prefix_token, "auto");
+  EXPECT_NE(c.resolved_yaml.find("add_bos: auto"), std::string::npos);
+  c = load_string("eval: {add_bos: true, prefix_token: 7}");
+  EXPECT_EQ(c.eval.add_bos, "true");
+  EXPECT_EQ(c.eval.prefix_token, "7");
+  EXPECT_EQ(load_string(c.resolved_yaml).eval.prefix_token, "7");  // the complete config loads back
+  EXPECT_EQ(load_string("", {"eval.add_bos=false", "eval.prefix_token=eos"}).eval.add_bos, "false");
+  EXPECT_NE(error_of("eval: {add_bos: yes}").find("eval.add_bos = 'yes': expected one of auto, true, false"),
+            std::string::npos);
+  EXPECT_NE(error_of("eval: {prefix_token: first}").find("eval.prefix_token = 'first'"), std::string::npos);
+  EXPECT_NE(error_of("eval: {prefix_token: -1}").find("eval.prefix_token"), std::string::npos);
+  EXPECT_NE(error_of("eval: {prefix_token: 1.5}").find("eval.prefix_token"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace hld::config

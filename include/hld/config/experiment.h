@@ -99,6 +99,10 @@ struct EvalConfig {
   int64_t context = 0;                       ///< scoring window (0: data.context)
   std::string checkpoint = "";               ///< model to evaluate (default: the run's latest)
   std::string output = "";                   ///< eval JSON path (default: RUN/eval.json)
+  std::string add_bos = "auto";              ///< auto | true | false: BOS before every context; auto: as
+                                             ///< the model was trained (Gemma from HF, BOS shards: true)
+  std::string prefix_token = "auto";         ///< auto | bos | eos | <id>: empty-context / rolling-window
+                                             ///< prefix; auto: BOS with add_bos or a BOS model, else EOS
 };
 
 struct ExperimentConfig {

@@ -5,7 +5,14 @@
 // C4 validation rule (hld-train's, the harness has no C4 task): each document of the .json.gz is
 // encoded, EOS is appended (the training stream's separator), and the tokens are scored with the
 // same disjoint rolling windows as Wikitext (window = eval.context, first window conditioned on
-// the prefix token, EOS). log_perplexity = Σ NLL / Σ scored tokens, in nats.
+// the prefix token). log_perplexity = Σ NLL / Σ scored tokens, in nats.
+//
+// BOS (HarnessOptions::add_bos, hld/eval/convention.h): every context of a loglikelihood request
+// gets BOS in front before it is split, as the harness's tok_encode with special tokens does.
+// Rolling documents (Wikitext, C4) get BOS exactly once: as the prefix token of their first
+// window when the prefix is BOS (so the document is `BOS text [EOS]`, as in training), else in
+// front of the document's tokens. The harness, with add_bos_token=True, does the latter in both
+// cases: it also scores P(BOS | BOS) once per document.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -42,6 +49,8 @@ class Scorer {
 struct HarnessOptions {
   int32_t prefix_token = 1;     ///< stands in for an empty context / starts rolling windows (EOS)
   int32_t eos_token = 1;        ///< appended to every C4 document
+  bool add_bos = false;         ///< BOS before every context and rolling document (see above)
+  int32_t bos_token = 2;        ///< the BOS that add_bos puts there
   int64_t c4_chunk_docs = 256;  ///< C4 documents tokenised and scored per chunk (bounded memory)
 };
 

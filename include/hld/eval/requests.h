@@ -4,9 +4,9 @@
 // rule (the prefix token stands in for the context), and the rolling windows of
 // `loglikelihood_rolling` (`get_rolling_token_windows` + `make_disjoint_window`).
 //
-// The prefix token: the harness uses the tokenizer's BOS, else EOS. hld-train models are trained
-// on EOS-separated documents and never see BOS, so hld-train passes EOS; the harness reproduces
-// that with `--model_args prefix_token_id=<eos id>` and a tokenizer that adds no special tokens.
+// The prefix token: the harness uses the tokenizer's BOS, else EOS (`prefix_token_id` overrides);
+// with `add_bos_token` its tok_encode puts BOS before every text it encodes with special tokens.
+// hld-train chooses both per model (hld/eval/convention.h) and passes them in.
 #pragma once
 
 #include <cstdint>
@@ -45,10 +45,15 @@ struct TokenRequest {
 };
 
 /// harness `_encode_pair` for a non-empty context; for an empty one the continuation is encoded
-/// alone and `prefix_token` becomes the context (unless the continuation already starts with it,
-/// then that first token is the context), as `TemplateLM.loglikelihood` does. A context that
-/// encodes to no tokens at all (whitespace only) also gets the prefix token.
-TokenRequest encode_request(const TextEncoder& enc, const TextRequest& req, int32_t prefix_token);
+/// alone (no special tokens) and `prefix_token` becomes the context (unless the continuation
+/// already starts with it, then that first token is the context), as `TemplateLM.loglikelihood`
+/// does. A context that encodes to no tokens at all (whitespace only) also gets the prefix token.
+/// `bos_token` >= 0 (add_bos): both encodings of `_encode_pair` start with it, as tok_encode with
+/// special tokens gives them, so the context is BOS + encode(context) and the continuation split is
+/// unchanged. (The harness also skips that BOS for a text that starts with the literal text of the
+/// prefix token, e.g. "<bos>"; no task text does.)
+TokenRequest encode_request(const TextEncoder& enc, const TextRequest& req, int32_t prefix_token,
+                            int32_t bos_token = -1);
 
 /// harness `get_rolling_token_windows(token_list, prefix_token, max_seq_len, context_len)`:
 /// (input tokens, predicted tokens) pairs that predict every token exactly once; the first

@@ -51,7 +51,8 @@ nlohmann::json evaluate_choice(Scorer& scorer, const TextEncoder& enc, const Cho
   HLD_INPUT_CHECK(!task.docs.empty(), task.path + ": no examples for " + task.name);
   std::vector<TokenRequest> reqs;
   for (const auto& d : task.docs)
-    for (const auto& r : d.requests) reqs.push_back(encode_request(enc, r, opts.prefix_token));
+    for (const auto& r : d.requests)
+      reqs.push_back(encode_request(enc, r, opts.prefix_token, opts.add_bos ? opts.bos_token : -1));
   const auto res = score_requests(scorer, reqs, task.name);
   std::vector<double> acc, acc_norm;
   size_t k = 0;
@@ -82,7 +83,7 @@ nlohmann::json evaluate_lambada(Scorer& scorer, const TextEncoder& enc, const st
   std::vector<TokenRequest> reqs;
   int64_t tokens = 0;
   for (const auto& d : docs) {
-    reqs.push_back(encode_request(enc, d.request, opts.prefix_token));
+    reqs.push_back(encode_request(enc, d.request, opts.prefix_token, opts.add_bos ? opts.bos_token : -1));
     tokens += int64_t(reqs.back().continuation.size());
   }
   const auto res = score_requests(scorer, reqs, "lambada");
@@ -111,8 +112,13 @@ RollingEvaluator::RollingEvaluator(Scorer& scorer, const TextEncoder& enc, Harne
 void RollingEvaluator::add(const std::vector<RollingDoc>& docs) {
   std::vector<std::vector<int32_t>> seqs;
   seqs.reserve(docs.size());
+  // BOS once per document: as the windows' prefix when that is BOS, else in front of the text.
+  const bool bos_in_text = opts_.add_bos && opts_.prefix_token != opts_.bos_token;
   for (const auto& d : docs) {
-    seqs.push_back(enc_.encode(d.text));
+    seqs.emplace_back();
+    if (bos_in_text) seqs.back().push_back(opts_.bos_token);
+    const auto ids = enc_.encode(d.text);
+    seqs.back().insert(seqs.back().end(), ids.begin(), ids.end());
     if (append_eos_) seqs.back().push_back(opts_.eos_token);
     totals_.words += d.words;
     totals_.bytes += d.bytes;

@@ -10,7 +10,8 @@
 
 namespace hld::eval {
 
-TokenRequest encode_request(const TextEncoder& enc, const TextRequest& req, int32_t prefix_token) {
+TokenRequest encode_request(const TextEncoder& enc, const TextRequest& req, int32_t prefix_token,
+                            int32_t bos_token) {
   TokenRequest out;
   if (req.context.empty()) {
     out.continuation = enc.encode(req.continuation);
@@ -29,6 +30,11 @@ TokenRequest encode_request(const TextEncoder& enc, const TextRequest& req, int3
   out.context = enc.encode(context);
   const size_t n = std::min(out.context.size(), whole.size());
   out.continuation.assign(whole.begin() + n, whole.end());
+  // tok_encode with special tokens: BOS in front of both encodings; the split point moves with it.
+  if (bos_token >= 0) {
+    out.context.insert(out.context.begin(), bos_token);
+    return out;
+  }
   // A whitespace-only context encodes to nothing once its whitespace has moved; the harness would
   // assert on the empty context, we condition on the prefix token as for an empty one.
   if (out.context.empty()) out.context.push_back(prefix_token);
