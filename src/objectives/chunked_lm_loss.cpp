@@ -20,6 +20,17 @@ using torch::autograd::variable_list;
 
 at::ScalarType float_type(const torch::Tensor& x) { return at::promote_types(x.scalar_type(), torch::kFloat32); }
 
+/// One chunk's logits (n, V): the product in `cdt` (bf16 under autocast), the result in `ft`.
+torch::Tensor chunk_logits(const torch::Tensor& h_nxD, const torch::Tensor& wc_VxD, at::ScalarType cdt,
+                           at::ScalarType ft) {
+  return torch::matmul(h_nxD.to(cdt), wc_VxD.t()).to(ft);
+}
+
+/// NLL_n = lse_n − z_target per row of a chunk.
+torch::Tensor row_nll(const torch::Tensor& z_nxV, const torch::Tensor& lse_n, const torch::Tensor& targets_n) {
+  return lse_n - z_nxV.gather(1, targets_n.unsqueeze(1)).squeeze(1);
+}
+
 class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
  public:
   static variable_list forward(AutogradContext* ctx, torch::Tensor h, torch::Tensor w, torch::Tensor targets,
@@ -34,10 +45,10 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
     auto kept = torch::empty({0}, opts);
     for (int64_t r0 = 0; r0 < N; r0 += chunk) {
       const int64_t r1 = std::min(N, r0 + chunk);
-      auto z = torch::matmul(h.slice(0, r0, r1).to(cdt), wc.t()).to(ft);  // (n, V)
+      auto z = chunk_logits(h.slice(0, r0, r1), wc, cdt, ft);  // (n, V)
       auto l = torch::logsumexp(z, -1);
       lse.slice(0, r0, r1).copy_(l);
-      nll_sum += (l - z.gather(1, targets.slice(0, r0, r1).unsqueeze(1)).squeeze(1)).sum();
+      nll_sum += row_nll(z, l, targets.slice(0, r0, r1)).sum();
       if (kd) {
         // τ = 1 (the paper's setting) shares the logits and their logsumexp with the NLL term.
         auto zt = tau == 1.0 ? z : z / tau;
@@ -120,6 +131,28 @@ LmLossTerms chunked_lm_loss(const torch::Tensor& h, const torch::Tensor& w, cons
   LmLossTerms r;
   r.nll = out[0];
   if (kd) r.kd = out[1];
+  return r;
+}
+
+RowNll chunked_row_nll(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& targets,
+                       int64_t chunk_rows) {
+  TORCH_CHECK(h.dim() == 2 && w.dim() == 2 && h.size(1) == w.size(1), "chunked_row_nll: h (N, D) and W (V, D)");
+  TORCH_CHECK(targets.dim() == 1 && targets.size(0) == h.size(0), "chunked_row_nll: targets (N)");
+  TORCH_CHECK(chunk_rows > 0, "chunked_row_nll: chunk_rows must be positive");
+  torch::NoGradGuard no_grad;
+  const auto cdt = compat::matmul_dtype(h), ft = float_type(h);
+  const int64_t N = h.size(0);
+  const auto wc = w.to(cdt);
+  RowNll r;
+  r.nll_N = torch::empty({N}, h.options().dtype(ft));
+  r.greedy_N = torch::empty({N}, h.options().dtype(torch::kBool));
+  for (int64_t r0 = 0; r0 < N; r0 += chunk_rows) {
+    const int64_t r1 = std::min(N, r0 + chunk_rows);
+    const auto z = chunk_logits(h.slice(0, r0, r1), wc, cdt, ft);  // (n, V)
+    const auto tgt = targets.slice(0, r0, r1);
+    r.nll_N.slice(0, r0, r1).copy_(row_nll(z, torch::logsumexp(z, -1), tgt));
+    r.greedy_N.slice(0, r0, r1).copy_(z.argmax(-1) == tgt);
+  }
   return r;
 }
 

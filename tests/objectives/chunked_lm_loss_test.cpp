@@ -1,6 +1,7 @@
 // chunked_lm_loss equals NLL and top-k KD on the materialised logits linear(h, W), in value and
 // in the gradients of h and W, for one kept chunk, chunks that do not divide N, single rows, and
-// NLL alone.
+// NLL alone; chunked_row_nll (evaluation's per-row scores) equals the per-row log-softmax of the
+// materialised logits, and its rows sum to chunked_lm_loss's NLL.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -87,6 +88,37 @@ TEST(ChunkedLmLoss, Float32MatchesWithinRounding) {
   EXPECT_TRUE(torch::allclose(gw, ref_gw, 1e-4, 1e-6));
   EXPECT_EQ(default_chunk_rows(32000), 2097);  // ~256 MiB of float32 logits per chunk
   EXPECT_EQ(default_chunk_rows(1 << 30), 64);
+}
+
+TEST(ChunkedRowNll, EqualsPerRowLogSoftmaxAndTheLossTerm) {
+  for (auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    Case c = make_case(/*N=*/37, /*D=*/12, /*V=*/211, /*K=*/4, 21);
+    c.h = c.h.to(dtype);
+    c.w = c.w.to(dtype);
+    // What evaluation computed before: log_softmax of the full (N, V) float32 logits, gathered.
+    const auto logp_NxV = torch::log_softmax(torch::nn::functional::linear(c.h, c.w).to(at::promote_types(dtype, torch::kFloat32)), -1);
+    const auto want_N = -logp_NxV.gather(1, c.targets.unsqueeze(1)).squeeze(1);
+    const auto want_greedy_N = logp_NxV.argmax(-1) == c.targets;
+    c.targets[3] = logp_NxV[3].argmax().item<int64_t>();  // at least one greedy row
+    const auto want3 = -logp_NxV[3][c.targets[3].item<int64_t>()].item<double>();
+    const double tol = dtype == torch::kFloat64 ? 1e-12 : 2e-6;
+    for (int64_t chunk : {37, 100, 8, 1}) {
+      const auto got = chunked_row_nll(c.h, c.w, c.targets, chunk);
+      EXPECT_EQ(got.nll_N.scalar_type(), at::promote_types(dtype, torch::kFloat32));
+      ASSERT_EQ(got.nll_N.size(0), 37);
+      const auto diff = (got.nll_N - want_N).abs();
+      diff[3] = 0;
+      EXPECT_LT(diff.max().item<double>(), tol) << "chunk " << chunk;
+      EXPECT_NEAR(got.nll_N[3].item<double>(), want3, tol);
+      auto want_g = want_greedy_N.clone();
+      want_g[3] = true;
+      EXPECT_TRUE(torch::equal(got.greedy_N, want_g)) << "chunk " << chunk;
+      // The per-row terms are the loss's: their mean is chunked_lm_loss's NLL (same arithmetic).
+      const auto loss = chunked_lm_loss(c.h, c.w, c.targets, torch::Tensor(), torch::Tensor(), 1.0, chunk);
+      EXPECT_NEAR(got.nll_N.mean().item<double>(), loss.nll.item<double>(), tol);
+      EXPECT_FALSE(got.nll_N.requires_grad());
+    }
+  }
 }
 
 }  // namespace

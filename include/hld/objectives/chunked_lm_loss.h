@@ -4,6 +4,7 @@
 // drops the logits; backward recomputes each chunk's logits and accumulates dL/dh and dL/dW.
 // When one chunk covers every row, its logits are kept instead (no recomputation: small models).
 // Values and gradients equal objectives::nll and kd_kl on linear(h, W) (tests/objectives).
+// chunked_row_nll is the same forward per row, without autograd: what evaluation scores with.
 #pragma once
 
 #include <torch/torch.h>
@@ -26,5 +27,15 @@ int64_t default_chunk_rows(int64_t vocab);
 LmLossTerms chunked_lm_loss(const torch::Tensor& h_NxD, const torch::Tensor& w_VxD, const torch::Tensor& targets_N,
                             const torch::Tensor& teacher_vals_NxK, const torch::Tensor& teacher_idx_NxK,
                             double temperature, int64_t chunk_rows);
+
+struct RowNll {
+  torch::Tensor nll_N;     ///< lse − z_target per row (float32; float64 for float64 inputs)
+  torch::Tensor greedy_N;  ///< bool: the target is the argmax of the row's logits
+};
+
+/// The NLL of every row, computed chunk by chunk exactly as chunked_lm_loss's forward computes its
+/// terms (same products, dtypes and logsumexp), with no graph: no (N, V) float32 logits are held.
+RowNll chunked_row_nll(const torch::Tensor& h_NxD, const torch::Tensor& w_VxD, const torch::Tensor& targets_N,
+                       int64_t chunk_rows);
 
 }  // namespace hld::objectives

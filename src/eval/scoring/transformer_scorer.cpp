@@ -7,6 +7,7 @@
 #include <chrono>
 #include <numeric>
 
+#include "hld/objectives/chunked_lm_loss.h"
 #include "hld/util/compat.h"
 
 namespace hld::eval {
@@ -74,19 +75,14 @@ std::vector<ScoreResult> TransformerScorer::score(const std::vector<TokenRequest
     const auto normed_NxD = model_->forward(ids_BxT, fo).final_normed_BxTxD.reshape({B * T, -1});
     const auto rows_R = torch::from_blob(rows.data(), {int64_t(rows.size())}, torch::kInt64).to(device_);
     const auto targets_R = torch::from_blob(targets.data(), {int64_t(targets.size())}, torch::kInt64).to(device_);
-    std::vector<double> lp(rows.size());
-    std::vector<uint8_t> hit(rows.size());
-    for (int64_t r0 = 0; r0 < int64_t(rows.size()); r0 += row_chunk_) {
-      const int64_t r1 = std::min<int64_t>(int64_t(rows.size()), r0 + row_chunk_);
-      const auto sel = normed_NxD.index_select(0, rows_R.slice(0, r0, r1));
-      const auto logits_RxV = model_->logits(sel).to(torch::kFloat32);
-      const auto logp_RxV = torch::log_softmax(logits_RxV, -1);
-      const auto tgt = targets_R.slice(0, r0, r1);
-      const auto lp_R = logp_RxV.gather(1, tgt.unsqueeze(1)).squeeze(1).to(torch::kFloat64).cpu();
-      const auto hit_R = (logp_RxV.argmax(-1) == tgt).to(torch::kUInt8).cpu();
-      std::copy(lp_R.data_ptr<double>(), lp_R.data_ptr<double>() + (r1 - r0), lp.begin() + r0);
-      std::copy(hit_R.data_ptr<uint8_t>(), hit_R.data_ptr<uint8_t>() + (r1 - r0), hit.begin() + r0);
-    }
+    // The scored rows' NLL through the training loss's chunked de-embedding (row_chunk_ rows of
+    // float32 logits at a time).
+    const auto normed_RxD = normed_NxD.index_select(0, rows_R);
+    const auto scored = objectives::chunked_row_nll(normed_RxD, model_->embed_tokens->weight, targets_R, row_chunk_);
+    const auto lp_R = scored.nll_N.neg().to(torch::kFloat64).cpu().contiguous();
+    const auto hit_R = scored.greedy_N.to(torch::kUInt8).cpu().contiguous();
+    std::vector<double> lp(lp_R.data_ptr<double>(), lp_R.data_ptr<double>() + rows.size());
+    std::vector<uint8_t> hit(hit_R.data_ptr<uint8_t>(), hit_R.data_ptr<uint8_t>() + rows.size());
     size_t r = 0;
     for (int64_t k = 0; k < B; ++k) {
       auto& res = out[order[b0 + size_t(k)]];
