@@ -2,6 +2,7 @@
 // small identity strings. Checksums of data and files are in hash.h.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -11,8 +12,26 @@ namespace hld::util {
 /// Reads a whole file; throws InputError naming the path when it cannot be read.
 std::string read_file(const std::string& path);
 
-/// Writes `data` to `path` atomically: `path.tmp.<pid>`, fsync, rename. Throws std::runtime_error
-/// with the path and errno text on failure (a full disk included); the old file stays intact.
+/// A file written in pieces and published atomically: bytes go to `path.tmp.<pid>`; commit()
+/// fsyncs and renames it over `path`. Destroyed uncommitted (an exception on the way), the
+/// temporary is removed and `path` is left as it was. For files too large to build in memory.
+/// Errors: std::runtime_error with the path and errno text (a full disk included).
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  void write(const void* data, size_t n);
+  void write(std::string_view s) { write(s.data(), s.size()); }
+  void commit();
+
+ private:
+  std::string path_, tmp_;
+  int fd_ = -1;
+};
+
+/// Writes `data` to `path` atomically (an AtomicFile written at once).
 void write_file_atomic(const std::string& path, std::string_view data);
 
 /// fsyncs a directory so that a rename inside it is durable.
