@@ -13,7 +13,6 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
-#include <optional>
 
 #include "hld/budget/plan.h"
 #include "hld/objectives/losses.h"
@@ -131,7 +130,7 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
     }
     return run < o.warmup + o.steps;
   };
-  train::run_training(cfg, to);
+  const auto result = train::run_training(cfg, to);
   profiler.reset();  // flushes the trace into `trace`
   HLD_INPUT_CHECK(timed == o.steps,
                   "bench: the budget plan has fewer than --warmup + --steps = " + std::to_string(o.warmup + o.steps) +
@@ -140,9 +139,7 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
 
   const double step_s = t_total / static_cast<double>(o.steps);
   const double tokens_per_s = static_cast<double>(B * T) / step_s;
-  std::optional<config::ModelConfig> tshape = cfg.teacher.model;
-  if (cfg.needs_teacher() && !tshape) tshape = teacher::teacher_shape(cfg);
-  const auto costs = budget::token_costs(cfg, tshape ? &*tshape : nullptr);
+  const auto& costs = result.plan.costs;
   const double peak =
       cfg.run.peak_flops > 0 ? cfg.run.peak_flops : train::measured_peak_flops(dev.str(), cfg.run.dtype);
   const double attn = attention_flops_per_token(m, T);

@@ -44,9 +44,7 @@ int64_t teacher_objectives_positions(const config::ExperimentConfig& cfg, const 
                                      int world) {
   int64_t most = 0;
   for (const auto& spec : objectives::registry()) {
-    bool reads_teacher = false;
-    for (const auto& ph : spec.phases) reads_teacher |= ph.needs.teacher_logits || ph.needs.teacher_hidden;
-    if (!reads_teacher) continue;
+    if (!objectives::reads_teacher(spec.id)) continue;
     config::ExperimentConfig c = cfg;
     c.objective.name = spec.id;
     most = std::max(most, run_positions(c, teacher, world));

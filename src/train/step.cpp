@@ -31,7 +31,7 @@ std::string first_nonfinite(const objectives::LossOutput& out) {
 
 StepResult train_step(const StepContext& c, const std::function<HostBatch()>& next, double lr) {
   StepResult r;
-  const bool uses_teacher = c.phase.needs.teacher_logits || c.phase.needs.teacher_hidden;
+  const bool uses_teacher = c.phase.needs.any();
   auto mark = [&] {
     if (c.time_parts && c.device.is_cuda()) runtime::cuda_synchronize(c.device.index());
     return Clock::now();

@@ -143,6 +143,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
     util::write_file_atomic((fs::path(run_dir) / "config.yaml").string(), cfg.resolved_yaml);
   }
   TrainResult result;
+  result.plan = plan;
   if (st.phase >= static_cast<int>(plan.phases.size())) {
     if (rank0) spdlog::info("{}: already finished at step {} ({} FLOPs); nothing to do", run_dir, st.step, st.flops);
     result.state = st;

@@ -20,6 +20,7 @@ enum class Phase { kMain = 0, kHint = 1 };
 struct Needs {
   bool teacher_logits = false;
   bool teacher_hidden = false;
+  bool any() const { return teacher_logits || teacher_hidden; }
 };
 
 enum class Trains { kWholeStudent, kFirstBlocks };  ///< first blocks: embedding + blocks 1..m_S
@@ -111,6 +112,13 @@ inline const ObjectiveSpec& spec(config::Objective o) {
 inline bool uses_regressor(config::Objective o) {
   for (const auto& p : spec(o).phases)
     if (p.regressor) return true;
+  return false;
+}
+
+/// True when some phase of `o` reads a teacher signal (logits or hidden states).
+inline bool reads_teacher(config::Objective o) {
+  for (const auto& p : spec(o).phases)
+    if (p.needs.any()) return true;
   return false;
 }
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "hld/budget/plan.h"
 #include "hld/config/experiment.h"
 #include "hld/dist/collective.h"
 #include "hld/train/checkpoint.h"
@@ -45,6 +46,7 @@ struct TrainResult {
   bool finished = false;   ///< the whole budget was spent
   double valid_loss = -1;  ///< held-out NLL at the end (-1 without validation data)
   std::string last_checkpoint;
+  budget::BudgetPlan plan;  ///< the plan the run followed (phases, steps, per-token costs)
 };
 
 /// Runs or resumes `cfg` in cfg.run.dir. Throws InputError for bad configs/data/checkpoints.
