@@ -35,13 +35,13 @@ nlohmann::json Progress::record(const TrainState& st, const budget::PhasePlan& p
   const double eta = flops_rate > 0 ? (plan_.total_flops - st.flops) / flops_rate : -1;
   return {{"step", st.step},
           {"phase", ph.name},
-          {"lr", lr},
-          {"grad_norm", gnorm},
+          {"optim/lr", lr},
+          {"optim/grad_norm", gnorm},
           {"tokens", st.tokens},
           {"flops/spent", st.flops},
           {"throughput/tokens_per_s", tps},
           {"throughput/mfu", peak_ > 0 ? flops_rate / peak_ : 0.0},
-          {"eta_s", eta}};
+          {"time/eta_s", eta}};
 }
 
 void Progress::print(const nlohmann::json& r) const {
@@ -58,9 +58,9 @@ void Progress::print(const nlohmann::json& r) const {
   const double tps = r["throughput/tokens_per_s"].get<double>();
   std::printf("step %lld/%lld %-5s | loss %.4f%s | lr %.2e | %.1fk tok/s | MFU %.1f%% | ETA %s\n",
               static_cast<long long>(r["step"].get<int64_t>()), static_cast<long long>(plan_.total_steps),
-              r["phase"].get<std::string>().c_str(), r.value("train/loss", 0.0), terms.c_str(), r["lr"].get<double>(),
+              r["phase"].get<std::string>().c_str(), r.value("train/loss", 0.0), terms.c_str(), r["optim/lr"].get<double>(),
               tps / 1000.0, 100.0 * r["throughput/mfu"].get<double>(),
-              format_duration(r["eta_s"].get<double>()).c_str());
+              format_duration(r["time/eta_s"].get<double>()).c_str());
   std::fflush(stdout);
 }
 

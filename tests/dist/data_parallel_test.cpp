@@ -167,8 +167,8 @@ TEST_F(DataParallel, TwoRanksMatchOneRankWithTwiceTheBatch) {
     if (!m1[i].contains("train/loss")) continue;
     EXPECT_NEAR(m1[i]["train/loss"].get<double>(), m2[i]["train/loss"].get<double>(), 1e-5) << m1[i]["step"];
     // Adam hides a wrong gradient scale in the parameters; the logged norm does not.
-    EXPECT_NEAR(m1[i]["grad_norm"].get<double>(), m2[i]["grad_norm"].get<double>(),
-                1e-4 * m1[i]["grad_norm"].get<double>())
+    EXPECT_NEAR(m1[i]["optim/grad_norm"].get<double>(), m2[i]["optim/grad_norm"].get<double>(),
+                1e-4 * m1[i]["optim/grad_norm"].get<double>())
         << m1[i]["step"];
   }
 }

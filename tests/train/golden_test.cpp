@@ -36,7 +36,7 @@ constexpr double kAbsTol = 1e-7;
 
 /// Record keys that depend on wall time or the machine, not on the numbers the run computes.
 bool timing_key(const std::string& k) {
-  return k.rfind("throughput/", 0) == 0 || k.rfind("memory/", 0) == 0 || k == "eta_s";
+  return k.rfind("throughput/", 0) == 0 || k.rfind("memory/", 0) == 0 || k.rfind("time/", 0) == 0;
 }
 
 bool regenerating() {
