@@ -1,6 +1,7 @@
 // `hld-train flops CONFIG`: the FLOPs budget plan of an experiment config — parameter counts,
 // per-token costs of the four objectives and their ratios to C_data, tokens and steps per phase,
-// and a wall-clock estimate at a given throughput (`--json` for machines).
+// a wall-clock estimate at a given throughput, and the memory estimate the trainer's resource check
+// uses for one process on the configured device (`--json` for machines).
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -8,7 +9,10 @@
 
 #include "hld/budget/plan.h"
 #include "hld/cli/common.h"
+#include "hld/runtime/runtime.h"
 #include "hld/teacher/teacher.h"
+#include "hld/train/resources.h"
+#include "hld/util/compat.h"
 #include "hld/util/error.h"
 
 namespace hld::cli {
@@ -28,14 +32,21 @@ int run_flops(const FlopsArgs& a) {
   std::optional<config::ModelConfig> teacher;
   if (c.needs_teacher() && (c.teacher.model || !c.teacher.checkpoint.empty())) teacher = teacher::teacher_shape(c);
   const auto p = budget::plan(c, a.world_size, teacher ? &*teacher : nullptr);
+  const bool cuda = runtime::resolve_device(c.run.device).is_cuda();
+  const auto mem = train::estimate_training_memory(c, teacher ? &*teacher : nullptr, compat::kHasSdpa && cuda);
   if (a.json) {
     auto j = budget::to_json(p, a.throughput);
     j["config"] = a.cfg.path;
     j["model"] = c.model.name;
+    j["memory_estimate"] = {{"device", cuda ? "cuda" : "cpu"},   {"weights", mem.weights},
+                            {"optimizer", mem.optimizer},        {"activations", mem.activations},
+                            {"logits", mem.logits},              {"teacher", mem.teacher},
+                            {"validation", mem.validation},      {"total", mem.total()}};
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("hld-train flops: %s (student %s)\n", a.cfg.path.c_str(), c.model.name.c_str());
     std::printf("%s", budget::format_plan(p, a.throughput).c_str());
+    std::printf("memory (one process, %s): %s\n", cuda ? "cuda" : "cpu", mem.describe().c_str());
   }
   return kExitOk;
 }

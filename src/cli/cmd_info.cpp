@@ -1,5 +1,7 @@
 // `hld-train info CONFIG`: model summary (layers and attention types, widths, parameter counts)
-// of a model YAML or of an experiment config's student (and teacher).
+// of a model YAML or of an experiment config's student (and teacher). `--write-init DIR` writes that
+// model, randomly initialised from `--seed`, as a model directory (a stand-in teacher at a real
+// shape for pipeline and scale checks: scripts/scale_smoke.sh).
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
@@ -8,6 +10,8 @@
 
 #include "hld/cli/common.h"
 #include "hld/config/loader.h"
+#include "hld/model/model_io.h"
+#include "hld/model/transformer.h"
 #include "hld/util/error.h"
 
 namespace hld::cli {
@@ -16,6 +20,8 @@ namespace {
 struct InfoArgs {
   ConfigArgs cfg;
   bool json = false;
+  std::string write_init;
+  uint64_t seed = 0;
 };
 
 nlohmann::json summary(const config::ModelConfig& m) {
@@ -97,6 +103,14 @@ int run_info(const InfoArgs& a) {
     }
   }
   if (a.json) std::printf("%s\n", out.dump(2).c_str());
+  if (!a.write_init.empty()) {
+    const auto shape = is_model ? config::load_model(a.cfg.path, a.cfg.sets) : a.cfg.load().model;
+    torch::manual_seed(a.seed);
+    model::Transformer m(shape);
+    model::save_model_dir(m, a.write_init);
+    std::fprintf(stderr, "wrote a randomly initialised %s (seed %llu) to %s\n", shape.name.c_str(),
+                 static_cast<unsigned long long>(a.seed), a.write_init.c_str());
+  }
   return kExitOk;
 }
 
@@ -107,6 +121,8 @@ void register_info(CLI::App& app, Action& action) {
   auto* sub = app.add_subcommand("info", "model summary: layers, attention types, widths, parameter counts");
   add_config_args(sub, args->cfg);
   sub->add_flag("--json", args->json, "print JSON");
+  sub->add_option("--write-init", args->write_init, "also write the model, randomly initialised, as a model directory");
+  sub->add_option("--seed", args->seed, "--write-init: initialisation seed")->capture_default_str();
   sub->callback([&action, args] { action = [args] { return run_info(*args); }; });
 }
 
