@@ -1,4 +1,5 @@
-// Safetensors ⇄ torch::Tensor.
+// Safetensors ⇄ torch::Tensor: a validated read-only mapping handing out one tensor at a time, and
+// a writer that streams tensor by tensor through util::AtomicFile.
 #include "hld/io/safetensors.h"
 
 #include <fcntl.h>
@@ -6,13 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <utility>
-#include <vector>
+#include <filesystem>
 
-#include "hld/io/safetensors_format.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
 
@@ -76,17 +74,9 @@ io::DType from_torch(torch::ScalarType t) {
   throw std::runtime_error(std::string("save_safetensors: unsupported dtype ") + c10::toString(t));
 }
 
-struct Mapping {
-  void* ptr = MAP_FAILED;
-  size_t size = 0;
-  ~Mapping() {
-    if (ptr != MAP_FAILED && size) munmap(ptr, size);
-  }
-};
-
 }  // namespace
 
-SafetensorsFile load_safetensors(const std::string& path) {
+MappedSafetensors::MappedSafetensors(const std::string& path) : path_(path) {
   int fd = ::open(path.c_str(), O_RDONLY);
   HLD_INPUT_CHECK(fd >= 0, "cannot open '" + path + "': " + std::strerror(errno));
   struct stat st {};
@@ -94,57 +84,81 @@ SafetensorsFile load_safetensors(const std::string& path) {
     ::close(fd);
     throw InputError("'" + path + "' is not a regular file");
   }
-  Mapping map;
-  map.size = static_cast<size_t>(st.st_size);
+  size_ = static_cast<size_t>(st.st_size);
   static const uint8_t kEmpty[1] = {0};
   const uint8_t* base = kEmpty;
-  if (map.size > 0) {
-    map.ptr = ::mmap(nullptr, map.size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map.ptr == MAP_FAILED) {
+  if (size_ > 0) {
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      const int e = errno;
       ::close(fd);
-      throw InputError("cannot map '" + path + "': " + std::strerror(errno));
+      throw InputError("cannot map '" + path + "': " + std::strerror(e));
     }
-    base = static_cast<const uint8_t*>(map.ptr);
+    map_ = p;
+    base = static_cast<const uint8_t*>(p);
   }
   ::close(fd);
-  io::SafetensorsIndex idx = io::parse_safetensors(base, map.size, path);
-  SafetensorsFile out;
-  out.metadata = idx.metadata;
-  for (const auto& [name, e] : idx.tensors) {
-    auto t = torch::empty(e.shape, torch::TensorOptions().dtype(to_torch(e.dtype)));
-    if (e.end > e.begin) std::memcpy(t.data_ptr(), base + idx.data_start + e.begin, e.end - e.begin);
-    out.tensors.emplace(name, t);
+  try {
+    index_ = parse_safetensors(base, size_, path);
+  } catch (...) {
+    if (map_) ::munmap(map_, size_);
+    throw;
   }
+}
+
+MappedSafetensors::~MappedSafetensors() {
+  if (map_) ::munmap(map_, size_);
+}
+
+torch::Tensor MappedSafetensors::view(const std::string& name) const {
+  auto it = index_.tensors.find(name);
+  HLD_INPUT_CHECK(it != index_.tensors.end(), path_ + ": no tensor '" + name + "'");
+  const TensorEntry& e = it->second;
+  const auto opts = torch::TensorOptions().dtype(to_torch(e.dtype));
+  if (e.end == e.begin) return torch::empty(e.shape, opts);
+  // parse_safetensors() checked that [begin, end) lies inside the data section of the mapping.
+  auto* data = static_cast<uint8_t*>(map_) + index_.data_start + e.begin;
+  return torch::from_blob(data, e.shape, opts);
+}
+
+void MappedSafetensors::release(const std::string& name) const {
+  auto it = index_.tensors.find(name);
+  if (it == index_.tensors.end() || !map_) return;
+  const long page = ::sysconf(_SC_PAGESIZE);
+  const uint64_t lo = index_.data_start + it->second.begin, hi = index_.data_start + it->second.end;
+  const uint64_t first = (lo + page - 1) / page * page, last = hi / page * page;  // whole pages only
+  if (last > first) ::madvise(static_cast<uint8_t*>(map_) + first, last - first, MADV_DONTNEED);
+}
+
+SafetensorsFile load_safetensors(const std::string& path) {
+  MappedSafetensors f(path);
+  SafetensorsFile out;
+  out.metadata = f.index().metadata;
+  for (const auto& [name, e] : f.index().tensors) out.tensors.emplace(name, f.copy(name));
   return out;
 }
 
 void save_safetensors(const std::string& path, const TensorMap& tensors,
-                      const std::map<std::string, std::string>& metadata) {
-  std::map<std::string, io::TensorEntry> entries;
+                      const std::map<std::string, std::string>& metadata, std::optional<torch::ScalarType> dtype) {
+  auto stored = [&](const torch::Tensor& t) { return dtype && t.is_floating_point() ? *dtype : t.scalar_type(); };
+  std::map<std::string, TensorEntry> entries;
   for (const auto& [name, t] : tensors) {
-    io::TensorEntry e;
-    e.dtype = from_torch(t.scalar_type());
+    TensorEntry e;
+    e.dtype = from_torch(stored(t));
     e.shape = t.sizes().vec();
     entries.emplace(name, e);
   }
-  const std::string header = io::build_safetensors_header(entries, metadata);
-  // Streamed tensor by tensor in offset order: the extra memory is one tensor's host copy (none
-  // for contiguous CPU tensors), never the whole file.
-  std::vector<std::pair<size_t, std::string>> order;
-  for (const auto& [name, e] : entries) order.emplace_back(e.begin, name);
-  std::sort(order.begin(), order.end());
+  // build_safetensors_header() lays the tensors out contiguously in name order: streamed in that
+  // order, the extra memory is one tensor's host copy (none for contiguous CPU tensors of the
+  // stored dtype), never the whole file.
+  const std::string header = build_safetensors_header(entries, metadata);
   util::AtomicFile f(path);
   f.write(header);
-  size_t at = 0;
-  const std::string zeros(64, '\0');
-  for (const auto& [begin, name] : order) {
-    const auto& e = entries.at(name);
-    for (; at < e.begin; at += std::min(zeros.size(), e.begin - at))
-      f.write(zeros.data(), std::min(zeros.size(), e.begin - at));
+  for (const auto& [name, e] : entries) {
     if (e.end == e.begin) continue;
-    const auto c = tensors.at(name).detach().to(torch::kCPU).contiguous();
+    const auto& t = tensors.at(name);
+    const auto c = t.detach().to(torch::kCPU, stored(t)).contiguous();
     f.write(c.data_ptr(), e.end - e.begin);
-    at = e.end;
   }
   f.commit();
 }
