@@ -70,6 +70,24 @@ ModelConfig model_from_hf_json(const std::string& text, const std::string& what)
     throw InputError(what + ": invalid JSON: " + e.what());
   }
   if (!root.is_object()) throw InputError(what + ": expected a JSON object");
+  // architectures: absent or null (as transformers writes for a bare config), or Gemma 3 classes.
+  bool conditional = get_str(root, "model_type", "", what) == "gemma3";
+  if (root.contains("architectures") && !root["architectures"].is_null()) {
+    const json& a = root["architectures"];
+    if (!a.is_array()) throw InputError(what + ": architectures = " + describe(a) + ": expected a list of names");
+    for (const auto& v : a) {
+      const std::string s = v.is_string() ? v.get<std::string>() : describe(v);
+      if (s == "Gemma3ForConditionalGeneration" || s == "Gemma3Model")
+        conditional = true;
+      else if (s != "Gemma3ForCausalLM" && s != "Gemma3TextModel")
+        throw InputError(what + ": architectures: '" + s +
+                         "': expected Gemma3ForCausalLM, Gemma3TextModel, Gemma3ForConditionalGeneration or Gemma3Model");
+    }
+  }
+  if (root.contains("text_config") && !root["text_config"].is_null() && !root["text_config"].is_object())
+    throw InputError(what + ": text_config = " + describe(root["text_config"]) + ": expected an object");
+  if (conditional && !(root.contains("text_config") && root["text_config"].is_object()))
+    throw InputError(what + ": a Gemma3ForConditionalGeneration config needs a text_config object");
   const json& j = root.contains("text_config") && root["text_config"].is_object() ? root["text_config"] : root;
   const std::string mt = get_str(j, "model_type", "gemma3_text", what);
   if (mt != "gemma3_text" && mt != "gemma3")
@@ -144,11 +162,20 @@ ModelConfig model_from_hf_json(const std::string& text, const std::string& what)
   return m;
 }
 
-std::string model_to_hf_json(const ModelConfig& m) {
-  json j;
+std::string model_to_hf_json(const ModelConfig& m, const std::string& dtype) {
+  // The order and the generic PretrainedConfig fields are those transformers 5 writes (see
+  // tests/data/hf_gemma3_tiny/config.json, written by transformers 5.17).
+  nlohmann::ordered_json j;
+  j["transformers_version"] = kHfFormatVersion;
   j["architectures"] = {"Gemma3ForCausalLM"};
-  j["model_type"] = "gemma3_text";
-  j["dtype"] = "float32";
+  j["output_hidden_states"] = false;
+  j["return_dict"] = true;
+  j["dtype"] = dtype;
+  j["chunk_size_feed_forward"] = 0;
+  j["is_encoder_decoder"] = false;
+  j["id2label"] = {{"0", "LABEL_0"}, {"1", "LABEL_1"}};
+  j["label2id"] = {{"LABEL_0", 0}, {"LABEL_1", 1}};
+  j["problem_type"] = nullptr;
   j["vocab_size"] = m.vocab_size;
   j["hidden_size"] = m.hidden_size;
   j["intermediate_size"] = m.intermediate_size;
@@ -158,28 +185,36 @@ std::string model_to_hf_json(const ModelConfig& m) {
   j["head_dim"] = m.head_dim;
   j["hidden_activation"] = "gelu_pytorch_tanh";
   j["max_position_embeddings"] = m.max_position_embeddings;
+  j["initializer_range"] = 0.02;
   j["rms_norm_eps"] = m.rms_norm_eps;
+  j["use_cache"] = true;
   j["pad_token_id"] = m.pad_token_id;
   j["eos_token_id"] = m.eos_token_id;
   j["bos_token_id"] = m.bos_token_id;
   j["tie_word_embeddings"] = true;
   auto rope = [](double theta, double factor) {
-    json r = {{"rope_type", factor != 1.0 ? "linear" : "default"}, {"rope_theta", theta}};
+    nlohmann::ordered_json r = {{"rope_type", factor != 1.0 ? "linear" : "default"}};
     if (factor != 1.0) r["factor"] = factor;
+    r["rope_theta"] = theta;
     return r;
   };
   j["rope_parameters"] = {{"sliding_attention", rope(m.rope_local_base, m.rope_local_scaling)},
                           {"full_attention", rope(m.rope_global_base, m.rope_global_scaling)}};
+  j["attention_bias"] = false;
+  j["attention_dropout"] = 0.0;
   j["query_pre_attn_scalar"] = m.query_pre_attn_scalar;
   j["sliding_window"] = m.sliding_window;
-  json types = json::array();
+  nlohmann::ordered_json types = nlohmann::ordered_json::array();
   for (int64_t i = 0; i < m.num_layers; ++i)
     types.push_back(m.layer_type(i) == AttentionType::kGlobal ? "full_attention" : "sliding_attention");
   j["layer_types"] = types;
   j["final_logit_softcapping"] = nullptr;
   j["attn_logit_softcapping"] = nullptr;
-  j["attention_bias"] = false;
-  j["attention_dropout"] = 0.0;
+  j["use_bidirectional_attention"] = false;
+  j["_sliding_window_pattern"] = m.sliding_window_pattern;
+  j["_name_or_path"] = "";
+  j["model_type"] = "gemma3_text";
+  j["output_attentions"] = false;
   return j.dump(1) + "\n";
 }
 
