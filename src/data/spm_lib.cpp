@@ -71,6 +71,7 @@ Api load_api() {
   a.decode = reinterpret_cast<decltype(a.decode)>(sym("hld_spm_decode"));
   a.id_to_piece = reinterpret_cast<decltype(a.id_to_piece)>(sym("hld_spm_id_to_piece"));
   a.score = reinterpret_cast<decltype(a.score)>(sym("hld_spm_score"));
+  a.piece_type = reinterpret_cast<decltype(a.piece_type)>(sym("hld_spm_piece_type"));
   a.train = reinterpret_cast<decltype(a.train)>(sym("hld_spm_train"));
   return a;
 }

@@ -112,6 +112,14 @@ HLD_SPM_EXPORT void hld_spm_id_to_piece(const hld_spm* p, int id, hld_spm_bytes_
 
 HLD_SPM_EXPORT float hld_spm_score(const hld_spm* p, int id) { return p->sp.GetScore(id); }
 
+HLD_SPM_EXPORT int hld_spm_piece_type(const hld_spm* p, int id) {
+  if (p->sp.IsUnknown(id)) return 2;
+  if (p->sp.IsControl(id)) return 3;
+  if (p->sp.IsUnused(id)) return 5;
+  if (p->sp.IsByte(id)) return 6;
+  return 1;
+}
+
 HLD_SPM_EXPORT int hld_spm_train(const char* args, hld_spm_next_fn next, void* next_ctx, unsigned seed,
                                  int min_log_level, hld_spm_bytes_fn model, void* model_ctx, hld_spm_bytes_fn err,
                                  void* err_ctx) {

@@ -16,6 +16,7 @@ struct Api {
   decltype(&hld_spm_decode) decode;
   decltype(&hld_spm_id_to_piece) id_to_piece;
   decltype(&hld_spm_score) score;
+  decltype(&hld_spm_piece_type) piece_type;
   decltype(&hld_spm_train) train;
 };
 

@@ -35,6 +35,9 @@ int hld_spm_decode(const hld_spm* sp, const int32_t* ids, size_t n, hld_spm_byte
                    hld_spm_bytes_fn err, void* err_ctx);
 void hld_spm_id_to_piece(const hld_spm* sp, int id, hld_spm_bytes_fn out, void* ctx);
 float hld_spm_score(const hld_spm* sp, int id);
+/* The piece's reserved type, as ModelProto.SentencePiece.Type numbers it: 2 unknown, 3 control,
+ * 5 unused, 6 byte; 1 for every other piece (normal and user-defined alike). */
+int hld_spm_piece_type(const hld_spm* sp, int id);
 
 /* Trains a model. `args`: "key=value" lines (SentencePieceTrainer flags without dashes). The
  * serialised model goes to `model`. Returns 0 on success. */
