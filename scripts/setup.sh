@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake git ccache pkg-config
           libtorch-dev libsentencepiece-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev
-          libcli11-dev libgtest-dev libgmock-dev libgloo-dev zlib1g-dev libxxhash-dev libopenblas0-openmp gnuplot-nox)
+          libcli11-dev libgtest-dev libgmock-dev libgloo-dev zlib1g-dev libxxhash-dev libopenblas0-openmp gnuplot-nox
+          nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -29,4 +30,6 @@ fi
 echo "[setup] building into $build/ (-j$jobs)"
 cmake --build "$build" -j"$jobs" 2>&1 | grep -E "error|warning: unused|Error" || true
 test -x "$build/hld-train" || { echo "[setup] build failed"; cmake --build "$build" -j1; exit 1; }
+# npm packages the tests use (Hugging Face's tokenizers, to check exported tokenizer.json files).
+bash scripts/npm_deps.sh "$build" || true
 echo "[setup] ready: $build/hld-train ($("$build/hld-train" --version))"

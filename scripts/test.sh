@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${HLD_BUILD_DIR:-build}
+bash scripts/npm_deps.sh "$build" || true  # the tokenizers check of exported models (no-op when present)
 ctest --test-dir "$build" --output-on-failure -j"${HLD_TEST_JOBS:-2}" --timeout 900 "$@"

@@ -2,20 +2,96 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "hld/cli/common.h"
+#include "hld/config/loader.h"
+#include "hld/data/tokenizer.h"
 #include "hld/hf/gemma3_hf.h"
 #include "hld/model/model_io.h"
 #include "hld/util/error.h"
+#include "hld/util/fs.h"
+
+namespace fs = std::filesystem;
 
 namespace hld::cli {
 namespace {
 
 struct HfArgs {
-  std::string src, out, dtype = "float32";
+  std::string src, out, dtype = "float32", tokenizer, max_shard_size = "5GB";
   double tolerance = 1e-4;
 };
+
+// The SentencePiece model that travels with an export: --tokenizer, else a tokenizer.model beside
+// the model (import-hf puts one there), else data.tokenizer of the run's config.yaml (PATH being
+// the run folder, or a checkpoint inside its checkpoints/). "" when there is none.
+std::string export_tokenizer(const HfArgs& a) {
+  if (!a.tokenizer.empty()) {
+    HLD_INPUT_CHECK(fs::is_regular_file(a.tokenizer), "--tokenizer '" + a.tokenizer + "' does not exist");
+    return a.tokenizer;
+  }
+  const fs::path dir = model::resolve_model_dir(a.src);
+  if (fs::exists(dir / "tokenizer.model")) return (dir / "tokenizer.model").string();
+  for (const fs::path& cfg : {fs::path(a.src) / "config.yaml", dir.parent_path().parent_path() / "config.yaml"}) {
+    if (!fs::exists(cfg)) continue;
+    std::string tok;
+    try {
+      tok = config::load(cfg.string()).data.tokenizer;
+    } catch (const InputError& e) {
+      spdlog::warn("export-hf: cannot read data.tokenizer from {}: {}", cfg.string(), e.what());
+      continue;
+    }
+    if (tok.empty()) continue;
+    if (fs::path(tok).is_relative() && !fs::exists(tok)) tok = (cfg.parent_path() / tok).string();
+    HLD_INPUT_CHECK(fs::is_regular_file(tok), cfg.string() + ": data.tokenizer '" + tok +
+                                                  "' does not exist (pass --tokenizer FILE)");
+    return tok;
+  }
+  return "";
+}
+
+int run_import(const HfArgs& a) {
+  // Check the tokenizer before writing anything: bad input writes nothing.
+  const fs::path tok = fs::path(a.src) / "tokenizer.model";
+  const bool has_tok = fs::exists(tok);
+  if (has_tok) data::Tokenizer check(tok.string());
+  hf::ImportStats st;
+  auto m = hf::load_hf_dir(a.src, &st);
+  // Gemma checkpoints are pre-trained on `BOS text EOS`: eval.add_bos: auto scores them with BOS.
+  model::save_model_dir(m, a.out, {/*bos=*/true, "import-hf"});
+  std::string dtypes;
+  for (const auto& d : st.dtypes) dtypes += (dtypes.empty() ? "" : ", ") + d;
+  spdlog::info("imported {} -> {}: {} tensors ({}) from {} file{}{}; {} vision tower / projector tensors ignored ({})",
+               a.src, a.out, st.loaded, dtypes, st.files, st.files == 1 ? "" : "s",
+               st.sharded ? " (model.safetensors.index.json)" : "", st.ignored,
+               util::human_bytes(static_cast<double>(st.ignored_bytes)));
+  if (has_tok) {
+    const std::string dst = (fs::path(a.out) / "tokenizer.model").string();
+    util::write_file_atomic(dst, util::read_file(tok.string()));
+    spdlog::info("tokenizer: {} (use it as data.tokenizer)", dst);
+  } else {
+    spdlog::warn("{} has no tokenizer.model: set data.tokenizer to the checkpoint's SentencePiece model", a.src);
+  }
+  return kExitOk;
+}
+
+int run_export(const HfArgs& a) {
+  hf::ExportOptions o;
+  o.dtype = a.dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat32;
+  o.max_shard_bytes = hf::parse_shard_size(a.max_shard_size);
+  o.tokenizer = export_tokenizer(a);
+  auto m = model::load_model_any(a.src);
+  const auto files = hf::export_hf_dir(m, a.out, o);
+  std::string list;
+  for (const auto& f : files) list += (list.empty() ? "" : " ") + f;
+  spdlog::info("exported {} -> {} ({}): {}", a.src, a.out, a.dtype, list);
+  if (o.tokenizer.empty())
+    spdlog::warn("no tokenizer found for {} (no tokenizer.model, no run config data.tokenizer): pass --tokenizer FILE, "
+                 "or AutoTokenizer cannot load {}",
+                 a.src, a.out);
+  return kExitOk;
+}
 
 int run_verify(const HfArgs& a) {
   auto dtype = a.dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat32;
@@ -42,28 +118,23 @@ int run_verify(const HfArgs& a) {
 void register_hf(CLI::App& app, Action& action) {
   auto args = std::make_shared<HfArgs>();
   auto* imp = app.add_subcommand("import-hf", "Hugging Face Gemma 3 directory -> hld-train model directory");
-  imp->add_option("DIR", args->src, "directory with config.json and model.safetensors")->required();
+  imp->add_option("DIR", args->src,
+                  "directory with config.json and model.safetensors or model.safetensors.index.json + shards")
+      ->required();
   imp->add_option("--out,-o", args->out, "output model directory")->required();
   imp->callback([&action, args] {
-    action = [args] {
-      auto m = hf::load_hf_dir(args->src);
-      // Gemma checkpoints are pre-trained on `BOS text EOS`: eval.add_bos: auto scores them with BOS.
-      model::save_model_dir(m, args->out, {/*bos=*/true, "import-hf"});
-      spdlog::info("imported {} -> {}", args->src, args->out);
-      return kExitOk;
-    };
+    action = [args] { return run_import(*args); };
   });
   auto* exp = app.add_subcommand("export-hf", "hld-train model/checkpoint/run -> Hugging Face Gemma 3 directory");
   exp->add_option("MODEL", args->src, "model directory, checkpoint or run folder")->required();
   exp->add_option("--out,-o", args->out, "output Hugging Face directory")->required();
-  exp->callback([&action, args] {
-    action = [args] {
-      auto m = model::load_model_any(args->src);
-      hf::export_hf_dir(m, args->out);
-      spdlog::info("exported {} -> {}", args->src, args->out);
-      return kExitOk;
-    };
-  });
+  exp->add_option("--dtype", args->dtype, "weights dtype: float32 | bfloat16 (default float32)")
+      ->check(CLI::IsMember({"float32", "bfloat16"}));
+  exp->add_option("--max-shard-size", args->max_shard_size,
+                  "largest safetensors file before sharding, e.g. 500MB, 2GB (default 5GB)");
+  exp->add_option("--tokenizer", args->tokenizer,
+                  "SentencePiece model to ship (default: beside the model, or the run's data.tokenizer)");
+  exp->callback([&action, args] { action = [args] { return run_export(*args); }; });
   auto* ver = app.add_subcommand("verify-hf", "check parity against DIR/reference.safetensors");
   ver->add_option("DIR", args->src, "directory with config.json, model.safetensors, reference.safetensors")->required();
   ver->add_option("--tolerance", args->tolerance, "maximum relative error (default 1e-4)");

@@ -1,11 +1,15 @@
 // Hugging Face Gemma 3 import/export and reference parity.
 #include "hld/hf/gemma3_hf.h"
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <regex>
 #include <set>
 
 #include "hld/config/hf_config.h"
+#include "hld/data/tokenizer.h"
+#include "hld/hf/hf_tokenizer.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
 
@@ -15,45 +19,73 @@ namespace hld::hf {
 namespace {
 
 std::string strip_prefix(const std::string& n) {
-  for (const char* p : {"model.language_model.", "language_model.model.", "model."})
+  for (const char* p : {"model.language_model.", "language_model.model.", "language_model.", "model."})
     if (n.rfind(p, 0) == 0) return n.substr(std::strlen(p));
   return n;
 }
 
+bool is_head(const std::string& n) {
+  return n == "lm_head.weight" || n == "language_model.lm_head.weight" || n == "model.lm_head.weight";
+}
+
+// Gemma3ForConditionalGeneration's image side: not part of the text decoder.
+bool is_multimodal(const std::string& n) {
+  return n.find("vision_tower.") != std::string::npos || n.find("multi_modal_projector.") != std::string::npos;
+}
+
+bool is_float(io::DType d) {
+  return d == io::DType::kF32 || d == io::DType::kBF16 || d == io::DType::kF16 || d == io::DType::kF64;
+}
+
+const char* dtype_label(torch::ScalarType t) { return t == torch::kBFloat16 ? "bfloat16" : "float32"; }
+
 }  // namespace
 
-void load_hf_weights(model::Transformer& m, const io::TensorMap& hf, const std::string& what) {
+ImportStats load_hf_weights(model::Transformer& m, const HfWeights& w) {
   auto params = m->named_parameters();
-  std::set<std::string> loaded;
+  std::set<std::string> loaded, dtypes;
+  std::vector<std::string> heads;
+  ImportStats st;
+  st.files = w.num_files();
+  st.sharded = w.sharded();
   torch::NoGradGuard ng;
-  for (const auto& [hf_name, t] : hf) {
-    if (hf_name == "lm_head.weight" || hf_name == "language_model.lm_head.weight") {
-      // Tied head: accept it only if it equals the embedding (checked after loading).
+  for (const auto& hf_name : w.names()) {
+    const auto& file = w.file_of(hf_name);
+    const io::TensorEntry& e = w.entry(hf_name);
+    if (is_head(hf_name)) {  // tied head: accepted only if it equals the embedding (checked below)
+      heads.push_back(hf_name);
+      continue;
+    }
+    if (is_multimodal(hf_name)) {
+      ++st.ignored;
+      st.ignored_bytes += e.end - e.begin;
       continue;
     }
     const std::string name = strip_prefix(hf_name);
     auto* p = params.find(name);
-    if (!p) {
-      if (hf_name.find("vision_tower") != std::string::npos || hf_name.find("multi_modal") != std::string::npos)
-        continue;  // multimodal checkpoints: text weights only
-      throw InputError(what + ": unexpected tensor '" + hf_name + "' (not part of a Gemma 3 text model of this shape)");
-    }
-    if (p->sizes() != t.sizes())
-      throw InputError(what + ": tensor '" + hf_name + "' has shape " + c10::str(t.sizes()) + ", expected " +
-                       c10::str(p->sizes()));
-    if (!t.is_floating_point())
-      throw InputError(what + ": tensor '" + hf_name + "' has dtype " + c10::toString(t.scalar_type()) +
-                       ", expected a floating-point type");
-    p->copy_(t.to(p->scalar_type()));
-    loaded.insert(name);
+    HLD_INPUT_CHECK(p, file.path() + ": unexpected tensor '" + hf_name +
+                           "' (not part of a Gemma 3 text model of this shape)");
+    HLD_INPUT_CHECK(p->sizes() == c10::IntArrayRef(e.shape), file.path() + ": tensor '" + hf_name + "' has shape " +
+                                                                 c10::str(c10::IntArrayRef(e.shape)) + ", expected " +
+                                                                 c10::str(p->sizes()));
+    HLD_INPUT_CHECK(is_float(e.dtype), file.path() + ": tensor '" + hf_name + "' has dtype " +
+                                           io::dtype_name(e.dtype) + ", expected F32, BF16 or F16");
+    HLD_INPUT_CHECK(loaded.insert(name).second,
+                    file.path() + ": tensor '" + hf_name + "' is a second copy of '" + name + "' under another prefix");
+    p->copy_(file.view(hf_name));  // bf16/f16 → float32 straight from the mapping
+    file.release(hf_name);
+    dtypes.insert(io::dtype_name(e.dtype));
+    ++st.loaded;
   }
   for (const auto& p : params)
-    if (!loaded.count(p.key())) throw InputError(what + ": missing tensor 'model." + p.key() + "'");
-  for (const char* head : {"lm_head.weight", "language_model.lm_head.weight"}) {
-    auto it = hf.find(head);
-    if (it != hf.end() && !torch::equal(it->second.to(torch::kFloat32), m->embed_tokens->weight.to(torch::kFloat32)))
-      throw InputError(what + ": '" + head + "' differs from the embedding: untied output heads are not supported");
+    HLD_INPUT_CHECK(loaded.count(p.key()), w.dir() + ": missing tensor 'model." + p.key() + "'");
+  for (const auto& head : heads) {
+    const auto& file = w.file_of(head);
+    HLD_INPUT_CHECK(torch::equal(file.view(head).to(torch::kFloat32), m->embed_tokens->weight.to(torch::kFloat32)),
+                    file.path() + ": '" + head + "' differs from the embedding: untied output heads are not supported");
   }
+  st.dtypes.assign(dtypes.begin(), dtypes.end());
+  return st;
 }
 
 io::TensorMap hf_state_dict(model::Transformer& m) {
@@ -62,21 +94,43 @@ io::TensorMap hf_state_dict(model::Transformer& m) {
   return out;
 }
 
-model::Transformer load_hf_dir(const std::string& dir) {
+model::Transformer load_hf_dir(const std::string& dir, ImportStats* stats) {
   const std::string cfg_path = (fs::path(dir) / "config.json").string();
-  const std::string w_path = (fs::path(dir) / "model.safetensors").string();
   HLD_INPUT_CHECK(fs::exists(cfg_path), "'" + cfg_path + "' does not exist (expected a Hugging Face model directory)");
-  HLD_INPUT_CHECK(fs::exists(w_path), "'" + w_path + "' does not exist (sharded checkpoints: merge them first)");
   auto cfg = config::model_from_hf_json(util::read_file(cfg_path), cfg_path);
+  const HfWeights weights(dir);
   model::Transformer m(cfg);
-  load_hf_weights(m, io::load_safetensors(w_path).tensors, w_path);
+  const ImportStats st = load_hf_weights(m, weights);
+  if (stats) *stats = st;
   return m;
 }
 
-void export_hf_dir(model::Transformer& m, const std::string& dir) {
+std::vector<std::string> export_hf_dir(model::Transformer& m, const std::string& dir, const ExportOptions& o) {
+  HLD_INPUT_CHECK(o.dtype == torch::kFloat32 || o.dtype == torch::kBFloat16,
+                  "export-hf: --dtype must be float32 or bfloat16");
+  const auto& cfg = m->config();
+  if (!o.tokenizer.empty()) {  // checked before anything is written
+    const data::Tokenizer tok(o.tokenizer);
+    HLD_INPUT_CHECK(tok.vocab_size() <= cfg.vocab_size,
+                    "export-hf: tokenizer '" + o.tokenizer + "' has " + std::to_string(tok.vocab_size()) +
+                        " pieces, more than the model's vocab_size " + std::to_string(cfg.vocab_size));
+  }
   fs::create_directories(dir);
-  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), hf_state_dict(m), {{"format", "pt"}});
-  util::write_file_atomic((fs::path(dir) / "config.json").string(), config::model_to_hf_json(m->config()));
+  std::vector<std::string> written = write_hf_weights(dir, hf_state_dict(m), o.max_shard_bytes, o.dtype);
+  util::write_file_atomic((fs::path(dir) / "config.json").string(),
+                          config::model_to_hf_json(cfg, dtype_label(o.dtype)));
+  written.push_back("config.json");
+  // What transformers' GenerationConfig.from_model_config writes for this config.
+  nlohmann::ordered_json gen = {{"_from_model_config", true},
+                                {"bos_token_id", cfg.bos_token_id},
+                                {"eos_token_id", cfg.eos_token_id},
+                                {"pad_token_id", cfg.pad_token_id},
+                                {"transformers_version", config::kHfFormatVersion}};
+  util::write_file_atomic((fs::path(dir) / "generation_config.json").string(), gen.dump(2) + "\n");
+  written.push_back("generation_config.json");
+  if (!o.tokenizer.empty())
+    for (auto& f : write_hf_tokenizer(o.tokenizer, dir, cfg.max_position_embeddings)) written.push_back(f);
+  return written;
 }
 
 VerifyResult verify_hf_dir(const std::string& dir, torch::ScalarType dtype) {
