@@ -107,24 +107,22 @@ Transformer load_model_any(const std::string& path) {
   auto cfg = config::load_model((fs::path(dir) / "model.yaml").string());
   Transformer m(cfg);
   const std::string w = (fs::path(dir) / "model.safetensors").string();
-  load_named_parameters(*m, io::load_safetensors(w).tensors, w);
+  load_named_parameters(*m, w);
   return m;
 }
 
-void load_named_parameters(torch::nn::Module& m, const std::map<std::string, torch::Tensor>& tensors,
-                           const std::string& what) {
+void load_named_parameters(torch::nn::Module& m, const std::string& path) {
   torch::NoGradGuard ng;
-  auto params = m.named_parameters();
-  for (auto& p : params) {
-    auto it = tensors.find(p.key());
-    HLD_INPUT_CHECK(it != tensors.end(), what + ": missing tensor '" + p.key() + "'");
-    HLD_INPUT_CHECK(it->second.sizes() == p.value().sizes(), what + ": tensor '" + p.key() + "' has shape " +
-                                                                 c10::str(it->second.sizes()) + ", expected " +
-                                                                 c10::str(p.value().sizes()));
-    p.value().copy_(it->second);
+  const io::MappedSafetensors file(path);
+  for (auto& p : m.named_parameters()) {
+    HLD_INPUT_CHECK(file.contains(p.key()), path + ": missing tensor '" + p.key() + "'");
+    const torch::Tensor t = file.view(p.key());
+    HLD_INPUT_CHECK(t.sizes() == p.value().sizes(), path + ": tensor '" + p.key() + "' has shape " +
+                                                        c10::str(t.sizes()) + ", expected " +
+                                                        c10::str(p.value().sizes()));
+    p.value().copy_(t);
+    file.release(p.key());
   }
-  for (const auto& kv : tensors)
-    HLD_INPUT_CHECK(params.find(kv.first) != nullptr, what + ": unexpected tensor '" + kv.first + "'");
 }
 
 }  // namespace hld::model

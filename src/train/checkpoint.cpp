@@ -112,12 +112,11 @@ TrainState read_checkpoint_state(const std::string& dir) {
 
 void load_checkpoint(const std::string& dir, model::Transformer& m, objectives::Regressor* reg, AdamW* opt) {
   const fs::path d(dir);
-  model::load_named_parameters(*m, io::load_safetensors((d / "model.safetensors").string()).tensors,
-                               (d / "model.safetensors").string());
+  model::load_named_parameters(*m, (d / "model.safetensors").string());
   if (reg) {
     const std::string rp = (d / "regressor.safetensors").string();
     HLD_INPUT_CHECK(fs::exists(rp), dir + ": checkpoint has no regressor.safetensors");
-    model::load_named_parameters(**reg, io::load_safetensors(rp).tensors, rp);
+    model::load_named_parameters(**reg, rp);
   }
   if (opt) {
     const std::string op = (d / "optimizer.safetensors").string();

@@ -5,7 +5,6 @@
 // Hugging Face directories.
 #pragma once
 
-#include <map>
 #include <string>
 #include <vector>
 
@@ -34,10 +33,11 @@ DataLayout read_data_layout(const std::string& dir);
 /// first; `complete_only`: those whose state.json was written. The one place that lists them.
 std::vector<std::string> checkpoint_dirs(const std::string& run_dir, bool complete_only = false);
 
-/// Copies `tensors` into `m`'s parameters by name; InputError naming `what` and the tensor when
-/// one is missing, has another shape, or is not part of the module.
-void load_named_parameters(torch::nn::Module& m, const std::map<std::string, torch::Tensor>& tensors,
-                           const std::string& what);
+/// Copies the tensors of the safetensors file `path` into `m`'s parameters by name, one tensor at
+/// a time from the file's mapping (the extra memory is one tensor, not the file: a 13 GB teacher
+/// loads in its own size). InputError naming the file and the tensor when one is missing or has
+/// another shape.
+void load_named_parameters(torch::nn::Module& m, const std::string& path);
 
 /// The newest complete checkpoint directory inside a run folder ("" when none).
 std::string latest_checkpoint(const std::string& run_dir);
