@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake git ccache pkg-config
           libtorch-dev libsentencepiece-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev
-          libcli11-dev libgtest-dev libgmock-dev libgloo-dev zlib1g-dev libxxhash-dev libopenblas0-openmp gnuplot-nox
-          nodejs npm)
+          libcli11-dev libgtest-dev libgmock-dev libgloo-dev zlib1g-dev libxxhash-dev libopenblas0-openmp gnuplot-nox)
+# Node.js + npm for the tokenizer.json check: Debian's, unless a node with npm is already there (a
+# NodeSource nodejs bundles npm and conflicts with Debian's npm package).
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
