@@ -12,6 +12,7 @@
 #include "hld/model/transformer.h"
 #include "hld/model/windowed_attention.h"
 #include "hld/util/compat.h"
+#include "model/cuda_small_model.h"
 
 namespace hld::model {
 namespace {
@@ -79,20 +80,7 @@ TEST(CudaWindowedAttention, BandedAttentionMatchesTheMaskedReference) {
   EXPECT_LT(worst_vs_reference(in, 16, 0.2, torch::kBFloat16, banded), 2e-2);
 }
 
-config::ModelConfig small_model() {
-  config::ModelConfig c;
-  c.vocab_size = 300;
-  c.hidden_size = 64;
-  c.intermediate_size = 128;
-  c.num_layers = 3;
-  c.num_heads = 4;
-  c.num_kv_heads = 2;
-  c.head_dim = 32;
-  c.query_pre_attn_scalar = 32;
-  c.sliding_window = 8;
-  c.sliding_window_pattern = 3;  // layers 0, 1 sliding, 2 global
-  return c;
-}
+config::ModelConfig small_model() { return test::cuda_small_model(); }
 
 /// The model on CUDA (bf16 autocast or float32) against the same weights on the CPU, T = 5W + 5.
 void expect_cuda_model_matches_cpu(bool bf16, double logits_tol, double grad_tol) {

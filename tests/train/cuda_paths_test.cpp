@@ -8,6 +8,7 @@
 #include "hld/objectives/chunked_lm_loss.h"
 #include "hld/train/adamw.h"
 #include "hld/util/compat.h"
+#include "model/cuda_small_model.h"
 
 namespace hld::train {
 namespace {
@@ -21,20 +22,7 @@ double rel_diff(const torch::Tensor& a, const torch::Tensor& b) {
       .item<double>();
 }
 
-config::ModelConfig small_model() {
-  config::ModelConfig c;
-  c.vocab_size = 300;
-  c.hidden_size = 64;
-  c.intermediate_size = 128;
-  c.num_layers = 3;
-  c.num_heads = 4;
-  c.num_kv_heads = 2;
-  c.head_dim = 32;
-  c.query_pre_attn_scalar = 32;
-  c.sliding_window = 8;
-  c.sliding_window_pattern = 3;  // layers 0, 1 sliding, 2 global
-  return c;
-}
+config::ModelConfig small_model() { return test::cuda_small_model(); }
 
 TEST(CudaPaths, FusedAdamWMatchesThePerTensorUpdate) {
   HLD_NEED_CUDA();
