@@ -19,8 +19,13 @@ std::string format_duration(double s) {
   return buf;
 }
 
-Progress::Progress(const budget::BudgetPlan& plan, double peak, bool quiet)
-    : plan_(plan), peak_(peak), quiet_(quiet), last_(std::chrono::steady_clock::now()) {}
+Progress::Progress(const budget::BudgetPlan& plan, double peak, bool quiet, const TrainState& start)
+    : plan_(plan),
+      peak_(peak),
+      quiet_(quiet),
+      last_(std::chrono::steady_clock::now()),
+      last_tokens_(start.tokens),
+      last_flops_(start.flops) {}
 
 nlohmann::json Progress::record(const TrainState& st, const budget::PhasePlan& ph, double lr, double gnorm) {
   const auto now = std::chrono::steady_clock::now();

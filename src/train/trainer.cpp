@@ -217,7 +217,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   std::unique_ptr<MetricsLog> metrics;
   if (rank0 && folder) metrics = std::make_unique<MetricsLog>((fs::path(run_dir) / "metrics.jsonl").string(), st.step);
   const double peak = cfg.run.peak_flops > 0 ? cfg.run.peak_flops : measured_peak_flops(dev.str(), cfg.run.dtype);
-  Progress progress(plan, peak * world, opts.quiet || !rank0);  // tokens/s are global: every rank's peak
+  Progress progress(plan, peak * world, opts.quiet || !rank0, st);  // tokens/s are global: every rank's peak
   if (rank0 && folder)
     spdlog::info("{}: {} {} steps in {} phase(s), {:.3e} FLOPs{}", run_dir, config::to_string(cfg.objective.name),
                  plan.total_steps, plan.phases.size(), plan.total_flops,
