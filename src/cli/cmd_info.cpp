@@ -86,14 +86,17 @@ int run_info(const InfoArgs& a) {
   }
   const bool is_model = root.IsMap() && !root["model"] && !root["run"] && !root["objective"] && !root["data"];
   nlohmann::json out;
+  config::ModelConfig shape;  // the model --write-init writes
   if (is_model) {
     auto m = config::load_model(a.cfg.path, a.cfg.sets);
+    shape = m;
     if (a.json)
       out = summary(m);
     else
       print_text("model", m);
   } else {
     auto c = a.cfg.load();
+    shape = c.model;
     if (a.json) {
       out = summary(c.model);
       if (c.teacher.model) out["teacher"] = summary(*c.teacher.model);
@@ -104,7 +107,6 @@ int run_info(const InfoArgs& a) {
   }
   if (a.json) std::printf("%s\n", out.dump(2).c_str());
   if (!a.write_init.empty()) {
-    const auto shape = is_model ? config::load_model(a.cfg.path, a.cfg.sets) : a.cfg.load().model;
     torch::manual_seed(a.seed);
     model::Transformer m(shape);
     model::save_model_dir(m, a.write_init);
