@@ -59,4 +59,48 @@ const char* to_string(BudgetUnit u) {
   return "?";
 }
 
+const char* to_string(Divergence d) {
+  switch (d) {
+    case Divergence::kForwardKl:
+      return "forward_kl";
+    case Divergence::kReverseKl:
+      return "reverse_kl";
+    case Divergence::kJsd:
+      return "jsd";
+    case Divergence::kSkewKl:
+      return "skew_kl";
+    case Divergence::kTvd:
+      return "tvd";
+  }
+  return "?";
+}
+
+const char* to_string(TailMode t) { return t == TailMode::kBucket ? "bucket" : "renormalise"; }
+
+const char* to_string(HiddenLoss l) {
+  switch (l) {
+    case HiddenLoss::kNmse:
+      return "nmse";
+    case HiddenLoss::kCosine:
+      return "cosine";
+    case HiddenLoss::kMse:
+      return "mse";
+  }
+  return "?";
+}
+
+const char* to_string(TeacherLogits l) { return l == TeacherLogits::kSampled ? "sampled" : "topk"; }
+
+const char* to_string(ActivationCheckpointing a) {
+  switch (a) {
+    case ActivationCheckpointing::kNone:
+      return "none";
+    case ActivationCheckpointing::kBlocks:
+      return "blocks";
+    case ActivationCheckpointing::kEveryK:
+      return "every_k";
+  }
+  return "?";
+}
+
 }  // namespace hld::config

@@ -12,6 +12,8 @@
 
 namespace hld::config {
 
+enum class ActivationCheckpointing { kNone, kBlocks, kEveryK };
+
 struct RunConfig {
   std::string dir = "runs/default";  ///< run folder: resolved config, checkpoints, metrics, eval
   uint64_t seed = 0;                 ///< init, data order; CPU runs are bitwise reproducible
@@ -26,6 +28,9 @@ struct RunConfig {
   double peak_flops = 0;             ///< MFU denominator in FLOP/s (0: measured once per machine)
   int64_t max_bad_steps = 0;         ///< non-finite steps skipped before stopping (0: stop at once)
   bool check_resources = true;       ///< refuse up front what the device memory or the disk cannot hold
+  int64_t zero = 0;                  ///< 0: replicated optimizer state | 1: ZeRO-1 (AdamW state sharded over ranks)
+  ActivationCheckpointing activation_checkpointing = ActivationCheckpointing::kNone;  ///< none | blocks | every_k
+  int64_t activation_checkpointing_k = 2;  ///< every_k: recompute every k-th block (store its input only)
 };
 
 struct DataConfig {
@@ -41,6 +46,21 @@ struct DataConfig {
 
 enum class Objective { kNll, kKd, kHldc, kHldf };
 enum class RegressorKind { kLinear, kMlp, kGatedMlp };
+/// Logit divergence D(p_T ‖ p_S) over the cached support (docs/objectives.md).
+enum class Divergence { kForwardKl, kReverseKl, kJsd, kSkewKl, kTvd };
+/// Teacher mass outside the cached top-k: renormalised away (paper) or kept as one extra category.
+enum class TailMode { kRenormalise, kBucket };
+/// Hidden-state distance of one (student, teacher) layer pair.
+enum class HiddenLoss { kNmse, kCosine, kMse };
+
+/// One hidden-layer pair of HLDC/HLDF: student block output ↔ teacher block output (1-based).
+struct HiddenPair {
+  int64_t student = -1;                    ///< student block (-1: D_S/2)
+  int64_t teacher = -1;                    ///< teacher block (-1: D_T/2)
+  double weight = 1.0;                     ///< weight of this pair in the hidden loss
+  HiddenLoss loss = HiddenLoss::kNmse;     ///< nmse (paper) | cosine | mse
+  std::optional<RegressorKind> regressor;  ///< unset: objective.regressor's default
+};
 
 struct ObjectiveConfig {
   Objective name = Objective::kNll;        ///< nll | kd | hldc | hldf
@@ -54,6 +74,12 @@ struct ObjectiveConfig {
   std::optional<RegressorKind> regressor;  ///< unset: linear for HLDC, mlp for HLDF (paper)
   double regressor_expansion = 4;          ///< MLP hidden width = expansion × d_S (paper: 4)
   std::string hidden_reduction = "mean";   ///< mean over tokens and dims (paper) | sum_dims
+  Divergence divergence = Divergence::kForwardKl;  ///< forward_kl (paper) | reverse_kl | jsd | skew_kl | tvd
+  double jsd_beta = 0.5;                   ///< jsd: β (0: forward KL, 1: reverse KL, as TRL defines it)
+  double skew = 0.1;                       ///< skew_kl: λ of DistiLLM's KL(p_T ‖ λ p_T + (1−λ) p_S)
+  TailMode tail = TailMode::kRenormalise;  ///< renormalise (paper) | bucket (needs the cache's log-sum-exp)
+  std::vector<HiddenPair> hidden_pairs;    ///< empty: one pair from student_layer/teacher_layer (paper)
+  std::string hidden_map = "";             ///< "" | uniform: student block i ↔ teacher round((i+1)·D_T/D_S) − 1
 };
 
 struct OptimConfig {
@@ -73,6 +99,8 @@ struct ScheduleConfig {
   int64_t hint_warmup_steps = 1000;  ///< phase-1 warm-up, then constant (no decay)
 };
 
+enum class TeacherLogits { kTopk, kSampled };
+
 enum class BudgetUnit { kSteps, kTokens, kFlops, kOt };
 
 struct BudgetConfig {
@@ -89,6 +117,7 @@ struct TeacherConfig {
   std::string logits_encoding = "bf16";  ///< cache: bf16 | logq8 (quantised log-probabilities)
   std::string hidden_encoding = "bf16";  ///< cache: bf16 | dir8 (8-bit unit direction + scale)
   int64_t cache_tokens = 0;              ///< tokens to cache (0: what the budget needs)
+  TeacherLogits logits = TeacherLogits::kTopk;  ///< cache: topk (paper) | sampled (k draws with counts, unbiased)
 };
 
 struct EvalConfig {
@@ -133,5 +162,10 @@ struct ExperimentConfig {
 const char* to_string(Objective o);
 const char* to_string(RegressorKind r);
 const char* to_string(BudgetUnit u);
+const char* to_string(Divergence d);
+const char* to_string(TailMode t);
+const char* to_string(HiddenLoss l);
+const char* to_string(TeacherLogits l);
+const char* to_string(ActivationCheckpointing a);
 
 }  // namespace hld::config
