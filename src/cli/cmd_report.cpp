@@ -16,10 +16,12 @@ struct ReportArgs {
   std::vector<std::string> teachers;
   report::ReportOptions opt;
   bool no_figures = false;
+  std::string teacher_cost = "none";
 };
 
 int run_report(ReportArgs a) {
   a.opt.figures = !a.no_figures;
+  a.opt.teacher_cost = report::parse_teacher_cost(a.teacher_cost);
   const auto res = report::report_dirs(a.dirs, a.teachers, a.opt);
   std::printf("%s\n", res.summary.c_str());
   std::printf("%d runs (%d evaluated). Wrote:\n", res.runs, res.finished);
@@ -39,6 +41,10 @@ void register_report(CLI::App& app, Action& action) {
   sub->add_flag("--no-figures", args->no_figures, "skip the gnuplot figures");
   sub->add_option("--bootstrap", args->opt.bootstrap, "bootstrap resamples for the mean-improvement interval")
       ->check(CLI::PositiveNumber);
+  sub->add_option("--teacher-cost", args->teacher_cost,
+                  "teacher FLOPs (pre-training + cache generation) charged to each distilled run: none | full | "
+                  "amortize:N (shared by N students); re-ranks the methods and states the break-even N")
+      ->capture_default_str();
   sub->add_option("--gnuplot", args->opt.gnuplot, "gnuplot executable");
   sub->callback([&action, args] { action = [args] { return run_report(*args); }; });
 }

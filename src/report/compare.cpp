@@ -12,16 +12,19 @@
 namespace hld::report {
 namespace {
 
-bool is_compared(const std::string& m) { return m == "nll" || m == "hldc" || m == "hldf"; }
+// NLL, HLDC and HLDF points, and KD variants, are compared with the paper's KD.
+bool is_compared(const PointKey& k) {
+  return k.method == "nll" || k.method == "hldc" || k.method == "hldf" || (k.method == "kd" && !k.variant.empty());
+}
 
 }  // namespace
 
 std::vector<Comparison> pointwise(const std::vector<Point>& points, const std::string& metric) {
   std::vector<Comparison> out;
   for (const auto& kd : points) {
-    if (kd.key.method != "kd" || !kd.mean.count(metric)) continue;
+    if (kd.key.method != "kd" || !kd.key.variant.empty() || !kd.mean.count(metric)) continue;
     for (const auto& m : points) {
-      if (!is_compared(m.key.method) || !m.mean.count(metric) || !shares_hparams(m.key, kd.key)) continue;
+      if (!is_compared(m.key) || !m.mean.count(metric) || !shares_hparams(m.key, kd.key)) continue;
       Comparison c;
       c.model = m.key.model;
       c.metric = metric;
@@ -32,37 +35,6 @@ std::vector<Comparison> pointwise(const std::vector<Point>& points, const std::s
       c.value = m.mean.at(metric);
       c.improvement = c.kd - c.value;
       out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::vector<Comparison> seed_paired(const std::vector<Point>& points, const std::string& metric) {
-  const bool seeds = std::any_of(points.begin(), points.end(), [](const Point& p) { return p.runs.size() > 1; });
-  std::vector<Comparison> out;
-  if (!seeds) return out;
-  for (const auto& kd : points) {
-    if (kd.key.method != "kd") continue;
-    for (const auto& m : points) {
-      if (!is_compared(m.key.method) || !shares_hparams(m.key, kd.key)) continue;
-      for (const RunRecord* kr : kd.runs) {
-        if (!kr->metrics.count(metric)) continue;
-        for (const RunRecord* mr : m.runs) {
-          if (mr->seed != kr->seed || !mr->metrics.count(metric)) continue;
-          Comparison c;
-          c.model = m.key.model;
-          c.metric = metric;
-          c.method = m.key.method;
-          c.method_point = m.key;
-          c.kd_point = kd.key;
-          c.seed = static_cast<int64_t>(kr->seed);
-          c.kd = kr->metrics.at(metric);
-          c.value = mr->metrics.at(metric);
-          c.improvement = c.kd - c.value;
-          out.push_back(c);
-          break;  // one run per seed and point
-        }
-      }
     }
   }
   return out;
@@ -88,15 +60,17 @@ std::vector<SignSummary> summarize(const std::vector<Comparison>& comps, int boo
       if (t[i].id == id) return static_cast<int>(i);
     return static_cast<int>(t.size());
   };
-  std::map<std::tuple<std::string, int, std::string, int, std::string>, std::vector<double>> groups;
+  std::map<std::tuple<std::string, int, std::string, int, std::string, std::string>, std::vector<double>> groups;
   for (const auto& c : comps)
-    groups[{c.model, metric_index(c.metric), c.metric, method_rank(c.method), c.method}].push_back(c.improvement);
+    groups[{c.model, metric_index(c.metric), c.metric, method_rank(c.method), c.method, c.method_point.variant}]
+        .push_back(c.improvement);
   std::vector<SignSummary> out;
   for (auto& [key, xs] : groups) {
     SignSummary s;
     s.model = std::get<0>(key);
     s.metric = std::get<2>(key);
     s.method = std::get<4>(key);
+    s.variant = std::get<5>(key);
     s.n = static_cast<int>(xs.size());
     double sum = 0;
     for (double x : xs) {

@@ -13,6 +13,7 @@
 #include "hld/report/metrics.h"
 #include "hld/report/runs.h"
 #include "hld/report/table.h"
+#include "hld/report/tables.h"
 #include "hld/util/fs.h"
 
 namespace fs = std::filesystem;
@@ -39,6 +40,14 @@ double nice_width(double range, int target) {
   return 10 * p;
 }
 
+// The PNG terminal line: pngcairo when this gnuplot has it, else the plain png terminal.
+std::string terminal_line(const std::string& gnuplot, int w, int h) {
+  const std::string size = " size " + std::to_string(w) + "," + std::to_string(h);
+  return std::system((shell_quote(gnuplot) + " -e 'set terminal pngcairo' >/dev/null 2>&1").c_str()) == 0
+             ? "set terminal pngcairo" + size + " noenhanced font ',11'\n"
+             : "set terminal png" + size + " noenhanced\n";
+}
+
 }  // namespace
 
 std::string safe_name(const std::string& s) {
@@ -56,13 +65,11 @@ std::vector<std::string> write_figures(const std::vector<Comparison>& comps, con
   fs::create_directories(dir);
   std::map<std::pair<std::string, std::string>, std::vector<const Comparison*>> groups;
   for (const auto& c : comps)
-    if (c.seed < 0) groups[{c.model, c.metric}].push_back(&c);
+    if (c.method_point.variant.empty()) groups[{c.model, c.metric}].push_back(&c);  // the paper's methods
 
   std::ostringstream gp;
   gp << "# gnuplot script written by `hld-train report`; run it in this folder to redraw.\n"
-     << (std::system((shell_quote(gnuplot) + " -e 'set terminal pngcairo' >/dev/null 2>&1").c_str()) == 0
-             ? "set terminal pngcairo size 900,600 noenhanced font ',11'\n"
-             : "set terminal png size 900,600 noenhanced\n")
+     << terminal_line(gnuplot, 900, 600)
      << "set style fill transparent solid 0.45 border\n"
      << "set grid\nset key top left\n";
   std::vector<std::string> expected;
@@ -148,6 +155,66 @@ std::vector<std::string> write_figures(const std::vector<Comparison>& comps, con
   const std::string cmd = "cd " + shell_quote(dir) + " && " + shell_quote(gnuplot) + " plot.gp 2>gnuplot.log";
   if (std::system(cmd.c_str()) != 0)
     spdlog::warn("report: gnuplot failed (see {}/gnuplot.log); tables are unaffected", dir);
+  std::vector<std::string> made;
+  for (const auto& f : expected)
+    if (fs::exists(f) && fs::file_size(f) > 0) made.push_back(f);
+  return made;
+}
+
+std::vector<std::string> write_curve_figures(const std::vector<Curve>& curves, const std::string& dir,
+                                             const std::string& gnuplot) {
+  fs::create_directories(dir);
+  std::map<std::string, std::vector<const Curve*>> by_model;
+  for (const auto& c : curves)
+    if (!c.points.empty()) by_model[c.model].push_back(&c);
+  const std::map<std::string, const char*> colors = {
+      {"nll", "#7f7f7f"}, {"kd", "#d62728"}, {"hldc", "#1f77b4"}, {"hldf", "#2ca02c"}};
+  std::ostringstream gp;
+  gp << "# gnuplot script written by `hld-train report`; run it in this folder to redraw.\n"
+     << terminal_line(gnuplot, 1400, 560) << "set style fill transparent solid 0.2 noborder\nset grid\n"
+     << "set key top right\nset format x '%.1e'\nset xlabel 'training FLOPs'\n";
+  std::vector<std::string> expected;
+  for (const auto& [model, cs] : by_model) {
+    const std::string base = safe_name(model) + "_curves";
+    gp << "\n# ---- " << model << "\nset output '" << base << ".png'\nset multiplot layout 1,2 title '" << model
+       << ": best point per method, mean over seeds (band: min-max)'\n";
+    for (const char* kind : {"valid", "train"}) {
+      gp << "set title '" << (std::string(kind) == "valid" ? "held-out loss" : "train loss") << "'\nset ylabel 'loss (nats)'\n";
+      int arrow = 0;
+      for (const Curve* c : cs)
+        if (c->kind == kind && c->phase_end_flops)
+          gp << "set arrow " << ++arrow << " from " << fmt("%.9g", *c->phase_end_flops) << ", graph 0 to "
+             << fmt("%.9g", *c->phase_end_flops) << ", graph 1 nohead dt 2 lc rgb '"
+             << (colors.count(c->method) ? colors.at(c->method) : "black") << "'\n";
+      std::string plot;
+      for (size_t i = 0; i < cs.size(); ++i) {
+        const Curve* c = cs[i];
+        if (c->kind != kind) continue;
+        const std::string dat = base + "_" + std::to_string(i) + ".dat";
+        std::ostringstream d;
+        d << "# step flops mean min max runs (" << model << ", " << c->method << ", " << describe_point(c->point)
+          << ", " << c->kind << ")\n";
+        for (const auto& p : c->points)
+          d << p.step << " " << fmt("%.9g", p.flops) << " " << fmt("%.9g", p.mean) << " " << fmt("%.9g", p.lo) << " "
+            << fmt("%.9g", p.hi) << " " << p.n << "\n";
+        util::write_file_atomic((fs::path(dir) / dat).string(), d.str());
+        const std::string col = colors.count(c->method) ? colors.at(c->method) : "black";
+        const std::string title = point_label(c->point) + (c->phase_end_flops ? " (dashed: phase 1 ends)" : "");
+        plot += std::string(plot.empty() ? "plot " : ", ") + "'" + dat + "' using 2:4:5 with filledcurves lc rgb '" +
+                col + "' notitle, '" + dat + "' using 2:3 with linespoints pt 7 ps 0.5 lw 2 lc rgb '" + col +
+                "' title '" + title + "'";
+      }
+      gp << (plot.empty() ? "plot 1/0 notitle" : plot) << "\n";
+      for (int a = 1; a <= arrow; ++a) gp << "unset arrow " << a << "\n";
+    }
+    gp << "unset multiplot\n";
+    expected.push_back((fs::path(dir) / (base + ".png")).string());
+  }
+  if (expected.empty()) return {};
+  util::write_file_atomic((fs::path(dir) / "curves.gp").string(), gp.str());
+  const std::string cmd = "cd " + shell_quote(dir) + " && " + shell_quote(gnuplot) + " curves.gp 2>curves_gnuplot.log";
+  if (std::system(cmd.c_str()) != 0)
+    spdlog::warn("report: gnuplot failed on the loss curves (see {}/curves_gnuplot.log)", dir);
   std::vector<std::string> made;
   for (const auto& f : expected)
     if (fs::exists(f) && fs::file_size(f) > 0) made.push_back(f);

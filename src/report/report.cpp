@@ -10,8 +10,10 @@
 #include <sstream>
 
 #include "hld/report/compare.h"
+#include "hld/report/curves.h"
 #include "hld/report/figures.h"
 #include "hld/report/metrics.h"
+#include "hld/report/paired.h"
 #include "hld/report/paper_results.h"
 #include "hld/report/tables.h"
 #include "hld/util/error.h"
@@ -106,7 +108,7 @@ PaperSection paper_section(const std::vector<Point>& ours, const std::string& mo
     const Point* mine = nullptr;
     if (std::string(m) == "teacher") mine = teacher;
     for (const Point* p : ours_best)
-      if (p->key.method == m) mine = p;
+      if (p->key.method == m && p->key.variant.empty()) mine = p;
     const PaperBestRow* pr = paper_row(m);
     std::vector<std::string> row = {method_label(m)};
     for (const auto& id : ids) {
@@ -160,7 +162,7 @@ PaperSection paper_section(const std::vector<Point>& ours, const std::string& mo
       const auto& k = p.key;
       auto hp = [](double v, bool applies) { return applies ? fmt_hparam(v) : std::string(); };
       const bool kdlike = k.method != "nll";
-      pts.add({method_label(k.method), fmt_hparam(k.lr), hp(k.p1, k.method == "hldf"), hp(k.alpha, kdlike),
+      pts.add({point_label(k), fmt_hparam(k.lr), hp(k.p1, k.method == "hldf"), hp(k.alpha, kdlike),
                hp(k.temperature, kdlike), hp(k.gamma, k.method == "hldc"), fmt_metric(c4a), fmt_metric(c4b),
                c4a && c4b ? fmt("%+.3f", *c4a - *c4b) : "—"});
       std::vector<std::string> row = {model,
@@ -181,6 +183,40 @@ PaperSection paper_section(const std::vector<Point>& ours, const std::string& mo
      << pts.markdown() << "\n";
   out.markdown = md.str();
   return out;
+}
+
+// "− − +": per-seed signs of method − reference, in seed order.
+std::string signs(const PairedPoint& p) {
+  std::string out;
+  for (double d : p.diffs) out += std::string(out.empty() ? "" : " ") + (std::abs(d) < 1e-9 ? "0" : d < 0 ? "−" : "+");
+  return out;
+}
+
+Table paired_table(const std::vector<PairedPoint>& pairs, bool precise) {
+  Table t;
+  t.header = {"Method", "vs", "Point", "Metric", "Seeds", "Mean Δ (method − ref)", "95 % interval", "Interval",
+              "Per-seed signs"};
+  if (precise) t.header = {"model", "metric", "method", "reference", "point", "seeds", "n", "mean_diff", "ci_lo", "ci_hi",
+                           "interval", "lower", "higher", "ties", "diffs"};
+  for (const auto& p : pairs) {
+    std::string seeds, diffs;
+    for (size_t i = 0; i < p.seeds.size(); ++i) {
+      seeds += (i ? " " : "") + std::to_string(p.seeds[i]);
+      diffs += (i ? " " : "") + fmt("%.6g", p.diffs[i]);
+    }
+    const bool has = p.diff.kind != "none";
+    if (precise)
+      t.add({p.model, p.metric, p.method, p.reference, describe_point(p.method_point), seeds,
+             std::to_string(p.diff.n), fmt("%.6g", p.diff.mean), has ? fmt("%.6g", p.diff.lo) : "",
+             has ? fmt("%.6g", p.diff.hi) : "", p.diff.kind, std::to_string(p.lower), std::to_string(p.higher),
+             std::to_string(p.ties), diffs});
+    else
+      t.add({point_label(p.method_point), method_label(p.reference), describe_point(p.method_point),
+             metric_spec(p.metric).header, std::to_string(p.diff.n), fmt("%+.4f", p.diff.mean),
+             has ? "[" + fmt("%+.4f", p.diff.lo) + ", " + fmt("%+.4f", p.diff.hi) + "]" : "—",
+             p.diff.kind == "t" ? "Student t" : p.diff.kind, signs(p)});
+  }
+  return t;
 }
 
 }  // namespace
@@ -216,8 +252,12 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
     md << "\n\n";
   }
 
-  Table runs_csv, best_csv, imp_csv, sign_csv, paper_csv_table;
+  Table runs_csv, best_csv, imp_csv, sign_csv, paper_csv_table, paired_csv, verdict_csv, curves_csv, teacher_cost_csv;
+  verdict_csv.header = {"model", "metric", "method", "reference", "points", "seeds", "mean_diff", "ci_lo", "ci_hi",
+                        "interval", "lower_runs", "runs", "sentence"};
+  curves_csv.header = {"model", "method", "point", "kind", "step", "flops", "mean", "min", "max", "runs"};
   std::vector<Comparison> all_pointwise;
+  std::vector<Curve> curves;
   for (const auto& model : models_of(points)) {
     const auto pts = points_of(points, model);
     const std::string sel = selection_metric(pts);
@@ -235,13 +275,59 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
     summary << best.markdown();
     append_rows(best_csv, with_column(best_table(pts, sel, teacher_ptr, true), "model", model));
 
+    // Seed-paired comparisons: per point, then the verdict over the points.
+    std::vector<PairedPoint> paired;
+    for (const auto& id : shown_metrics(pts, false, false)) {
+      auto pp = paired_points(pts, id, opt.bootstrap, opt.seed);
+      paired.insert(paired.end(), pp.begin(), pp.end());
+    }
+    append_rows(paired_csv, paired_table(paired, true));
+    md << "### Seed-paired comparisons\n\n";
+    if (paired.empty()) {
+      md << "No pairs: needs KD runs and NLL/HLDC/HLDF runs at the same (η, τ, α) and seed.\n\n";
+    } else {
+      const auto verdicts = paired_verdicts(paired, opt.bootstrap, opt.seed);
+      md << "Runs paired by seed (same seed: same data order and initialisation); Δ = method − reference, "
+            "below 0: the method is better. Interval: Student t over seeds (bootstrap over seeds from 5 seeds); "
+            "over several points, each seed's Δ is averaged over the points first.\n\n";
+      for (const auto& v : verdicts)
+        if (v.metric == sel) {
+          md << "- " << v.sentence << "\n";
+          summary << v.sentence << "\n";
+        }
+      std::vector<PairedPoint> shown;
+      for (const auto& p : paired)
+        if (p.metric == sel) shown.push_back(p);
+      md << "\n" << paired_table(shown, false).markdown() << "\n";
+      for (const auto& v : verdicts) {
+        const bool has = v.diff.kind != "none";
+        verdict_csv.add({v.model, v.metric, v.method, v.reference, std::to_string(v.points), std::to_string(v.seeds),
+                         fmt("%.6g", v.diff.mean), has ? fmt("%.6g", v.diff.lo) : "", has ? fmt("%.6g", v.diff.hi) : "",
+                         v.diff.kind, std::to_string(v.lower_runs), std::to_string(v.runs), v.sentence});
+      }
+    }
+
+    // Loss curves of each method's best point.
+    for (const Point* bp : best_points(pts, sel))
+      for (auto& c : point_curves(*bp)) {
+        if (!c.points.empty()) curves.push_back(c);
+        for (const auto& q : c.points)
+          curves_csv.add({c.model, c.method, describe_point(c.point), c.kind, std::to_string(q.step),
+                          fmt("%.6g", q.flops), fmt("%.6g", q.mean), fmt("%.6g", q.lo), fmt("%.6g", q.hi),
+                          std::to_string(q.n)});
+      }
+
+    if (!sel.empty()) {
+      const auto tc = teacher_cost_section(pts, sel, teachers, opt.teacher_cost);
+      md << tc.markdown;
+      append_rows(teacher_cost_csv, tc.csv);
+    }
+
     // Pointwise improvement over KD (Figures 2–7 data) on every metric that has pairs.
-    std::vector<Comparison> pw, paired;
+    std::vector<Comparison> pw;
     for (const auto& id : shown_metrics(pts, false, false)) {
       auto c = pointwise(pts, id);
       pw.insert(pw.end(), c.begin(), c.end());
-      auto s = seed_paired(pts, id);
-      paired.insert(paired.end(), s.begin(), s.end());
     }
     all_pointwise.insert(all_pointwise.end(), pw.begin(), pw.end());
     md << "### Improvement over KD at shared hyper-parameters (Figures 2–7 data)\n\n";
@@ -252,13 +338,7 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
       md << "Per hyper-parameter point (seed means): sign count, exact two-sided sign test, bootstrap "
             "interval of the mean Δ.\n\n"
          << summary_table(sums, false).markdown() << "\n";
-      append_rows(sign_csv, with_column(summary_table(sums, true), "pairing", "point_mean"));
-      if (!paired.empty()) {
-        const auto psums = summarize(paired, opt.bootstrap, opt.seed);
-        md << "Paired over seeds (a method run and the KD run with the same seed at the same point):\n\n"
-           << summary_table(psums, false).markdown() << "\n";
-        append_rows(sign_csv, with_column(summary_table(psums, true), "pairing", "seed"));
-      }
+      append_rows(sign_csv, summary_table(sums, true));
       std::vector<Comparison> detail;
       for (const auto& c : pw)
         if (c.metric == sel) detail.push_back(c);
@@ -266,7 +346,6 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
         md << "Each pair on " << metric_spec(sel).header << ":\n\n"
            << improvement_table(detail, false).markdown() << "\n";
       append_rows(imp_csv, improvement_table(pw, true));
-      append_rows(imp_csv, improvement_table(paired, true));
     }
 
     md << "### All runs (Tables 4/5 layout)\n\n" << runs_table(pts, false).markdown() << "\n";
@@ -281,9 +360,11 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
 
   // Figures.
   const std::string fig_dir = (fs::path(opt.out_dir) / "figures").string();
-  if (opt.figures && !all_pointwise.empty()) {
+  if (opt.figures && (!all_pointwise.empty() || !curves.empty())) {
     if (gnuplot_available(opt.gnuplot)) {
-      res.figures = write_figures(all_pointwise, fig_dir, opt.gnuplot);
+      res.figures = write_curve_figures(curves, fig_dir, opt.gnuplot);
+      if (!all_pointwise.empty())
+        for (const auto& f : write_figures(all_pointwise, fig_dir, opt.gnuplot)) res.figures.push_back(f);
       if (!res.figures.empty()) {
         md << "## Figures\n\n";
         for (const auto& f : res.figures)
@@ -305,8 +386,11 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
   put("runs.csv", runs_csv.csv());
   put("best.csv", best_csv.csv());
   put("improvement.csv", imp_csv.header.empty() ? improvement_table({}, true).csv() : imp_csv.csv());
-  put("sign_tests.csv",
-      sign_csv.header.empty() ? with_column(summary_table({}, true), "pairing", "").csv() : sign_csv.csv());
+  put("sign_tests.csv", sign_csv.header.empty() ? summary_table({}, true).csv() : sign_csv.csv());
+  put("paired.csv", paired_csv.header.empty() ? paired_table({}, true).csv() : paired_csv.csv());
+  put("verdicts.csv", verdict_csv.csv());
+  put("curves.csv", curves_csv.csv());
+  if (!teacher_cost_csv.header.empty()) put("teacher_cost.csv", teacher_cost_csv.csv());
   if (!paper_size_arg.empty()) put("paper_comparison.csv", paper_csv_table.csv());
   for (const auto& f : res.figures) res.files.push_back(f);
   res.summary = summary.str();

@@ -16,6 +16,7 @@
 #include "hld/config/experiment.h"
 #include "hld/config/loader.h"
 #include "hld/report/metrics.h"
+#include "hld/report/table.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
 
@@ -36,6 +37,31 @@ bool has_every_key(const YAML::Node& root, const config::ExperimentConfig& c) {
     }
   }
   return true;
+}
+
+// What a run does beyond the paper's objective (docs/objectives.md), as a short label.
+std::string variant_of(const config::ExperimentConfig& c) {
+  using config::Divergence;
+  std::vector<std::string> parts;
+  const auto& o = c.objective;
+  if (o.name == config::Objective::kNll) return "";
+  if (o.divergence != Divergence::kForwardKl) {
+    std::string d = config::to_string(o.divergence);
+    if (o.divergence == Divergence::kJsd) d += " \xce\xb2=" + fmt_hparam(o.jsd_beta);
+    if (o.divergence == Divergence::kSkewKl) d += " \xce\xbb=" + fmt_hparam(o.skew);
+    parts.push_back(d);
+  }
+  if (o.tail == config::TailMode::kBucket) parts.push_back("tail bucket");
+  if (c.teacher.logits == config::TeacherLogits::kSampled) parts.push_back("sampled logits");
+  if (o.name == config::Objective::kHldc || o.name == config::Objective::kHldf) {
+    if (o.hidden_map == "uniform")
+      parts.push_back("uniform layer map");
+    else if (o.hidden_pairs.size() > 1)
+      parts.push_back(std::to_string(o.hidden_pairs.size()) + " layer pairs");
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
 }
 
 // The run's config through the one config loader: a complete config reads as written; an older
@@ -63,6 +89,13 @@ void read_config(const std::string& text, const std::string& file, const std::st
   r.lr = c.optimizer.lr;
   r.seed = c.run.seed;
   r.model = c.model.name;
+  r.variant = variant_of(c);
+  if (c.needs_teacher()) {
+    r.teacher_checkpoint = c.teacher.checkpoint;
+    r.teacher_source = c.teacher.source;
+    r.teacher_cache = c.teacher.cache;
+    r.teacher_counted = c.budget.count_teacher;
+  }
 }
 
 YAML::Node parse_yaml(const std::string& text, const std::string& file) {
@@ -163,6 +196,10 @@ std::string method_label(const std::string& m) {
   return m;
 }
 
+std::string point_label(const PointKey& k) {
+  return method_label(k.method) + (k.variant.empty() ? "" : " [" + k.variant + "]");
+}
+
 int method_rank(const std::string& m) {
   if (m == "teacher") return 0;
   if (m == "nll") return 1;
@@ -174,7 +211,8 @@ int method_rank(const std::string& m) {
 
 namespace {
 auto tie_key(const PointKey& k) {
-  return std::make_tuple(k.model, method_rank(k.method), k.method, k.lr, k.alpha, k.temperature, k.gamma, k.p1);
+  return std::make_tuple(k.model, method_rank(k.method), k.method, k.variant, k.lr, k.alpha, k.temperature, k.gamma,
+                         k.p1);
 }
 }  // namespace
 
@@ -182,7 +220,7 @@ bool PointKey::operator<(const PointKey& o) const { return tie_key(*this) < tie_
 bool PointKey::operator==(const PointKey& o) const { return tie_key(*this) == tie_key(o); }
 
 bool shares_hparams(const PointKey& m, const PointKey& kd) {
-  if (m.model != kd.model || m.lr != kd.lr) return false;
+  if (m.model != kd.model || m.lr != kd.lr || !kd.variant.empty()) return false;
   return m.method == "nll" || (m.alpha == kd.alpha && m.temperature == kd.temperature);
 }
 
@@ -191,6 +229,7 @@ PointKey point_key(const RunRecord& r) {
   k.model = r.model;
   k.method = r.method;
   if (r.method == "teacher") return k;
+  k.variant = r.variant;
   k.lr = canon(r.lr);
   if (r.method != "nll") {
     k.alpha = canon(r.alpha);

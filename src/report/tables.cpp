@@ -77,10 +77,20 @@ std::vector<const Point*> best_points(const std::vector<Point>& points, const st
   std::vector<std::string> order = {metric};
   for (const auto& id : table2_metric_ids())
     if (id != metric) order.push_back(id);
-  for (const char* method : {"nll", "kd", "hldc", "hldf"}) {
+  // One best point per method and variant (the paper's first), in table order.
+  std::vector<std::pair<std::string, std::string>> kinds;
+  for (const char* method : {"nll", "kd", "hldc", "hldf"})
+    for (const auto& p : points)
+      if (p.key.method == method && std::find(kinds.begin(), kinds.end(), std::pair{p.key.method, p.key.variant}) == kinds.end())
+        kinds.emplace_back(p.key.method, p.key.variant);
+  std::stable_sort(kinds.begin(), kinds.end(), [](const auto& a, const auto& b) {
+    return method_rank(a.first) != method_rank(b.first) ? method_rank(a.first) < method_rank(b.first)
+                                                        : a.second.empty() && !b.second.empty();
+  });
+  for (const auto& [method, variant] : kinds) {
     const Point* best = nullptr;
     for (const auto& p : points) {
-      if (p.key.method != method || !p.mean.count(metric)) continue;
+      if (p.key.method != method || p.key.variant != variant || !p.mean.count(metric)) continue;
       if (!best) {
         best = &p;
         continue;
@@ -118,7 +128,7 @@ Table runs_table(const std::vector<Point>& points, bool precise) {
     if (precise)
       row = {k.model, k.method};
     else
-      row = {method_label(k.method)};
+      row = {point_label(k)};
     for (auto [hp, v] : {std::pair<const char*, double>{"lr", k.lr},
                          {"p1", k.p1},
                          {"alpha", k.alpha},
@@ -200,7 +210,9 @@ Table best_table(const std::vector<Point>& points, const std::string& metric, co
   };
   if (teacher) t.add(point_row(*teacher, precise ? "teacher" : "Teacher"));
   const size_t first_student = t.rows.size();
-  for (const Point* p : best) t.add(point_row(*p, precise ? p->key.method : method_label(p->key.method)));
+  for (const Point* p : best)
+    t.add(point_row(*p, precise ? p->key.method + (p->key.variant.empty() ? "" : "[" + p->key.variant + "]")
+                                : point_label(p->key)));
 
   if (!precise) {  // bold the best student value of each metric column
     for (size_t c = 0; c < metrics.size(); ++c) {
@@ -222,33 +234,24 @@ Table best_table(const std::vector<Point>& points, const std::string& metric, co
 }
 
 Table improvement_table(const std::vector<Comparison>& comps, bool precise) {
-  const bool seeds = std::any_of(comps.begin(), comps.end(), [](const Comparison& c) { return c.seed >= 0; });
   Table t;
   if (precise)
-    t.header = {"model", "metric", "method", "lr", "alpha", "temperature",
-                "gamma", "p1",     "seed",   "kd", "value", "improvement"};
-  else {
-    t.header = {"Method", "η", "α", "τ", "γ", "P1"};
-    if (seeds) t.header.push_back("seed");
-    for (const char* h : {"KD", "method", "KD − method"}) t.header.push_back(h);
-  }
+    t.header = {"model", "metric", "method", "lr", "alpha", "temperature", "gamma", "p1", "kd", "value", "improvement"};
+  else
+    t.header = {"Method", "η", "α", "τ", "γ", "P1", "KD", "method", "KD − method"};
   for (const auto& c : comps) {
     const auto& k = c.method_point;
     std::vector<std::string> r;
     if (precise)
       r = {c.model, c.metric, c.method};
     else
-      r = {method_label(c.method)};
+      r = {point_label(c.method_point)};
     // NLL has no α/τ of its own: show the KD point's, which identify the pair.
     r.push_back(fmt_hparam(k.lr));
     r.push_back(fmt_hparam(c.kd_point.alpha));
     r.push_back(fmt_hparam(c.kd_point.temperature));
     r.push_back(hp_cell(k, "gamma", k.gamma));
     r.push_back(hp_cell(k, "p1", k.p1));
-    if (precise)
-      r.push_back(c.seed >= 0 ? std::to_string(c.seed) : "");
-    else if (seeds)
-      r.push_back(std::to_string(c.seed));
     r.push_back(fmt(precise ? "%.6g" : "%.3f", c.kd));
     r.push_back(fmt(precise ? "%.6g" : "%.3f", c.value));
     r.push_back(fmt(precise ? "%.6g" : "%+.3f", c.improvement));
@@ -277,7 +280,8 @@ Table summary_table(const std::vector<SignSummary>& sums, bool precise) {
   for (const auto& s : sums) {
     std::vector<std::string> r = {s.model,
                                   precise ? s.metric : metric_spec(s.metric).header,
-                                  precise ? s.method : method_label(s.method),
+                                  precise ? s.method + (s.variant.empty() ? "" : "[" + s.variant + "]")
+                                          : point_label(PointKey{s.model, s.method, s.variant}),
                                   std::to_string(s.n),
                                   std::to_string(s.wins),
                                   std::to_string(s.losses),

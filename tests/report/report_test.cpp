@@ -91,19 +91,37 @@ TEST(Report, WritesTablesCsvAndFigures) {
   EXPECT_NEAR(std::stod(best[6][2]), expect_c4, 1e-6);
   const auto imp = parse_csv(util::read_file(opt.out_dir + "/improvement.csv"), "improvement.csv");
   EXPECT_GT(imp.size(), 20u);
-  const auto signs = parse_csv(util::read_file(opt.out_dir + "/sign_tests.csv"), "sign_tests.csv");
-  bool seed_hldf_c4 = false;
-  for (const auto& r : signs)
-    if (r[0] == "seed" && r[2] == "c4" && r[3] == "hldf") {
-      seed_hldf_c4 = true;
-      EXPECT_EQ(r[4], "8");  // 4 points × 2 seeds
-      EXPECT_EQ(r[5], "8");  // HLDF beats KD in every pair
+  EXPECT_GT(parse_csv(util::read_file(opt.out_dir + "/sign_tests.csv"), "sign_tests.csv").size(), 3u);
+  // Seed-paired: each HLDF point against the KD point it shares (η, α, τ) with, seeds 0 and 1.
+  const auto paired = parse_csv(util::read_file(opt.out_dir + "/paired.csv"), "paired.csv");
+  ASSERT_EQ(paired[0][0], "model");
+  int hldf_c4 = 0;
+  for (const auto& r : paired)
+    if (r[1] == "c4" && r[2] == "hldf") {
+      ++hldf_c4;
+      EXPECT_EQ(r[3], "kd");
+      EXPECT_EQ(r[5], "0 1");  // seeds
+      EXPECT_EQ(r[10], "t");   // Student t over 2 seeds
+      EXPECT_NEAR(std::stod(r[7]), -0.01, 1e-9);
+      EXPECT_EQ(r[11], "2");  // lower in both seeds
     }
-  EXPECT_TRUE(seed_hldf_c4);
+  EXPECT_EQ(hldf_c4, 4);  // 2 η × 2 α
+  const auto verdicts = parse_csv(util::read_file(opt.out_dir + "/verdicts.csv"), "verdicts.csv");
+  bool hldf_verdict = false;
+  for (const auto& r : verdicts)
+    if (r[1] == "c4" && r[2] == "hldf" && r[3] == "kd") {
+      hldf_verdict = true;
+      EXPECT_EQ(r[4], "4");   // points
+      EXPECT_EQ(r[5], "2");   // seeds
+      EXPECT_EQ(r[10], "8");  // lower in all 8 seed pairs
+      EXPECT_NE(r[12].find("HLDF lower in 2 of 2 seeds at every point"), std::string::npos) << r[12];
+    }
+  EXPECT_TRUE(hldf_verdict);
 
   const std::string md = util::read_file(opt.out_dir + "/report.md");
   for (const char* s : {"## student_tiny", "Table 2 layout", "Tables 4/5 layout", "| Teacher |", "| HLDF |",
-                        "Paired over seeds", "unfinished", "sign test"})
+                        "Seed-paired comparisons", "HLDF \xe2\x88\x92 KD on C4 log-perplexity", "unfinished",
+                        "sign test"})
     EXPECT_NE(md.find(s), std::string::npos) << s;
   EXPECT_NE(res.summary.find("| HLDF |"), std::string::npos);
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "hld/report/compare.h"
+#include "hld/report/paired.h"
 #include "hld/report/table.h"
 #include "hld/util/error.h"
 
@@ -110,23 +111,29 @@ TEST(ReportCompare, PairsFollowSharedHyperParameters) {
   }
   EXPECT_EQ(nll, 2);
   EXPECT_EQ(hldf, 2);
-  EXPECT_TRUE(seed_paired(pts, "c4").empty());  // one seed per point
 
   add("kd", 1e-3, 0.9, 1.0, 3.3, 1);
   add("hldf", 1e-3, 0.9, 1.0, 3.28, 1);
-  const auto pts2 = group_points(runs);
-  const auto paired = seed_paired(pts2, "c4");
-  // hldf P1 0.01 seeds 0 and 1 each pair with KD of the same seed; P1 0.05 has seed 0 only;
-  // NLL seed 0 pairs with the two KD points' seed-0 runs.
-  int hldf_pairs = 0;
-  for (const auto& c : paired)
-    if (c.method == "hldf") {
+  const auto paired = paired_points(group_points(runs), "c4");
+  // hldf P1 0.01 has seeds 0 and 1, each paired with the KD run of its seed; P1 0.05 has seed 0
+  // only; NLL (seed 0) pairs with both KD points at η 1e-3, and each of those KD points with NLL.
+  int hldf_pairs = 0, kd_vs_nll = 0;
+  for (const auto& p : paired) {
+    if (p.method == "hldf" && p.method_point.p1 == 0.01) {
       ++hldf_pairs;
-      if (c.seed == 1) {
-        EXPECT_NEAR(c.improvement, 0.02, 1e-12);
-      }
+      ASSERT_EQ(p.seeds, (std::vector<uint64_t>{0, 1}));
+      EXPECT_NEAR(p.diffs[0], 3.15 - 3.2, 1e-12);
+      EXPECT_NEAR(p.diffs[1], 3.28 - 3.3, 1e-12);
+      EXPECT_EQ(p.lower, 2);
+      EXPECT_EQ(p.diff.kind, "t");
     }
-  EXPECT_EQ(hldf_pairs, 3);
+    if (p.method == "kd") {
+      ++kd_vs_nll;
+      EXPECT_EQ(p.reference, "nll");
+    }
+  }
+  EXPECT_EQ(hldf_pairs, 1);
+  EXPECT_EQ(kd_vs_nll, 2);
 }
 
 }  // namespace

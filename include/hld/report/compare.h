@@ -1,7 +1,7 @@
 // Pointwise comparison against KD at shared hyper-parameters (paper §4 "Shared hyperparameters",
 // Figures 2–7): improvement = KD − method for every lower-is-better metric (positive: the method
 // beats KD), with sign counts, an exact two-sided sign test and a bootstrap interval of the mean.
-// With several seeds per point, the same statistics over seed-paired runs.
+// Seed-paired statistics (several seeds per point) are in paired.h.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +16,6 @@ namespace hld::report {
 struct Comparison {
   std::string model, metric, method;
   PointKey method_point, kd_point;
-  int64_t seed = -1;  ///< the shared seed for seed-paired comparisons, -1 for point means
   double kd = 0, value = 0;
   double improvement = 0;  ///< kd − value
 };
@@ -25,13 +24,10 @@ struct Comparison {
 /// on `metric`, using the points' means over seeds. Points without the metric are skipped.
 std::vector<Comparison> pointwise(const std::vector<Point>& points, const std::string& metric);
 
-/// The same pairs, but run by run: method and KD runs with the same seed. Empty when no point has
-/// two seeds or more (then pointwise() is the whole story).
-std::vector<Comparison> seed_paired(const std::vector<Point>& points, const std::string& metric);
-
 /// Statistics of the comparisons of one (model, metric, method).
 struct SignSummary {
   std::string model, metric, method;
+  std::string variant;  ///< the method point's variant ("" for the paper's)
   int n = 0, wins = 0, losses = 0, ties = 0;  ///< wins: improvement > 0
   double mean = 0, median = 0;
   double sign_p = 1;            ///< exact two-sided sign test (ties dropped)

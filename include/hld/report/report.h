@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hld/report/runs.h"
+#include "hld/report/teacher_cost.h"
 
 namespace hld::report {
 
@@ -18,6 +19,7 @@ struct ReportOptions {
   std::string gnuplot = "gnuplot";  ///< gnuplot executable
   int bootstrap = 10000;            ///< bootstrap resamples for the mean-improvement interval
   uint64_t seed = 0;                ///< bootstrap RNG seed (reports are reproducible)
+  TeacherCostMode teacher_cost;     ///< teacher FLOPs charged to distilled runs (none | full | amortize:N)
 };
 
 struct ReportResult {

@@ -21,11 +21,17 @@ struct RunRecord {
   double temperature = 0;                 ///< objective.temperature τ
   double gamma = 0;                       ///< objective.gamma (HLDC only)
   double p1 = 0;                          ///< objective.p1 (HLDF only)
+  std::string variant;                    ///< distillation variant beyond the paper's ("" = the paper's KD/HLD:
+                                          ///< forward KL, renormalised top-k, one hidden pair), e.g. "reverse_kl"
   uint64_t seed = 0;                      ///< run.seed
   bool finished = false;                  ///< eval.json was found and read
   std::map<std::string, double> metrics;  ///< metric id (see metrics.h) → value
   std::optional<double> flops;            ///< training FLOPs recorded in eval.json
   std::optional<double> tokens;           ///< training tokens recorded in eval.json
+  std::string teacher_checkpoint;         ///< teacher.checkpoint (distilled runs)
+  std::string teacher_source;             ///< teacher.source: online | cache
+  std::string teacher_cache;              ///< teacher.cache (source: cache)
+  bool teacher_counted = false;           ///< budget.count_teacher: the online teacher forward is in `flops`
 };
 
 /// Reads `dir/config.yaml` (or the `config` object/string inside eval.json) and `dir/eval.json`.
@@ -46,6 +52,7 @@ int method_rank(const std::string& method);
 /// (the others are 0), values rounded to 6 significant digits.
 struct PointKey {
   std::string model, method;
+  std::string variant;  ///< RunRecord::variant: a variant is a point of its own
   double lr = 0, alpha = 0, temperature = 0, gamma = 0, p1 = 0;
   bool operator<(const PointKey& o) const;
   bool operator==(const PointKey& o) const;
@@ -53,10 +60,14 @@ struct PointKey {
 
 /// Whether `method`'s point shares KD point `kd`'s hyper-parameters (paper §4 "Shared
 /// hyperparameters"): same model and η, and for every method but NLL the same τ and α
-/// (γ and P1 are the method's own).
+/// (γ and P1 are the method's own). Only the paper's KD (no variant) is a reference.
 bool shares_hparams(const PointKey& method, const PointKey& kd);
 
 PointKey point_key(const RunRecord& r);
+
+/// Display name of a point's method with its variant ("KD", "KD [reverse_kl]").
+std::string point_label(const PointKey& k);
+
 
 /// Runs of one point, with per-metric means over the seeds that have the metric.
 struct Point {

@@ -39,7 +39,7 @@ Table runs_table(const std::vector<Point>& points, bool precise);
 /// best student value.
 Table best_table(const std::vector<Point>& points, const std::string& metric, const Point* teacher, bool precise);
 
-/// Per-pair improvement over KD: Method, η, α, τ, γ, P1, [seed,] metric, KD, method, KD − method.
+/// Per-pair improvement over KD (point means): Method, η, α, τ, γ, P1, metric, KD, method, KD − method.
 Table improvement_table(const std::vector<Comparison>& comps, bool precise);
 
 /// Sign statistics: Model, Metric, Method, n, wins, losses, ties, mean, median, sign-test p,
