@@ -7,7 +7,12 @@
 #   scripts/mini_grid.sh BASE_CONFIG [--preset smoke|default] [--dry-run] [--runs-dir DIR]
 #                        [--jobs N] [--gpus 0,1,..] [--shard i/n] [--seeds 0,1]
 #                        [--lrs "1e-3 3e-3"] [--taus "1.0"] [--alphas "0.5 0.9"]
-#                        [--gammas "0.1"] [--p1s "0.1"] [--set key=value ...]
+#                        [--gammas "0.1"] [--p1s "0.1"] [--divergences "forward_kl reverse_kl"]
+#                        [--pairs "paper uniform"] [--set key=value ...]
+#
+# --divergences repeats every KD/HLDC/HLDF point per logit divergence (forward_kl is the paper's;
+# others get a _NAME suffix), --pairs every HLDC/HLDF point per hidden-layer preset (paper: one
+# D_S/2 ↔ D_T/2 pair; uniform: every student block, suffix _uniform). See docs/objectives.md.
 #
 # Presets (value lists; any list option overrides its preset):
 #   smoke    η {3e-3}, τ {1.0}, α {0.5}, γ {0.1}, P1 {0.1}            →  4 runs (one per method)
@@ -21,7 +26,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit "${1:-2}"; }
 
-config="" preset=default dry=0 runs_dir=runs/mini jobs=1 shard="" gpus="" seeds=0
+config="" preset=default dry=0 runs_dir=runs/mini jobs=1 shard="" gpus="" seeds=0 divs=forward_kl pairs=paper
 lrs="" taus="" alphas="" gammas="" p1s=""
 extra=()
 while [ $# -gt 0 ]; do
@@ -33,6 +38,8 @@ while [ $# -gt 0 ]; do
     --gpus) gpus=${2:?--gpus needs a value}; shift ;;
     --shard) shard=${2:?--shard needs a value}; shift ;;
     --seeds) seeds=${2:?--seeds needs a value}; shift ;;
+    --divergences) divs=${2:?--divergences needs a value}; shift ;;
+    --pairs) pairs=${2:?--pairs needs a value}; shift ;;
     --lrs) lrs=${2:?}; shift ;;
     --taus) taus=${2:?}; shift ;;
     --alphas) alphas=${2:?}; shift ;;
@@ -57,5 +64,5 @@ for v in $lrs $taus $alphas $gammas $p1s; do
   [[ $v =~ ^[0-9.eE+-]+$ ]] || sweep_die "grid value '$v' is not a number"
 done
 
-grid_lines "$lrs" "$taus" "$alphas" "$gammas" "$p1s" | with_seeds "$seeds" |
+grid_lines "$lrs" "$taus" "$alphas" "$gammas" "$p1s" | with_variants "$divs" "$pairs" | with_seeds "$seeds" |
   sweep_run "$config" "$runs_dir" "$jobs" "$shard" "$dry" "$gpus" "${extra[@]+"${extra[@]}"}"

@@ -4,19 +4,24 @@
 #   students under one FLOPs budget → evaluation → the Table 2-style report.
 # Every stage skips finished work and resumes after a crash; re-running is cheap.
 #
-#   scripts/quickstart.sh [--preset default|smoke] [--out runs/quickstart]
+#   scripts/quickstart.sh [--preset default|smoke|study] [--seeds N] [--out runs/quickstart]
 #
 # Presets: default (~6 min on 2 cores; vocab 4096, teacher 800k tokens, students 400k tokens
-# each, the mini-grid's default points) and smoke (~2 min, for CI: vocab 1024, a corpus subset,
-# small budgets, one run per method). HLD_TRAIN overrides the binary (default build/hld-train).
+# each, the mini-grid's default points, one seed), study (the default grid with 3 seeds, so the
+# report can state intervals over seeds; ~20 min) and smoke (~2 min, for CI: vocab 1024, a corpus
+# subset, small budgets, one run per method). --seeds N runs every grid point with seeds 0..N-1
+# (a seed changes the student's initialisation and data order; each seed gets its own teacher
+# cache, because the cache holds the sequences that seed's runs read). HLD_TRAIN overrides the
+# binary (default build/hld-train).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-preset=default out=runs/quickstart
+preset=default out=runs/quickstart seeds=""
 while [ $# -gt 0 ]; do
   case $1 in
     --preset) preset=${2:?--preset needs default or smoke}; shift ;;
     --out) out=${2:?--out needs a directory}; shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --seeds) seeds=${2:?--seeds needs a number}; shift ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "quickstart: unknown argument '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -25,10 +30,14 @@ bin=${HLD_TRAIN:-build/hld-train}
 [ -x "$bin" ] || { echo "quickstart: $bin not found; run scripts/setup.sh first" >&2; exit 2; }
 data=$out/data
 case $preset in
-  default) vocab=4096 docs=0 teacher_tokens=8.0e5 student_tokens=4.0e5 grid=default ;;
-  smoke)   vocab=1024 docs=4000 teacher_tokens=1.5e5 student_tokens=6.0e4 grid=smoke ;;
-  *) echo "quickstart: unknown preset '$preset' (default, smoke)" >&2; exit 2 ;;
+  default) vocab=4096 docs=0 teacher_tokens=8.0e5 student_tokens=4.0e5 grid=default preset_seeds=1 ;;
+  study)   vocab=4096 docs=0 teacher_tokens=8.0e5 student_tokens=4.0e5 grid=default preset_seeds=3 ;;
+  smoke)   vocab=1024 docs=4000 teacher_tokens=1.5e5 student_tokens=6.0e4 grid=smoke preset_seeds=1 ;;
+  *) echo "quickstart: unknown preset '$preset' (default, study, smoke)" >&2; exit 2 ;;
 esac
+seeds=${seeds:-$preset_seeds}
+[[ $seeds =~ ^[1-9][0-9]*$ ]] || { echo "quickstart: --seeds '$seeds': expected a positive integer" >&2; exit 2; }
+seed_list=$(seq -s, 0 $((seeds - 1)))
 stage() { printf '\n== %s\n' "$*"; }
 t0=$(date +%s)
 
@@ -55,17 +64,22 @@ stage "2/6 teacher pre-training (NLL, $teacher_tokens tokens)"
 "$bin" train configs/quickstart/teacher.yaml "${common[@]}" --set "run.dir=$out/teacher" \
   --set "budget.amount=$teacher_tokens"
 
+# Held-out loss every 25 steps on 4 batches (the loss curves in the report; ~5 % of a student's
+# compute), and one teacher cache per seed ({seed}: the run's seed).
 student=(configs/quickstart/student.yaml "${common[@]}" --set "teacher.checkpoint=$out/teacher"
-         --set "teacher.cache=$out/teacher-cache" --set "budget.amount=$student_tokens")
-stage "3/6 teacher cache (top-k logits + hint-layer states)"
-"$bin" cache-teacher "${student[@]}"
+         --set "budget.amount=$student_tokens" --set run.eval_every=25 --set run.eval_batches=4)
+cache_of() { echo "$out/teacher-cache-s$1"; }
+stage "3/6 teacher cache (top-k logits + hint-layer states), $seeds seed(s)"
+for s in ${seed_list//,/ }; do
+  "$bin" cache-teacher "${student[@]}" --set "run.seed=$s" --set "teacher.cache=$(cache_of "$s")"
+done
 
 stage "4/6 students: NLL, KD, HLDC, HLDF under one FLOPs budget"
-"$bin" flops "${student[@]}" --set objective.name=hldf | sed -n '1,40p'
+"$bin" flops "${student[@]}" --set objective.name=hldf --set "teacher.cache=$(cache_of 0)" | sed -n '1,40p'
 sets=()
 for i in "${!student[@]}"; do [ "$i" -eq 0 ] || sets+=("${student[$i]}"); done
-HLD_TRAIN=$bin scripts/mini_grid.sh configs/quickstart/student.yaml --preset "$grid" \
-  --runs-dir "$out/students" "${sets[@]}" --set teacher.source=cache
+HLD_TRAIN=$bin scripts/mini_grid.sh configs/quickstart/student.yaml --preset "$grid" --seeds "$seed_list" \
+  --runs-dir "$out/students" "${sets[@]}" --set teacher.source=cache --set "teacher.cache=$(cache_of '{seed}')"
 
 stage "5/6 evaluation"
 [ "$out/teacher/eval.json" -nt "$out/teacher/checkpoints" ] ||
@@ -76,7 +90,7 @@ for run in "$out"/students/*/; do
 done
 
 stage "6/6 report"
-"$bin" report "$out"/students/*/ --teacher "$out/teacher" --out "$out/report"
+"$bin" report "$out"/students/*/ --teacher "$out/teacher" --out "$out/report" --teacher-cost full
 echo
 echo "done in $(( $(date +%s) - t0 )) s. Files:"
 echo "  runs      $out/teacher, $out/students/*"

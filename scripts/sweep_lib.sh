@@ -29,12 +29,42 @@ grid_lines() {
 }
 
 # with_seeds SEEDS: repeats every grid line per seed (suffix _sSEED, run.seed=SEED) when more
-# than one seed, or a seed other than 0, is asked for; reads lines on stdin.
+# than one seed, or a seed other than 0, is asked for; reads lines on stdin. A seed changes the
+# student's initialisation and the data order; "{seed}" in any --set value is replaced by it.
 with_seeds() {
   local seeds=$1 name sets s
   if [ "$seeds" = "0" ]; then cat; return; fi
   while IFS=$'\t' read -r name sets; do
     for s in ${seeds//,/ }; do printf '%s_s%s\t%s run.seed=%s\n' "$name" "$s" "$sets" "$s"; done
+  done
+}
+
+# with_variants DIVERGENCES PAIRS: repeats every distilled line (kd, hldc, hldf) per logit
+# divergence (objective.divergence; forward_kl, the paper's, keeps the line's name, the others
+# add _NAME) and every HLDC/HLDF line per hidden-layer preset (paper: the one D_S/2 ↔ D_T/2 pair;
+# uniform: objective.hidden_map=uniform, suffix _uniform); reads lines on stdin.
+with_variants() {
+  local divs=$1 pairs=$2 name sets d p n s
+  for d in $divs; do
+    case $d in forward_kl|reverse_kl|jsd|skew_kl|tvd) ;;
+      *) sweep_die "--divergences: unknown divergence '$d' (forward_kl, reverse_kl, jsd, skew_kl, tvd)" ;; esac
+  done
+  for p in $pairs; do
+    case $p in paper|uniform) ;; *) sweep_die "--pairs: unknown preset '$p' (paper, uniform)" ;; esac
+  done
+  while IFS=$'\t' read -r name sets; do
+    case " $sets " in
+      *" objective.name=nll "*) printf '%s\t%s\n' "$name" "$sets"; continue ;;
+    esac
+    for d in $divs; do
+      for p in $pairs; do
+        case " $sets " in *" objective.name=kd "*) [ "$p" = paper ] || continue ;; esac
+        n=$name s=$sets
+        if [ "$d" != forward_kl ]; then n+="_$d"; s+=" objective.divergence=$d"; fi
+        if [ "$p" = uniform ]; then n+="_uniform"; s+=" objective.hidden_map=uniform"; fi
+        printf '%s\t%s\n' "$n" "$s"
+      done
+    done
   done
 }
 
@@ -67,7 +97,10 @@ sweep_run() {
     if [ $((idx % sn)) -eq "$si" ]; then
       local dir="$runs_dir/$name"
       local cmd=("$bin" train "$config")
-      for a in $sets "${extra[@]}"; do cmd+=(--set "$a"); done
+      # "{seed}" in an override stands for the run's seed (e.g. a teacher cache per seed).
+      local run_seed=0
+      [[ " $sets " =~ \ run\.seed=([0-9]+)\  ]] && run_seed=${BASH_REMATCH[1]}
+      for a in $sets "${extra[@]+"${extra[@]}"}"; do cmd+=(--set "${a//\{seed\}/$run_seed}"); done
       cmd+=(--set "run.dir=$dir")
       names+=("$name")
       cmds+=("$(printf '%q ' "${cmd[@]}")")

@@ -1,10 +1,14 @@
 // `hld-train cache-teacher CONFIG`: write the teacher's top-k logits and hint-layer states for
 // the sequences a run will read (teacher.cache), or with --verify re-read and check a cache.
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
+#include "hld/budget/costs.h"
+#include "hld/teacher/teacher.h"
 #include "hld/dist/launch_env.h"
 #include "hld/cli/common.h"
 #include "hld/util/fs.h"
@@ -63,6 +67,20 @@ int run_verify(const CacheArgs& a, const config::ExperimentConfig& cfg) {
   return kExitOk;
 }
 
+// What the cache cost to make, for teacher-inclusive accounting (`report --teacher-cost`): the
+// teacher forward over every cached token, C_teacher = 2·backbone + 2·d·V FLOPs a token
+// (budget::forward_cost, the same convention as the training budget).
+void write_cache_cost(const config::ExperimentConfig& cfg, double tokens) {
+  const auto shape = teacher::teacher_shape(cfg);
+  const double per_token = double(budget::forward_cost(shape));
+  const nlohmann::json cost = {{"format", "hld-teacher-cache-cost/1"},
+                               {"teacher", shape.name},
+                               {"teacher_forward_flops_per_token", per_token},
+                               {"tokens", tokens},
+                               {"flops", per_token * tokens}};
+  util::write_file_atomic((std::filesystem::path(cfg.teacher.cache) / "cost.json").string(), cost.dump(2) + "\n");
+}
+
 int run_cache(const CacheArgs& a) {
   const auto cfg = a.cfg.load();
   if (a.verify) return run_verify(a, cfg);
@@ -75,6 +93,7 @@ int run_cache(const CacheArgs& a) {
   o.quiet = a.quiet;
   const auto r = teacher::write_teacher_cache(cfg, o);
   const double tokens = double(r.index.rows) * double(r.index.context);
+  if (r.index.complete()) write_cache_cost(cfg, tokens);
   std::printf("cache-teacher: %s: %lld of %lld chunks, %.1f bytes/token on disk (%lld in records)\n",
               r.index.complete() ? "complete" : "incomplete", (long long)r.index.chunks.size(),
               (long long)r.index.num_chunks(), tokens > 0 ? double(r.index.total_bytes()) / tokens : 0.0,

@@ -44,14 +44,16 @@ RunSeries read_series(const std::string& path) {
     const auto flops = finite(j, "flops/spent");
     if (!flops) continue;
     if (auto v = finite(j, "valid/loss")) s.valid[step] = {*flops, *v};
-    if (auto v = finite(j, "train/loss")) {
-      s.train[step] = {*flops, *v};
-      if (j.contains("phase") && j["phase"].is_string()) {
-        const std::string ph = j["phase"].get<std::string>();
-        if (first_phase.empty()) first_phase = ph;
-        if (ph == first_phase) first_phase_last = std::max(first_phase_last, *flops);
-        else if (first_phase_last >= 0) s.phase_end = first_phase_last;
-      }
+    // The student's own next-token loss on its training batches: comparable across objectives
+    // (train/loss mixes in the KD and hidden terms; HLDF's hint phase has no NLL term).
+    if (auto v = finite(j, "train/nll")) s.train[step] = {*flops, *v};
+    if (j.contains("phase") && j["phase"].is_string() && j.contains("train/loss")) {
+      const std::string ph = j["phase"].get<std::string>();
+      if (first_phase.empty()) first_phase = ph;
+      if (ph == first_phase)
+        first_phase_last = std::max(first_phase_last, *flops);
+      else if (first_phase_last >= 0)
+        s.phase_end = first_phase_last;
     }
   }
   return s;

@@ -179,7 +179,7 @@ std::vector<std::string> write_curve_figures(const std::vector<Curve>& curves, c
     gp << "\n# ---- " << model << "\nset output '" << base << ".png'\nset multiplot layout 1,2 title '" << model
        << ": best point per method, mean over seeds (band: min-max)'\n";
     for (const char* kind : {"valid", "train"}) {
-      gp << "set title '" << (std::string(kind) == "valid" ? "held-out loss" : "train loss") << "'\nset ylabel 'loss (nats)'\n";
+      gp << "set title '" << (std::string(kind) == "valid" ? "held-out loss" : "train NLL (the student's next-token loss)") << "'\nset ylabel 'loss (nats)'\n";
       int arrow = 0;
       for (const Curve* c : cs)
         if (c->kind == kind && c->phase_end_flops)

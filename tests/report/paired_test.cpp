@@ -120,7 +120,8 @@ void write_curve_run(const std::string& dir, const testing::FakeRun& fr, const s
     const double f = step * flops_per_step;
     const std::string phase = step <= phase1_steps ? "hint" : (phase1_steps ? "kd" : "train");
     lines += "{\"step\": " + std::to_string(step) + ", \"phase\": \"" + phase + "\", \"flops/spent\": " +
-             std::to_string(f) + ", \"train/loss\": " + std::to_string(valid[i] + 0.1) + "}\n";
+             std::to_string(f) + ", \"train/loss\": " + std::to_string(valid[i] + 0.2) + ", \"train/nll\": " +
+             std::to_string(valid[i] + 0.1) + "}\n";
     lines += "{\"step\": " + std::to_string(step) + ", \"valid/loss\": " + std::to_string(valid[i]) +
              ", \"flops/spent\": " + std::to_string(f) + "}\n";
   }
@@ -153,6 +154,10 @@ TEST(ReportCurves, MeanAndBandOverSeedsAndThePhaseBoundary) {
   EXPECT_FALSE(flops_to_reach(v, 3.0).has_value());
   EXPECT_NEAR(*value_at(v, 30), 4.6, 1e-9);
   EXPECT_FALSE(value_at(v, 70).has_value());
+  const Curve& tr = curves[1];
+  ASSERT_EQ(tr.kind, "train");
+  ASSERT_EQ(tr.points.size(), 3u);
+  EXPECT_NEAR(tr.points[0].mean, 5.2, 1e-9);  // train/nll, not train/loss
   fs::remove_all(root);
 }
 

@@ -1,5 +1,6 @@
 // Loss curves from run folders' metrics.jsonl: the held-out loss of periodic evaluations
-// (run.eval_every, records with "valid/loss") and the logged train loss ("train/loss"), against
+// (run.eval_every, records with "valid/loss") and the student's logged train NLL ("train/nll":
+// comparable across objectives, unlike train/loss, which mixes in the KD and hidden terms), against
 // training FLOPs ("flops/spent"), averaged over the seeds of a hyper-parameter point with a
 // min–max band. Used for the loss-curve figures and for compute questions ("how many FLOPs did KD
 // need to reach NLL's final loss?") in the teacher-inclusive accounting.
@@ -22,7 +23,7 @@ struct CurvePoint {
   int n = 0;              ///< runs having this step
 };
 
-/// One curve of one point: "valid" (held-out) or "train".
+/// One curve of one point: "valid" (held-out loss) or "train" (train NLL).
 struct Curve {
   std::string model, method, kind;
   PointKey point;

@@ -20,7 +20,7 @@ bool gnuplot_available(const std::string& gnuplot = "gnuplot");
 std::vector<std::string> write_figures(const std::vector<Comparison>& comps, const std::string& dir,
                                        const std::string& gnuplot = "gnuplot");
 
-/// Writes `dir/<model>_curves.png` per model: held-out loss (left) and train loss (right) against
+/// Writes `dir/<model>_curves.png` per model: held-out loss (left) and train NLL (right) against
 /// training FLOPs, one line per curve (mean over seeds) with its min–max band, HLDF's phase
 /// boundary as a dashed vertical line; plus `<model>_curves_<i>.dat` and `curves.gp`. Returns the
 /// PNGs that exist afterwards.
