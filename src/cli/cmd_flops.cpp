@@ -23,6 +23,7 @@ struct FlopsArgs {
   bool json = false;
   double throughput = 0;  // NLL-equivalent training tokens/s, all ranks together
   int world_size = 1;
+  std::string for_device;  // "": the configured device; cpu | cuda: estimate memory for that kind
 };
 
 int run_flops(const FlopsArgs& a) {
@@ -32,21 +33,30 @@ int run_flops(const FlopsArgs& a) {
   std::optional<config::ModelConfig> teacher;
   if (c.needs_teacher() && (c.teacher.model || !c.teacher.checkpoint.empty())) teacher = teacher::teacher_shape(c);
   const auto p = budget::plan(c, a.world_size, teacher ? &*teacher : nullptr);
-  const bool cuda = runtime::resolve_device(c.run.device).is_cuda();
-  const auto mem = train::estimate_training_memory(c, teacher ? &*teacher : nullptr, compat::kHasSdpa && cuda);
+  HLD_INPUT_CHECK(a.for_device.empty() || a.for_device == "cpu" || a.for_device == "cuda",
+                  "--for-device: expected cpu or cuda");
+  // --for-device cuda: a CUDA build's estimate (LibTorch 2.x fused attention) from any machine.
+  const bool cuda = a.for_device.empty() ? runtime::resolve_device(c.run.device).is_cuda() : a.for_device == "cuda";
+  const bool fused = a.for_device.empty() ? compat::kHasSdpa && cuda : cuda;
+  // Per rank of --world-size ranks: the configured run first, then with/without ZeRO-1 and
+  // activation checkpointing (train/resources.h).
+  const auto alts = train::memory_alternatives(c, teacher ? &*teacher : nullptr, fused, a.world_size);
+  const auto& mem = alts.front();
   if (a.json) {
     auto j = budget::to_json(p, a.throughput);
     j["config"] = a.cfg.path;
     j["model"] = c.model.name;
-    j["memory_estimate"] = {{"device", cuda ? "cuda" : "cpu"},   {"weights", mem.weights},
-                            {"optimizer", mem.optimizer},        {"activations", mem.activations},
-                            {"logits", mem.logits},              {"teacher", mem.teacher},
-                            {"validation", mem.validation},      {"total", mem.total()}};
+    j["memory_estimate"] = train::to_json(mem);
+    j["memory_estimate"]["device"] = cuda ? "cuda" : "cpu";
+    j["memory_alternatives"] = nlohmann::json::array();
+    for (const auto& e : alts) j["memory_alternatives"].push_back(train::to_json(e));
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("hld-train flops: %s (student %s)\n", a.cfg.path.c_str(), c.model.name.c_str());
     std::printf("%s", budget::format_plan(p, a.throughput).c_str());
-    std::printf("memory (one process, %s): %s\n", cuda ? "cuda" : "cpu", mem.describe().c_str());
+    std::printf("memory (one of %d process(es), %s): %s\n", a.world_size, cuda ? "cuda" : "cpu",
+                mem.describe().c_str());
+    std::printf("memory per rank, alternatives:\n%s", train::describe_alternatives(alts, 0).c_str());
   }
   return kExitOk;
 }
@@ -63,6 +73,8 @@ void register_flops(CLI::App& app, Action& action) {
                   "NLL-equivalent training tokens/s (all ranks) for a wall-clock estimate");
   sub->add_option("--world-size", args->world_size, "data-parallel ranks (global batch = batch_size × ranks)")
       ->check(CLI::PositiveNumber);
+  sub->add_option("--for-device", args->for_device,
+                  "memory estimate for cpu or cuda (cuda: LibTorch 2.x fused attention) instead of run.device");
   sub->callback([&action, args] { action = [args] { return run_flops(*args); }; });
 }
 

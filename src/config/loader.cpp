@@ -113,6 +113,10 @@ const std::vector<std::pair<std::string, std::optional<RegressorKind>>> kRegress
     {"linear", RegressorKind::kLinear},
     {"mlp", RegressorKind::kMlp},
     {"gated_mlp", RegressorKind::kGatedMlp}};
+const std::vector<std::pair<std::string, ActivationCheckpointing>> kCheckpointing = {
+    {"none", ActivationCheckpointing::kNone},
+    {"blocks", ActivationCheckpointing::kBlocks},
+    {"every_k", ActivationCheckpointing::kEveryK}};
 const std::vector<std::string> kEvalTasks = {"c4",   "valid_shards", "wikitext",   "hellaswag",
                                              "piqa", "arc_easy",     "winogrande", "lambada"};
 
@@ -156,6 +160,9 @@ void fields(V& v, RunConfig& c) {
   v("peak_flops", c.peak_flops);
   v("max_bad_steps", c.max_bad_steps);
   v("check_resources", c.check_resources);
+  v("zero", c.zero);
+  v.named("activation_checkpointing", c.activation_checkpointing, kCheckpointing);
+  v("activation_checkpointing_k", c.activation_checkpointing_k);
 }
 
 template <class V>
@@ -456,6 +463,10 @@ std::string range_errors(const ExperimentConfig& c) {
   need(c.run.eval_every >= 0, "run.eval_every", double(c.run.eval_every), "a non-negative integer");
   need(c.run.threads >= 0, "run.threads", double(c.run.threads), "a non-negative integer");
   need(c.run.max_bad_steps >= 0, "run.max_bad_steps", double(c.run.max_bad_steps), "a non-negative integer");
+  need(c.run.zero == 0 || c.run.zero == 1, "run.zero", double(c.run.zero),
+       "0 (replicated optimizer state) or 1 (ZeRO-1: AdamW state sharded over ranks)");
+  need(c.run.activation_checkpointing_k >= 1, "run.activation_checkpointing_k", double(c.run.activation_checkpointing_k),
+       "a positive integer");
   need(c.eval.batch_size >= 1, "eval.batch_size", double(c.eval.batch_size), "a positive integer");
   need(c.eval.max_examples >= 0, "eval.max_examples", double(c.eval.max_examples), "a non-negative integer");
   const std::string& pt = c.eval.prefix_token;

@@ -281,6 +281,16 @@ void ProcessGroupCollective::broadcast(std::vector<torch::Tensor>& tensors) {
   }
 }
 
+std::vector<torch::Tensor> ProcessGroupCollective::allgather(const torch::Tensor& mine_N) {
+  torch::NoGradGuard ng;
+  std::vector<at::Tensor> in{mine_N.to(impl_->comm_device).contiguous()};
+  std::vector<std::vector<at::Tensor>> out(1);
+  for (int r = 0; r < env_.world; ++r) out[0].push_back(torch::empty_like(in[0]));
+  guarded(env_, "parameter all-gather (ZeRO-1)",
+          [&] { impl_->call([&](auto& pg) { return pg.allgather(out, in); })->wait(); });
+  return out[0];
+}
+
 double ProcessGroupCollective::allreduce_sum(double v) {
   auto t = torch::full({1}, v, torch::TensorOptions().dtype(torch::kFloat64).device(impl_->comm_device));
   std::vector<at::Tensor> one{t};
@@ -305,6 +315,7 @@ ProcessGroupCollective::~ProcessGroupCollective() = default;
 std::string ProcessGroupCollective::backend() const { return "none"; }
 void ProcessGroupCollective::allreduce_mean(std::vector<torch::Tensor>&) {}
 void ProcessGroupCollective::broadcast(std::vector<torch::Tensor>&) {}
+std::vector<torch::Tensor> ProcessGroupCollective::allgather(const torch::Tensor& mine_N) { return {mine_N}; }
 double ProcessGroupCollective::allreduce_sum(double v) { return v; }
 void ProcessGroupCollective::barrier() {}
 

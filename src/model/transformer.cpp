@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "hld/model/activation_checkpoint.h"
+
 namespace hld::model {
 
 TransformerImpl::TransformerImpl(const config::ModelConfig& c) : cfg_(c) {
@@ -73,7 +75,15 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& ids, const ForwardOp
       if (masks) mask_local = attention_mask(T, cfg_.sliding_window, dev);
       rope_local = rope_tables(T, cfg_.head_dim, cfg_.rope_local_base, cfg_.rope_local_scaling, dev, dt);
     }
-    x = blocks[i]->forward(x, global ? mask_global : mask_local, global ? rope_global : rope_local);
+    const auto& mask = global ? mask_global : mask_local;
+    const auto& rope = global ? rope_global : rope_local;
+    // A block whose input is also a returned hidden state runs plainly: its input then has an
+    // outside consumer, and summing the block's gradient contributions inside the recomputation
+    // would round differently from the plain graph's accumulation order.
+    if (checkpoints_block(checkpoint_every_, i) && !want(i))
+      x = checkpointed_block(blocks[i], x, mask, rope);
+    else
+      x = blocks[i]->forward(x, mask, rope);
     if (want(i + 1)) out.hidden[i + 1] = x;
   }
   if (n_blocks < cfg_.num_layers) return out;

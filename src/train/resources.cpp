@@ -6,7 +6,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <cmath>
+
 #include "hld/budget/costs.h"
+#include "hld/model/activation_checkpoint.h"
 #include "hld/model/model_io.h"
 #include "hld/objectives/chunked_lm_loss.h"
 #include "hld/util/error.h"
@@ -49,8 +52,11 @@ std::optional<double> read_number(const std::string& path) {
 
 std::string MemoryEstimate::describe() const {
   std::ostringstream s;
-  s << "weights " << util::human_bytes(weights) << " + gradients and AdamW moments " << util::human_bytes(optimizer)
-    << " + activations " << util::human_bytes(activations) << " + logits " << util::human_bytes(logits);
+  s << "weights " << util::human_bytes(weights) << " + gradients " << util::human_bytes(gradients)
+    << " + AdamW moments " << util::human_bytes(moments) << (zero == 1 && world > 1 ? " (1/" + std::to_string(world) + ", ZeRO-1)" : "")
+    << " + activations " << util::human_bytes(activations)
+    << (checkpointing != config::ActivationCheckpointing::kNone ? std::string(" (checkpointed)") : std::string())
+    << " + logits " << util::human_bytes(logits);
   if (teacher > 0) s << " + online teacher " << util::human_bytes(teacher);
   if (validation > step()) s << " (held-out loss " << util::human_bytes(validation) << " instead of the step's)";
   s << " = " << util::human_bytes(total());
@@ -58,20 +64,34 @@ std::string MemoryEstimate::describe() const {
 }
 
 MemoryEstimate estimate_training_memory(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher,
-                                        bool fused_attention) {
+                                        bool fused_attention, int world) {
   const auto& m = cfg.model;
   const double act_bytes = cfg.run.dtype == "bfloat16" ? 2 : 4;
   const double micro = double(cfg.data.batch_size / std::max<int64_t>(1, cfg.data.grad_accum));
   const double T = double(cfg.data.context), tokens = micro * T, V = double(m.vocab_size);
   const double params = model_params(m) + regressor_params(cfg, teacher);
   MemoryEstimate e;
+  e.world = std::max(1, world);
+  e.zero = cfg.run.zero;
+  e.checkpointing = cfg.run.activation_checkpointing;
+  e.checkpointing_k = cfg.run.activation_checkpointing_k;
   e.weights = 4 * params + (cfg.run.dtype == "bfloat16" ? 2 * params : 0);  // + autocast's bf16 copies
-  e.optimizer = 12 * params;
+  e.gradients = 4 * params;
+  // ZeRO-1: this rank's slices of the two moments (+ the all-gather's padded bucket pieces).
+  e.moments = e.zero == 1 && e.world > 1 ? 8 * params / e.world + 2.0 * double(25 << 20) : 8 * params;
+  e.optimizer = e.gradients + e.moments;
+  // Blocks recomputed in backward keep only their input (d values per token); while one of them
+  // is recomputed its full set of values exists once more.
+  const double L = double(m.num_layers);
+  const int64_t every = model::checkpoint_every(cfg.run.activation_checkpointing, cfg.run.activation_checkpointing_k);
+  const double ck = every > 0 ? std::floor(L / double(every)) : 0;
+  const double full_blocks = L - ck + (ck > 0 ? 1 : 0);
   // 25 % over the per-block count for the allocator's slack and smaller saved tensors.
-  double per_token = 1.25 * (double(m.num_layers) * block_values_per_token(m) + 2.0 * double(m.hidden_size));
+  double per_token = 1.25 * (full_blocks * block_values_per_token(m) + ck * double(m.hidden_size) +
+                             2.0 * double(m.hidden_size));
   e.activations = per_token * tokens * act_bytes;
   if (!fused_attention)  // eager attention keeps scores and probabilities [B, H, T, T] per block
-    e.activations += double(m.num_layers) * micro * double(m.num_heads) * T * T * 4 * 2;
+    e.activations += full_blocks * micro * double(m.num_heads) * T * T * 4 * 2;
   // chunked_lm_loss: logits, probabilities and their gradient for one chunk of rows (float32).
   e.logits = 3 * std::min(tokens, double(objectives::default_chunk_rows(m.vocab_size))) * V * 4;
   // Held-out loss: a forward without saved tensors keeps about one block's values per token at a
@@ -80,6 +100,60 @@ MemoryEstimate estimate_training_memory(const config::ExperimentConfig& cfg, con
   if (teacher && cfg.teacher.source == "online")
     e.teacher = model_params(*teacher) * act_bytes + 2 * tokens * double(teacher->vocab_size) * 4;
   return e;
+}
+
+std::vector<MemoryEstimate> memory_alternatives(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher,
+                                                bool fused_attention, int world) {
+  using AC = config::ActivationCheckpointing;
+  std::vector<MemoryEstimate> out{estimate_training_memory(cfg, teacher, fused_attention, world)};
+  std::vector<AC> modes{AC::kNone, AC::kBlocks};
+  if (cfg.run.activation_checkpointing == AC::kEveryK) modes.push_back(AC::kEveryK);
+  for (int64_t zero : {int64_t{0}, int64_t{1}}) {
+    if (zero == 1 && world <= 1) continue;  // ZeRO-1 changes nothing for one process
+    for (AC mode : modes) {
+      if (zero == cfg.run.zero && mode == cfg.run.activation_checkpointing) continue;
+      config::ExperimentConfig alt = cfg;
+      alt.run.zero = zero;
+      alt.run.activation_checkpointing = mode;
+      out.push_back(estimate_training_memory(alt, teacher, fused_attention, world));
+    }
+  }
+  return out;
+}
+
+std::string describe_settings(const MemoryEstimate& e) {
+  std::string s = "run.zero=" + std::to_string(e.zero) + ", run.activation_checkpointing=" +
+                  config::to_string(e.checkpointing);
+  if (e.checkpointing == config::ActivationCheckpointing::kEveryK) s += " (k=" + std::to_string(e.checkpointing_k) + ")";
+  return s;
+}
+
+std::string describe_alternatives(const std::vector<MemoryEstimate>& alts, double limit_bytes) {
+  std::ostringstream s;
+  for (size_t i = 0; i < alts.size(); ++i) {
+    const auto& e = alts[i];
+    s << "  " << (i == 0 ? "configured: " : "with ") << describe_settings(e) << ": " << util::human_bytes(e.total())
+      << " per rank";
+    if (limit_bytes > 0) s << (e.total() <= limit_bytes ? " (fits)" : " (does not fit)");
+    s << "\n";
+  }
+  return s.str();
+}
+
+nlohmann::json to_json(const MemoryEstimate& e) {
+  return {{"weights", e.weights},
+          {"optimizer", e.optimizer},
+          {"gradients", e.gradients},
+          {"moments", e.moments},
+          {"activations", e.activations},
+          {"logits", e.logits},
+          {"teacher", e.teacher},
+          {"validation", e.validation},
+          {"total", e.total()},
+          {"world_size", e.world},
+          {"zero", e.zero},
+          {"activation_checkpointing", config::to_string(e.checkpointing)},
+          {"activation_checkpointing_k", e.checkpointing_k}};
 }
 
 double checkpoint_bytes(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher) {
@@ -105,19 +179,24 @@ uint64_t host_memory_available() {
 }
 
 void check_training_resources(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher,
-                              bool fused_attention, uint64_t limit_bytes, const std::string& where, int processes) {
+                              bool fused_attention, uint64_t limit_bytes, const std::string& where, int processes,
+                              int world) {
   if (!cfg.run.check_resources) return;
-  const MemoryEstimate e = estimate_training_memory(cfg, teacher, fused_attention);
+  const auto alts = memory_alternatives(cfg, teacher, fused_attention, world);
+  const MemoryEstimate& e = alts.front();
   const double limit = double(limit_bytes) / std::max(1, processes);
   const int64_t micro = cfg.data.batch_size / std::max<int64_t>(1, cfg.data.grad_accum);
+  const std::string table = describe_alternatives(alts, limit_bytes ? limit : 0);
   HLD_INPUT_CHECK(limit_bytes == 0 || e.total() <= limit,
                   "training '" + cfg.model.name + "' needs about " + util::human_bytes(e.total()) + " of memory on " +
                       where + " (" + e.describe() + ", micro-batch " + std::to_string(micro) + " x " +
-                      std::to_string(cfg.data.context) + " tokens) but " + where + " has " + util::human_bytes(limit) +
-                      " available" +
+                      std::to_string(cfg.data.context) + " tokens, " + describe_settings(e) + ") but " + where +
+                      " has " + util::human_bytes(limit) + " available" +
                       (processes > 1 ? " per process (" + std::to_string(processes) + " processes)" : "") +
-                      "; raise data.grad_accum or lower data.batch_size, shorten data.context, choose a smaller "
-                      "model, or set run.check_resources=false to try anyway");
+                      "; per rank:\n" + table +
+                      "raise data.grad_accum or lower data.batch_size, shorten data.context, set run.zero=1 (several "
+                      "ranks) or run.activation_checkpointing=blocks, choose a smaller model, or set "
+                      "run.check_resources=false to try anyway");
 
   // Disk: keep_checkpoints complete checkpoints plus the one being written.
   const auto existing = static_cast<int64_t>(model::checkpoint_dirs(cfg.run.dir).size());

@@ -12,6 +12,7 @@
 #include "hld/budget/plan.h"
 #include "hld/data/batch_stream.h"
 #include "hld/dist/launch_env.h"
+#include "hld/model/activation_checkpoint.h"
 #include "hld/model/model_io.h"
 #include "hld/config/loader.h"
 #include "hld/objectives/chunked_lm_loss.h"
@@ -158,9 +159,15 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
 
   if (cfg.run.check_resources && folder) {
     const bool cuda = dev.is_cuda();
-    check_training_resources(cfg, tshape ? &*tshape : nullptr, compat::kHasSdpa && cuda,
-                             cuda ? runtime::cuda_free_memory(dev.index()) : host_memory_available(), dev.str(),
-                             cuda ? 1 : dist::read_launch_env().local_world);
+    const uint64_t limit = cuda ? runtime::cuda_free_memory(dev.index()) : host_memory_available();
+    const int processes = cuda ? 1 : dist::read_launch_env().local_world;
+    if (rank0) {  // per-rank memory with and without ZeRO-1 / checkpointing; the config decides
+      const auto alts = memory_alternatives(cfg, tshape ? &*tshape : nullptr, compat::kHasSdpa && cuda, world);
+      spdlog::info("memory per rank ({} rank(s)): {}\n{}", world, alts.front().describe(),
+                   describe_alternatives(alts, limit ? double(limit) / std::max(1, processes) : 0));
+    }
+    check_training_resources(cfg, tshape ? &*tshape : nullptr, compat::kHasSdpa && cuda, limit, dev.str(), processes,
+                             world);
   }
 
   // ---- data, models, teacher ---------------------------------------------------------------
@@ -196,6 +203,8 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   }
   student->to(dev);
   student->train();
+  student->set_checkpoint_every(
+      model::checkpoint_every(cfg.run.activation_checkpointing, cfg.run.activation_checkpointing_k));
   if (reg) reg->to(dev);
   // A cached teacher is read on the host, with the tokens, by the prefetcher (decoded on its thread
   // when it runs one); an online teacher runs in the step on the device.
@@ -246,6 +255,17 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
     objectives::Regressor* phase_reg = spec.regressor ? &reg : nullptr;
     AdamW opt(phase_params(student, phase_reg, spec, hint, cfg.optimizer), cfg.optimizer);
     if (!ckpt.empty() && st.phase == p && st.phase_step > 0) load_checkpoint(ckpt, student, nullptr, &opt);
+    if (cfg.run.zero == 1) opt.shard(coll);  // ZeRO-1: this rank keeps the moments of its slices
+    if (world > 1)  // measured from the tensors, on every rank
+      spdlog::info("[dist] rank {} of {}: phase '{}' optimizer state {} bytes ({})", rank, world, ph.name,
+                   opt.state_bytes(), opt.sharded() ? "ZeRO-1 slices" : "replicated");
+    // Checkpoints hold the full optimizer state whatever the world size: ZeRO-1 gathers it first
+    // (a collective, so every rank takes part; rank 0 writes).
+    auto save = [&] {
+      opt.gather_state();
+      if (rank0) result.last_checkpoint = save_checkpoint(run_dir, st, student, phase_reg, opt, cfg.run.keep_checkpoints);
+      opt.drop_gathered_state();
+    };
     const double peak_lr = constant_lr && cfg.schedule.hint_lr > 0 ? cfg.schedule.hint_lr : cfg.optimizer.lr;
     std::optional<Prefetcher> prefetch;
     if (stream) prefetch.emplace(*stream, cached ? teacher : nullptr, spec.needs, cfg.data.prefetch, dev.is_cuda());
@@ -254,8 +274,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
 
     while (st.phase_step < ph.steps) {
       if (opts.stop_after_steps >= 0 && st.step >= opts.stop_after_steps) {
-        if (rank0 && folder)
-          result.last_checkpoint = save_checkpoint(run_dir, st, student, phase_reg, opt, cfg.run.keep_checkpoints);
+        if (folder) save();
         result.state = st;
         return result;
       }
@@ -294,8 +313,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
       }
       if (cfg.run.eval_every > 0 && st.step % cfg.run.eval_every == 0 && valid && rank0)
         metrics->write(validate(st.step, st.flops));
-      if (rank0 && folder && cfg.run.checkpoint_every > 0 && st.step % cfg.run.checkpoint_every == 0)
-        result.last_checkpoint = save_checkpoint(run_dir, st, student, phase_reg, opt, cfg.run.keep_checkpoints);
+      if (folder && cfg.run.checkpoint_every > 0 && st.step % cfg.run.checkpoint_every == 0) save();
     }
     // Phase done: the next phase starts with a fresh optimizer (HLDF drops the regressor).
     ++st.phase;

@@ -30,48 +30,8 @@ namespace hld::dist {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-/// A started `sh -c "exec env VARS hld-train ARGS > LOG 2>&1"`; the pid is hld-train's.
-struct Proc {
-  pid_t pid = -1;
-  std::string log;
-  int status = -1;  ///< exit code once reaped (-2: killed by a signal)
-
-  Proc(const std::string& env, const std::string& args, const std::string& log_path) : log(log_path) {
-    const std::string cmd = "exec env " + env + " " + HLD_TRAIN_BIN + " " + args + " > " + log + " 2>&1";
-    pid = ::fork();
-    if (pid == 0) {
-      ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-  }
-  ~Proc() {
-    if (pid > 0 && status == -1) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-  }
-  /// Waits up to `timeout_s`; true when the process ended (status set).
-  bool wait(double timeout_s) {
-    const auto end = Clock::now() + std::chrono::duration<double>(timeout_s);
-    while (Clock::now() < end) {
-      int st = 0;
-      if (::waitpid(pid, &st, WNOHANG) == pid) {
-        status = WIFEXITED(st) ? WEXITSTATUS(st) : -2;
-        return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return false;
-  }
-  std::string output() const { return util::read_file(log); }
-};
-
-std::string launch_env(int rank, int world, int port) {
-  return "RANK=" + std::to_string(rank) + " WORLD_SIZE=" + std::to_string(world) +
-         " LOCAL_RANK=" + std::to_string(rank) + " LOCAL_WORLD_SIZE=" + std::to_string(world) +
-         " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " HLD_DIST_TIMEOUT=30";
-}
+using testing::launch_env;
+using testing::Proc;
 
 /// A tiny NLL student on a synthetic split: steps are milliseconds, so the tests stay short.
 class DataParallel : public ::testing::Test {

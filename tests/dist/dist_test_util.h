@@ -1,15 +1,21 @@
-// Helpers for the data-parallel tests: a free local TCP port and a tiny synthetic token split.
+// Helpers for the data-parallel tests: a free local TCP port, a tiny synthetic token split, and
+// hld-train processes started by hand with the torchrun variables.
 #pragma once
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "hld/data/shards.h"
+#include "hld/util/fs.h"
 
 namespace hld::dist::testing {
 
@@ -46,6 +52,51 @@ inline void write_synthetic_split(const std::string& dir, int64_t vocab, int doc
     w.add_document(ids, "synthetic");
   }
   w.finish({{"note", "synthetic data-parallel test split"}});
+}
+
+#ifdef HLD_TRAIN_BIN
+/// A started `sh -c "exec env VARS hld-train ARGS > LOG 2>&1"`; the pid is hld-train's.
+struct Proc {
+  pid_t pid = -1;
+  std::string log;
+  int status = -1;  ///< exit code once reaped (-2: killed by a signal)
+
+  Proc(const std::string& env, const std::string& args, const std::string& log_path) : log(log_path) {
+    const std::string cmd = "exec env " + env + " " + HLD_TRAIN_BIN + " " + args + " > " + log + " 2>&1";
+    pid = ::fork();
+    if (pid == 0) {
+      ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~Proc() {
+    if (pid > 0 && status == -1) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+  /// Waits up to `timeout_s`; true when the process ended (status set).
+  bool wait(double timeout_s) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    while (std::chrono::steady_clock::now() < end) {
+      int st = 0;
+      if (::waitpid(pid, &st, WNOHANG) == pid) {
+        status = WIFEXITED(st) ? WEXITSTATUS(st) : -2;
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }
+  std::string output() const { return util::read_file(log); }
+};
+#endif
+
+/// The torchrun variables of rank `rank` of `world` local processes (rendezvous on `port`).
+inline std::string launch_env(int rank, int world, int port) {
+  return "RANK=" + std::to_string(rank) + " WORLD_SIZE=" + std::to_string(world) +
+         " LOCAL_RANK=" + std::to_string(rank) + " LOCAL_WORLD_SIZE=" + std::to_string(world) +
+         " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " HLD_DIST_TIMEOUT=30";
 }
 
 }  // namespace hld::dist::testing

@@ -24,6 +24,11 @@ class Collective {
   virtual void allreduce_mean(std::vector<torch::Tensor>& tensors) { (void)tensors; }
   /// Copies rank 0's tensors to every rank (initial weights); no-op for one process.
   virtual void broadcast(std::vector<torch::Tensor>& tensors) { (void)tensors; }
+  /// Every rank's `mine_N` (1-D, the same length and dtype on every rank), in rank order: what
+  /// ZeRO-1 uses to share the parameter slices each rank updated. One process: {mine_N}.
+  virtual std::vector<torch::Tensor> allgather(const torch::Tensor& mine_N) { return {mine_N}; }
+  /// The flat-bucket size of the collectives (HLD_DIST_BUCKET_MB; 25 MiB by default).
+  virtual int64_t bucket_bytes() const { return 25ll << 20; }
   /// Sum of a scalar over ranks (counters, losses for logging).
   virtual double allreduce_sum(double v) { return v; }
   /// Waits for every rank; throws with a clear message when a peer is gone or times out.

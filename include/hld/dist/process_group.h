@@ -35,6 +35,9 @@ class ProcessGroupCollective : public Collective {
   /// Rank 0's values to every rank, bucketed the same way (tensors may live on another device
   /// than the backend's: they are staged through it).
   void broadcast(std::vector<torch::Tensor>& tensors) override;
+  /// c10d all-gather through the backend's device (staged like broadcast).
+  std::vector<torch::Tensor> allgather(const torch::Tensor& mine_N) override;
+  int64_t bucket_bytes() const override { return env_.bucket_bytes; }
   double allreduce_sum(double v) override;
   void barrier() override;
 

@@ -37,6 +37,11 @@ class TransformerImpl : public torch::nn::Module {
   std::vector<torch::Tensor> first_blocks_parameters(int64_t m) const;
   /// Hugging Face-style initialisation: normal(0, std) for matrices, zeros for norm weights.
   void init_weights(double std = 0.02);
+  /// Activation checkpointing of the block loop (model/activation_checkpoint.h): 0 off, k ≥ 1
+  /// recomputes blocks k, 2k, … (1-based) in backward, storing only their inputs. Applies only
+  /// while grad mode is on; results and gradients are bitwise those of the plain loop on CPU.
+  void set_checkpoint_every(int64_t k) { checkpoint_every_ = k; }
+  int64_t checkpoint_every() const { return checkpoint_every_; }
 
   const config::ModelConfig& config() const { return cfg_; }
   torch::nn::Embedding embed_tokens{nullptr};
@@ -46,6 +51,7 @@ class TransformerImpl : public torch::nn::Module {
 
  private:
   config::ModelConfig cfg_;
+  int64_t checkpoint_every_ = 0;
 };
 TORCH_MODULE(Transformer);
 

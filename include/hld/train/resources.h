@@ -9,15 +9,24 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "hld/config/experiment.h"
 
 namespace hld::train {
 
-/// Estimated peak memory of one training process, by part, in bytes.
+/// Estimated peak memory of one training process (one rank), by part, in bytes.
 struct MemoryEstimate {
   double weights = 0;      ///< student (+ regressor) parameters, float32 master copy
-  double optimizer = 0;    ///< gradients + AdamW moments (3 × float32)
+  double optimizer = 0;    ///< gradients + AdamW moments held by this rank (= gradients + moments)
+  double gradients = 0;    ///< float32 gradients (whole on every rank, ZeRO-1 included)
+  double moments = 0;      ///< AdamW's two float32 moments: all of them, or 1/W under ZeRO-1
+  int world = 1;           ///< data-parallel ranks the estimate is for
+  int64_t zero = 0;        ///< run.zero it assumes
+  config::ActivationCheckpointing checkpointing = config::ActivationCheckpointing::kNone;  ///< and the mode
+  int64_t checkpointing_k = 1;  ///< every_k's k
   double activations = 0;  ///< tensors kept for backward over one micro-batch
   double logits = 0;       ///< logits, probabilities and their gradient of one loss chunk
   double teacher = 0;      ///< an online teacher's weights and its forward's logits
@@ -30,10 +39,29 @@ struct MemoryEstimate {
   std::string describe() const;
 };
 
-/// The estimate for `cfg` with a teacher of shape `teacher` (when the objective needs one).
+/// The estimate for `cfg` (its run.zero and run.activation_checkpointing) on one of `world`
+/// ranks, with a teacher of shape `teacher` (when the objective needs one).
 /// `fused_attention`: no [T, T] score matrices are kept (SDPA on LibTorch 2.x / CUDA).
+/// Activation checkpointing keeps a checkpointed block's input only (d values per token), plus one
+/// block's full set while it is recomputed in backward.
 MemoryEstimate estimate_training_memory(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher,
-                                        bool fused_attention);
+                                        bool fused_attention, int world = 1);
+
+/// The estimate of the configured run and of its alternatives (run.zero 0/1 × activation
+/// checkpointing none/blocks, and every_k when configured), the configured one first: what
+/// `flops` prints and what the resource check names when the configured run does not fit.
+std::vector<MemoryEstimate> memory_alternatives(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher,
+                                                bool fused_attention, int world);
+
+/// "run.zero=1, run.activation_checkpointing=blocks" for an estimate's settings.
+std::string describe_settings(const MemoryEstimate& e);
+
+/// A few lines: per-rank totals of `alts` (memory_alternatives), each with its settings, marking
+/// those above `limit_bytes` (0: no limit known).
+std::string describe_alternatives(const std::vector<MemoryEstimate>& alts, double limit_bytes);
+
+/// The estimate as JSON (every part, the settings and the total).
+nlohmann::json to_json(const MemoryEstimate& e);
 
 /// Bytes of one checkpoint of `cfg` (model + optimizer + regressor).
 double checkpoint_bytes(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher);
@@ -45,7 +73,11 @@ uint64_t host_memory_available();
 /// folder's filesystem lacks room for the checkpoints still to be written; no-op when
 /// cfg.run.check_resources is false. `processes` sharing the limit (local ranks on one host's
 /// memory) divide it.
+/// `world`: data-parallel ranks (ZeRO-1 divides the moments by it). The refusal lists the
+/// per-rank memory with and without ZeRO-1 and activation checkpointing; nothing is switched on
+/// silently.
 void check_training_resources(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher,
-                              bool fused_attention, uint64_t limit_bytes, const std::string& where, int processes = 1);
+                              bool fused_attention, uint64_t limit_bytes, const std::string& where, int processes = 1,
+                              int world = 1);
 
 }  // namespace hld::train
