@@ -113,6 +113,13 @@ const std::vector<std::pair<std::string, std::optional<RegressorKind>>> kRegress
     {"linear", RegressorKind::kLinear},
     {"mlp", RegressorKind::kMlp},
     {"gated_mlp", RegressorKind::kGatedMlp}};
+const std::vector<std::pair<std::string, Divergence>> kDivergences = {{"forward_kl", Divergence::kForwardKl},
+                                                                      {"reverse_kl", Divergence::kReverseKl},
+                                                                      {"jsd", Divergence::kJsd},
+                                                                      {"skew_kl", Divergence::kSkewKl},
+                                                                      {"tvd", Divergence::kTvd}};
+const std::vector<std::pair<std::string, TailMode>> kTailModes = {{"renormalise", TailMode::kRenormalise},
+                                                                  {"bucket", TailMode::kBucket}};
 const std::vector<std::pair<std::string, ActivationCheckpointing>> kCheckpointing = {
     {"none", ActivationCheckpointing::kNone},
     {"blocks", ActivationCheckpointing::kBlocks},
@@ -189,6 +196,10 @@ void fields(V& v, ObjectiveConfig& c) {
   v.named("regressor", c.regressor, kRegressors);
   v("regressor_expansion", c.regressor_expansion);
   v.choice("hidden_reduction", c.hidden_reduction, {"mean", "sum_dims"});
+  v.named("divergence", c.divergence, kDivergences);
+  v("jsd_beta", c.jsd_beta);
+  v("skew", c.skew);
+  v.named("tail", c.tail, kTailModes);
 }
 
 template <class V>
@@ -425,6 +436,13 @@ std::string range_errors(const ExperimentConfig& c) {
   need(o.top_k >= 1 && o.top_k <= c.model.vocab_size, "objective.top_k", double(o.top_k),
        "an integer in [1, model.vocab_size]");
   need(o.regressor_expansion > 0, "objective.regressor_expansion", o.regressor_expansion, "a positive value");
+  need(o.jsd_beta >= 0 && o.jsd_beta <= 1, "objective.jsd_beta", o.jsd_beta,
+       "a value in [0, 1] (0: forward KL, 1: reverse KL)");
+  need(o.skew > 0 && o.skew <= 1, "objective.skew", o.skew, "a value in (0, 1] (1: forward KL)");
+  if (o.tail == TailMode::kBucket && o.temperature != 1)
+    e << "objective.tail = bucket: expected objective.temperature = 1 (the teacher's tail mass comes from its "
+         "log-sum-exp at temperature 1, which the cache stores; objective.temperature = "
+      << o.temperature << ")\n";
   need(o.student_layer == -1 || (o.student_layer >= 1 && o.student_layer <= c.model.num_layers),
        "objective.student_layer", double(o.student_layer), "-1 or a block index in [1, model.num_layers]");
   if (c.teacher.model) {

@@ -6,6 +6,9 @@
 //   KD_n  = τ² Σ_k p_T,k (log p_T,k − (z_idx_k/τ − lse_τ))
 //                                              ∂/∂z = τ (softmax(z/τ) − p_T^sc)   (Σ_k p_T,k = 1)
 // and the means over N rows; dL/dh = G·W, dL/dW = Gᵀ·h with G the (scaled) ∂/∂z of a chunk.
+// Any other divergence D(log q) of the student's log q_k = z_idx_k/τ − lse_τ (divergence.h): with
+// g = ∂D/∂log q (n, K), from autograd on the chunk's small (n, K) leaf,
+//   ∂(τ² D)/∂z = τ (g^sc − (Σ_k g_k) softmax(z/τ))   (forward KL: g = −p_T, Σ_k g_k = −1: the line above)
 #include "hld/objectives/chunked_lm_loss.h"
 
 #include <algorithm>
@@ -31,10 +34,40 @@ torch::Tensor row_nll(const torch::Tensor& z_nxV, const torch::Tensor& lse_n, co
   return lse_n - z_nxV.gather(1, targets_n.unsqueeze(1)).squeeze(1);
 }
 
+/// The spec as saved in an autograd context (IValues), and back.
+void save_spec(AutogradContext* ctx, const DivergenceSpec& d) {
+  ctx->saved_data["div_kind"] = static_cast<int64_t>(d.kind);
+  ctx->saved_data["div_tail"] = static_cast<int64_t>(d.tail);
+  ctx->saved_data["div_beta"] = d.jsd_beta;
+  ctx->saved_data["div_skew"] = d.skew;
+}
+DivergenceSpec load_spec(AutogradContext* ctx) {
+  DivergenceSpec d;
+  d.kind = static_cast<config::Divergence>(ctx->saved_data["div_kind"].toInt());
+  d.tail = static_cast<config::TailMode>(ctx->saved_data["div_tail"].toInt());
+  d.jsd_beta = ctx->saved_data["div_beta"].toDouble();
+  d.skew = ctx->saved_data["div_skew"].toDouble();
+  return d;
+}
+
+/// The chunk's teacher log-probabilities on the support (divergence.h), in float type `ft`.
+torch::Tensor chunk_teacher_logp(const DivergenceSpec& d, const torch::Tensor& vals, const torch::Tensor& logz,
+                                 int64_t r0, int64_t r1, double tau, at::ScalarType ft) {
+  return teacher_log_probs(d, vals.slice(0, r0, r1).to(ft), logz.numel() > 0 ? logz.slice(0, r0, r1) : logz, tau);
+}
+
 class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
  public:
   static variable_list forward(AutogradContext* ctx, torch::Tensor h, torch::Tensor w, torch::Tensor targets,
-                               torch::Tensor vals, torch::Tensor idx, double tau, int64_t chunk) {
+                               torch::Tensor vals, torch::Tensor idx, double tau, int64_t chunk,
+                               torch::Tensor logz, int64_t div_kind, int64_t div_tail, double div_beta,
+                               double div_skew) {
+    DivergenceSpec dspec;
+    dspec.kind = static_cast<config::Divergence>(div_kind);
+    dspec.tail = static_cast<config::TailMode>(div_tail);
+    dspec.jsd_beta = div_beta;
+    dspec.skew = div_skew;
+    const bool paper = dspec.is_paper();
     const auto cdt = compat::matmul_dtype(h), ft = float_type(h);
     const int64_t N = h.size(0);
     const bool kd = vals.numel() > 0;  // (LibTorch 1.13's apply() takes no undefined tensors: empty = none)
@@ -54,13 +87,19 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
         auto zt = tau == 1.0 ? z : z / tau;
         auto lt = tau == 1.0 ? l : torch::logsumexp(zt, -1);
         lse_t.slice(0, r0, r1).copy_(lt);
-        auto log_pt = torch::log_softmax(vals.slice(0, r0, r1).to(ft) / tau, -1);
-        auto log_ps = zt.gather(1, idx.slice(0, r0, r1)) - lt.unsqueeze(1);
-        kd_sum += (log_pt.exp() * (log_pt - log_ps)).sum();
+        if (paper) {
+          auto log_pt = torch::log_softmax(vals.slice(0, r0, r1).to(ft) / tau, -1);
+          auto log_ps = zt.gather(1, idx.slice(0, r0, r1)) - lt.unsqueeze(1);
+          kd_sum += (log_pt.exp() * (log_pt - log_ps)).sum();
+        } else {
+          auto log_qs = zt.gather(1, idx.slice(0, r0, r1)) - lt.unsqueeze(1);  // (n, K)
+          kd_sum += divergence_rows(dspec, chunk_teacher_logp(dspec, vals, logz, r0, r1, tau, ft), log_qs).sum();
+        }
       }
       if (r1 - r0 == N) kept = z;  // one chunk: keep its logits rather than recompute them
     }
-    ctx->save_for_backward({h, w, targets, vals, idx, lse, lse_t, kept});
+    ctx->save_for_backward({h, w, targets, vals, idx, lse, lse_t, kept, logz});
+    save_spec(ctx, dspec);
     ctx->saved_data["tau"] = tau;
     ctx->saved_data["chunk"] = chunk;
     ctx->saved_data["cdt"] = static_cast<int64_t>(cdt);  // backward runs outside autocast
@@ -70,7 +109,9 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto s = ctx->get_saved_variables();
     const auto &h = s[0], &w = s[1], &targets = s[2], &vals = s[3], &idx = s[4], &lse = s[5], &lse_t = s[6],
-               &kept = s[7];
+               &kept = s[7], &logz = s[8];
+    const DivergenceSpec dspec = load_spec(ctx);
+    const bool paper = dspec.is_paper();
     const double tau = ctx->saved_data["tau"].toDouble();
     const int64_t chunk = ctx->saved_data["chunk"].toInt();
     // Recomputed logits must be forward's (bf16 products under autocast), or softmax(z − lse) would
@@ -87,6 +128,15 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
       const int64_t r1 = std::min(N, r0 + chunk), n = r1 - r0;
       const auto hc = h.slice(0, r0, r1).to(cdt);
       auto z = kept.numel() > 0 ? kept : torch::matmul(hc, wc.t()).to(ft);
+      if (use_kd && !paper) {
+        const auto g = divergence_chunk_grad(z, lse.slice(0, r0, r1), lse_t.slice(0, r0, r1), targets.slice(0, r0, r1),
+                                             idx.slice(0, r0, r1), chunk_teacher_logp(dspec, vals, logz, r0, r1, tau, ft),
+                                             dspec, tau, use_nll ? a : torch::Tensor(), b)
+                           .to(cdt);
+        grad_h.slice(0, r0, r1).copy_(torch::matmul(g, wc));
+        grad_w.add_(torch::matmul(g.t(), hc).to(ft));
+        continue;
+      }
       // softmax(z) serves the NLL term, and the KD term too when τ = 1: one pass over (n, V).
       const bool shared = use_kd && tau == 1.0;
       torch::Tensor g;
@@ -108,9 +158,37 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
       grad_h.slice(0, r0, r1).copy_(torch::matmul(gc, wc));
       grad_w.add_(torch::matmul(gc.t(), hc).to(ft));
     }
-    return {
-        grad_h,         grad_w.to(w.scalar_type()), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
-        torch::Tensor()};
+    return {grad_h,          grad_w.to(w.scalar_type()), torch::Tensor(), torch::Tensor(), torch::Tensor(),
+            torch::Tensor(), torch::Tensor(),           torch::Tensor(), torch::Tensor(), torch::Tensor(),
+            torch::Tensor(), torch::Tensor()};
+  }
+
+  /// ∂L/∂z of one chunk for a divergence other than the paper's (see the file comment): a·(softmax(z) −
+  /// onehot(target)) for the NLL (when `a` is defined) plus b·(g^sc − (Σ_k g_k) softmax(z/τ)).
+  static torch::Tensor divergence_chunk_grad(const torch::Tensor& z, const torch::Tensor& lse_n,
+                                             const torch::Tensor& lse_t_n, const torch::Tensor& targets_n,
+                                             const torch::Tensor& idx_nxK, const torch::Tensor& logp_nxK,
+                                             const DivergenceSpec& dspec, double tau, const torch::Tensor& a,
+                                             const torch::Tensor& b) {
+    const auto zt = tau == 1.0 ? z : z / tau;
+    torch::Tensor g_nxK;  // ∂D/∂log q
+    {
+      torch::AutoGradMode grad_on(true);
+      auto logq = (zt.gather(1, idx_nxK) - lse_t_n.unsqueeze(1)).detach().requires_grad_(true);
+      auto d = divergence_rows(dspec, logp_nxK, logq).sum();
+      g_nxK = torch::autograd::grad({d}, {logq})[0];
+    }
+    const auto coef = -(g_nxK.sum(-1, true) * b);  // (n, 1): the softmax(z/τ) coefficient
+    torch::Tensor g;
+    if (a.defined() && tau == 1.0) {
+      g = (z - lse_n.unsqueeze(1)).exp_().mul_(coef + a);
+    } else {
+      g = (zt - lse_t_n.unsqueeze(1)).exp_().mul_(coef);
+      if (a.defined()) g.add_((z - lse_n.unsqueeze(1)).exp_().mul_(a));
+    }
+    if (a.defined()) g.scatter_add_(1, targets_n.unsqueeze(1), (-a).expand({z.size(0), 1}).contiguous());
+    g.scatter_add_(1, idx_nxK, g_nxK * b);
+    return g;
   }
 };
 
@@ -122,12 +200,17 @@ int64_t default_chunk_rows(int64_t vocab) {
 
 LmLossTerms chunked_lm_loss(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& targets,
                             const torch::Tensor& vals, const torch::Tensor& idx, double temperature,
-                            int64_t chunk_rows) {
+                            int64_t chunk_rows, const DivergenceSpec& divergence, const torch::Tensor& logz) {
   TORCH_CHECK(h.dim() == 2 && w.dim() == 2 && h.size(1) == w.size(1), "chunked_lm_loss: h (N, D) and W (V, D)");
   TORCH_CHECK(chunk_rows > 0, "chunked_lm_loss: chunk_rows must be positive");
   const bool kd = vals.defined();
+  if (kd) check_tail_signals(divergence, logz, vals.size(0));
+  const bool with_logz = kd && divergence.tail == config::TailMode::kBucket;
   auto out = ChunkedLmLoss::apply(h, w, targets, kd ? vals : torch::empty({0}, h.options()),
-                                  kd ? idx : torch::empty({0}, targets.options()), temperature, chunk_rows);
+                                  kd ? idx : torch::empty({0}, targets.options()), temperature, chunk_rows,
+                                  with_logz ? logz : torch::empty({0}, h.options()),
+                                  static_cast<int64_t>(divergence.kind), static_cast<int64_t>(divergence.tail),
+                                  divergence.jsd_beta, divergence.skew);
   LmLossTerms r;
   r.nll = out[0];
   if (kd) r.kd = out[1];

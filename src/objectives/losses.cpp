@@ -1,5 +1,7 @@
-// NLL, top-k KD and normalised hidden-state MSE.
+// NLL, top-k KD (the paper's divergence, see divergence.cpp) and normalised hidden-state MSE.
 #include "hld/objectives/losses.h"
+
+#include "hld/objectives/divergence.h"
 
 namespace hld::objectives {
 namespace {
@@ -17,11 +19,8 @@ torch::Tensor nll(const torch::Tensor& logits, const torch::Tensor& targets) {
 
 torch::Tensor kd_kl(const torch::Tensor& student_logits, const torch::Tensor& teacher_vals,
                     const torch::Tensor& teacher_idx, double tau) {
-  auto log_pt = torch::log_softmax(up(teacher_vals) / tau, -1);   // (N, K)
-  auto log_ps = torch::log_softmax(up(student_logits) / tau, -1)  // (N, V)
-                    .gather(1, teacher_idx);                      // (N, K)
-  auto kl = (log_pt.exp() * (log_pt - log_ps)).sum(-1);           // (N,)
-  return kl.mean() * (tau * tau);
+  // The paper's divergence (forward KL, renormalised top-k): one definition, in divergence.cpp.
+  return kd_divergence(DivergenceSpec{}, student_logits, teacher_vals, teacher_idx, torch::Tensor(), tau);
 }
 
 torch::Tensor normalized_mse(const torch::Tensor& t, const torch::Tensor& s, const std::string& reduction) {

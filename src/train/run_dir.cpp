@@ -20,6 +20,17 @@ namespace fs = std::filesystem;
 
 namespace hld::train {
 
+namespace {
+
+/// Identity keys added after the v2 fingerprint: left out while at their default, so that a run
+/// folder written before a key existed (its fingerprint hashed no such key) resumes, and one that
+/// sets the key to something else does not resume under a config without it.
+const char* const kAddedAfterV2[] = {"objective.divergence", "objective.jsd_beta",   "objective.skew",
+                                     "objective.tail",       "objective.hidden_pairs", "objective.hidden_map",
+                                     "teacher.logits"};
+
+}  // namespace
+
 std::map<std::string, std::string> config_identity(const config::ExperimentConfig& cfg, int world) {
   std::map<std::string, std::string> id = config::flatten(cfg);
   for (auto it = id.begin(); it != id.end();) {
@@ -27,6 +38,12 @@ std::map<std::string, std::string> config_identity(const config::ExperimentConfi
     const bool may_change = (k.rfind("run.", 0) == 0 && k != "run.seed") || k.rfind("eval.", 0) == 0 ||
                             k == "data.grad_accum" || k == "data.prefetch";
     it = may_change ? id.erase(it) : std::next(it);
+  }
+  static const std::map<std::string, std::string> defaults = config::flatten(config::ExperimentConfig{});
+  for (const char* k : kAddedAfterV2) {
+    const auto it = id.find(k);
+    const auto d = defaults.find(k);
+    if (it != id.end() && d != defaults.end() && it->second == d->second) id.erase(it);
   }
   id["data.batch_size"] = std::to_string(cfg.data.batch_size * world);  // the global batch
   return id;

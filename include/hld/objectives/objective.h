@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "hld/config/experiment.h"
 #include "hld/model/transformer.h"
@@ -18,7 +19,10 @@ namespace hld::objectives {
 struct TeacherSignals {
   torch::Tensor vals_NxK;    ///< top-k logits before temperature (float32)
   torch::Tensor idx_NxK;     ///< their vocabulary indices (int64)
-  torch::Tensor hidden_NxD;  ///< teacher residual stream after the hint layer
+  torch::Tensor hidden_NxD;  ///< teacher residual stream after the hint layer (the first pair's layer)
+  std::vector<torch::Tensor> hidden_pairs_NxD;  ///< one per objective.hidden_pairs entry, when several are used
+  torch::Tensor logz_N;      ///< full-vocabulary log-sum-exp of the teacher logits (tail: bucket); may be undefined
+  torch::Tensor counts_NxK;  ///< teacher.logits: sampled — draw counts of idx_NxK (float32); undefined for top-k
 };
 
 struct LossOutput {
