@@ -168,5 +168,44 @@ TEST(DivergenceConfig, KdTrainsWithEveryDivergence) {
       }
 }
 
+/// train/<term> at `step` of a run folder's metrics.jsonl.
+double metric_at(const std::string& run, int64_t step, const std::string& key) {
+  std::ifstream metrics(run + "/metrics.jsonl");
+  for (std::string line; std::getline(metrics, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.value("step", int64_t{-1}) == step && j.contains(key)) return j[key].get<double>();
+  }
+  return -1;
+}
+
+TEST(DivergenceConfig, HldcAndHldfPhaseTwoUseTheDivergence) {
+  // HLDC's KD term and HLDF's second phase take objective.divergence; the hidden term does not.
+  for (const std::string obj : {"hldc", "hldf"}) {
+    std::map<std::string, std::string> runs;
+    test::TempDir tmp;
+    for (const std::string d : {"forward_kl", "tvd"}) {
+      runs[d] = tmp.path() + "/" + d;
+      auto cfg = test::tiny_config({"run.dir=" + runs[d], "objective.name=" + obj, "objective.divergence=" + d,
+                                    "budget.unit=steps", "budget.amount=6", "objective.p1=0.34", "run.log_every=1"});
+      ASSERT_TRUE(quiet_run(cfg).finished) << obj << " " << d;
+    }
+    // The first step of the KD phase (HLDF: after its hint steps) has the same weights in both runs.
+    int64_t first_kd = 1;
+    while (first_kd <= 6 && metric_at(runs["forward_kl"], first_kd, "train/kd") < 0) ++first_kd;
+    ASSERT_LE(first_kd, 6) << obj;
+    const double f = metric_at(runs["forward_kl"], first_kd, "train/kd");
+    const double t = metric_at(runs["tvd"], first_kd, "train/kd");
+    EXPECT_GT(t, 0) << obj;
+    EXPECT_LT(t, 1.0) << obj;  // a total variation is at most 1 (τ = 1)
+    EXPECT_NE(f, t) << obj;
+    if (obj == "hldc") {
+      EXPECT_EQ(metric_at(runs["forward_kl"], 1, "train/hidden"), metric_at(runs["tvd"], 1, "train/hidden"));
+    } else {
+      EXPECT_GT(first_kd, 1);  // the hint phase ran first, identical in both
+      EXPECT_EQ(metric_at(runs["forward_kl"], 1, "train/hidden"), metric_at(runs["tvd"], 1, "train/hidden"));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace hld::objectives
