@@ -22,12 +22,15 @@ namespace hld::train {
 
 namespace {
 
-/// Identity keys added after the v2 fingerprint: left out while at their default, so that a run
-/// folder written before a key existed (its fingerprint hashed no such key) resumes, and one that
-/// sets the key to something else does not resume under a config without it.
-const char* const kAddedAfterV2[] = {"objective.divergence", "objective.jsd_beta",   "objective.skew",
-                                     "objective.tail",       "objective.hidden_pairs", "objective.hidden_map",
-                                     "teacher.logits"};
+/// Identity keys added after the v2 fingerprint, with the value (config::flatten's text) they
+/// had before they existed: left out while at that value, so that a run folder written before a key
+/// existed (its fingerprint hashed no such key) resumes, and one that sets the key to something else
+/// does not resume under a config without it. The values are frozen on purpose: should a default
+/// move later, an old run resumed under it is refused naming the key instead of silently changing.
+const std::pair<const char*, const char*> kAddedAfterV2[] = {
+    {"objective.divergence", "forward_kl"}, {"objective.jsd_beta", "0.5"},   {"objective.skew", "0.1"},
+    {"objective.tail", "renormalise"},      {"objective.hidden_pairs", "[]"}, {"objective.hidden_map", ""},
+    {"teacher.logits", "topk"}};
 
 }  // namespace
 
@@ -39,11 +42,9 @@ std::map<std::string, std::string> config_identity(const config::ExperimentConfi
                             k == "data.grad_accum" || k == "data.prefetch";
     it = may_change ? id.erase(it) : std::next(it);
   }
-  static const std::map<std::string, std::string> defaults = config::flatten(config::ExperimentConfig{});
-  for (const char* k : kAddedAfterV2) {
-    const auto it = id.find(k);
-    const auto d = defaults.find(k);
-    if (it != id.end() && d != defaults.end() && it->second == d->second) id.erase(it);
+  for (const auto& [key, before] : kAddedAfterV2) {
+    const auto it = id.find(key);
+    if (it != id.end() && it->second == before) id.erase(it);
   }
   id["data.batch_size"] = std::to_string(cfg.data.batch_size * world);  // the global batch
   return id;

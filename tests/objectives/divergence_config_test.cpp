@@ -98,6 +98,9 @@ TEST(DivergenceConfig, IdentityLeavesTheKeysOutAtTheirDefaults) {
   EXPECT_NE(train::config_fingerprint(j), train::config_fingerprint(d));
   const auto b = config::load_string("objective: {name: kd, jsd_beta: 0.3}\n");
   EXPECT_NE(train::config_fingerprint(b), train::config_fingerprint(d));
+  // The other keys added with issue 20 are left out at today's defaults too.
+  for (const char* k : {"objective.hidden_pairs", "objective.hidden_map", "teacher.logits"})
+    EXPECT_EQ(id.count(k), 0u) << k;
 }
 
 train::TrainResult quiet_run(const config::ExperimentConfig& cfg, int64_t stop_after = -1) {
