@@ -208,5 +208,37 @@ TEST(ReportTeacherCost, BreakEvenFromTheCurvesAndTheTeacherCharge) {
   fs::remove_all(root);
 }
 
+TEST(ReportVariants, ADivergenceIsAPointOfItsOwnComparedWithThePapersKd) {
+  const std::string root = testing::make_temp_dir("variants");
+  for (uint64_t seed : {0, 1}) {
+    testing::FakeRun kd;
+    kd.method = "kd";
+    kd.seed = seed;
+    kd.metrics["valid"] = 3.5 + 0.01 * seed;
+    const std::string plain = root + "/kd_s" + std::to_string(seed), rev = root + "/kd_rev_s" + std::to_string(seed);
+    testing::write_run(plain, kd);
+    kd.metrics["valid"] = 3.45 + 0.01 * seed;
+    testing::write_run(rev, kd);
+    std::string y = util::read_file(rev + "/config.yaml");
+    y.replace(y.find("  name: kd\n"), 11, "  name: kd\n  divergence: reverse_kl\n");
+    util::write_file_atomic(rev + "/config.yaml", y);
+  }
+  std::vector<RunRecord> runs;
+  for (const auto& d : find_run_dirs({root})) runs.push_back(load_run(d));
+  const auto pts = group_points(runs);
+  ASSERT_EQ(pts.size(), 2u) << "the variant is not averaged into the paper's KD as if it were a seed";
+  EXPECT_EQ(point_label(pts[0].key), "KD");
+  EXPECT_EQ(point_label(pts[1].key), "KD [reverse_kl]");
+  const auto pairs = paired_points(pts, "valid");
+  ASSERT_EQ(pairs.size(), 1u);
+  EXPECT_EQ(pairs[0].reference, "kd");
+  EXPECT_EQ(pairs[0].method_point.variant, "reverse_kl");
+  EXPECT_EQ(pairs[0].lower, 2);
+  const auto v = paired_verdicts(pairs);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].sentence.rfind("KD [reverse_kl] \xe2\x88\x92 KD on held-out loss", 0), 0u) << v[0].sentence;
+  fs::remove_all(root);
+}
+
 }  // namespace
 }  // namespace hld::report
