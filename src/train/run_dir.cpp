@@ -28,7 +28,7 @@ namespace {
 /// does not resume under a config without it. The values are frozen on purpose: should a default
 /// move later, an old run resumed under it is refused naming the key instead of silently changing.
 const std::pair<const char*, const char*> kAddedAfterV2[] = {
-    {"objective.divergence", "forward_kl"}, {"objective.jsd_beta", "0.5"},   {"objective.skew", "0.1"},
+    {"objective.divergence", "forward_kl"}, {"objective.jsd_beta", "0.5"},   {"objective.skew", "0.9"},
     {"objective.tail", "renormalise"},      {"objective.hidden_pairs", "[]"}, {"objective.hidden_map", ""},
     {"teacher.logits", "topk"}};
 

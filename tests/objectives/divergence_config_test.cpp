@@ -36,7 +36,7 @@ TEST(DivergenceConfig, ParsedAndWrittenIntoTheCompleteConfig) {
   EXPECT_EQ(c.objective.divergence, config::Divergence::kJsd);
   EXPECT_DOUBLE_EQ(c.objective.jsd_beta, 0.25);
   EXPECT_EQ(c.objective.tail, config::TailMode::kBucket);
-  for (const char* s : {"divergence: jsd", "jsd_beta: 0.25", "skew: 0.1", "tail: bucket"})
+  for (const char* s : {"divergence: jsd", "jsd_beta: 0.25", "skew: 0.9", "tail: bucket"})
     EXPECT_NE(c.resolved_yaml.find(s), std::string::npos) << s << "\n" << c.resolved_yaml;
   EXPECT_EQ(config::to_yaml(config::load_string(c.resolved_yaml)), c.resolved_yaml);
   // Defaults: the paper's forward KL on renormalised top-k, written out too.
@@ -90,7 +90,7 @@ TEST(DivergenceConfig, IdentityLeavesTheKeysOutAtTheirDefaults) {
   EXPECT_EQ(id.count("objective.alpha"), 1u);  // keys of the v2 identity stay
   // Written out explicitly at their defaults: the same identity.
   const auto e = config::load_string(
-      "objective: {name: kd, divergence: forward_kl, jsd_beta: 0.5, skew: 0.1, tail: renormalise}\n");
+      "objective: {name: kd, divergence: forward_kl, jsd_beta: 0.5, skew: 0.9, tail: renormalise}\n");
   EXPECT_EQ(train::config_fingerprint(e), train::config_fingerprint(d));
   // Any other value is part of the identity.
   const auto j = config::load_string("objective: {name: kd, divergence: jsd}\n");

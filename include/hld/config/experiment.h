@@ -76,7 +76,7 @@ struct ObjectiveConfig {
   std::string hidden_reduction = "mean";   ///< mean over tokens and dims (paper) | sum_dims
   Divergence divergence = Divergence::kForwardKl;  ///< forward_kl (paper) | reverse_kl | jsd | skew_kl | tvd
   double jsd_beta = 0.5;                   ///< jsd: β (0: forward KL, 1: reverse KL, as TRL defines it)
-  double skew = 0.1;                       ///< skew_kl: λ of DistiLLM's KL(p_T ‖ λ p_T + (1−λ) p_S)
+  double skew = 0.9;                       ///< skew_kl: λ in KL(p_T ‖ λ p_S + (1−λ) p_T); 1: forward KL; 0.9: DistiLLM's α = 0.1
   TailMode tail = TailMode::kRenormalise;  ///< renormalise (paper) | bucket (needs the cache's log-sum-exp)
   std::vector<HiddenPair> hidden_pairs;    ///< empty: one pair from student_layer/teacher_layer (paper)
   std::string hidden_map = "";             ///< "" | uniform: student block i ↔ teacher round((i+1)·D_T/D_S) − 1
