@@ -15,6 +15,7 @@
 
 
 #include "hld/budget/plan.h"
+#include "hld/config/hidden_pairs.h"
 #include "hld/objectives/losses.h"
 #include "hld/runtime/runtime.h"
 #include "hld/teacher/teacher.h"
@@ -51,7 +52,9 @@ double attention_flops_per_token(const config::ModelConfig& m, int64_t T) {
 /// stand-in for a cached teacher when the config names none.
 class SyntheticTeacher : public teacher::TeacherSource {
  public:
-  SyntheticTeacher(config::ModelConfig shape, int64_t rows, int64_t top_k) : shape_(std::move(shape)) {
+  /// `pairs`: hidden pairs to serve (objective.hidden_pairs; 0: the single default pair).
+  SyntheticTeacher(config::ModelConfig shape, int64_t rows, int64_t top_k, size_t pairs = 0)
+      : shape_(std::move(shape)), pairs_(pairs) {
     auto z_NxV = torch::randn({rows, shape_.vocab_size});
     std::tie(sig_.vals_NxK, sig_.idx_NxK) = objectives::top_k_logits(z_NxV, top_k);
     sig_.hidden_NxD = torch::randn({rows, shape_.hidden_size});
@@ -62,12 +65,15 @@ class SyntheticTeacher : public teacher::TeacherSource {
     objectives::TeacherSignals s;
     if (needs.teacher_logits) s.vals_NxK = sig_.vals_NxK.to(dev), s.idx_NxK = sig_.idx_NxK.to(dev);
     if (needs.teacher_hidden) s.hidden_NxD = sig_.hidden_NxD.to(dev);
+    if (needs.teacher_hidden)
+      for (size_t p = 0; p < pairs_; ++p) s.hidden_pairs_NxD.push_back(s.hidden_NxD);
     return s;
   }
   const config::ModelConfig& model_config() const override { return shape_; }
 
  private:
   config::ModelConfig shape_;
+  size_t pairs_ = 0;
   objectives::TeacherSignals sig_;
 };
 
@@ -99,7 +105,11 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
     // A cache holds signals of the real sequences only; an online teacher can run on anything.
     if (cfg.needs_teacher() && (cfg.teacher.source == "cache" || cfg.teacher.checkpoint.empty())) {
       torch::manual_seed(cfg.run.seed ^ 0x74656163ULL);  // training re-seeds before the student
-      synthetic_teacher = std::make_unique<SyntheticTeacher>(teacher::teacher_shape(cfg), B * T, cfg.objective.top_k);
+      const auto tshape = teacher::teacher_shape(cfg);
+      const size_t pairs = config::has_custom_pairs(cfg.objective)
+                               ? config::resolve_hidden_pairs(cfg, tshape.num_layers).size()
+                               : 0;  // one hidden state per pair, like a multi-layer cache
+      synthetic_teacher = std::make_unique<SyntheticTeacher>(tshape, B * T, cfg.objective.top_k, pairs);
       to.teacher = synthetic_teacher.get();
     }
   }

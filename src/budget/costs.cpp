@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "hld/config/hidden_pairs.h"
 #include "hld/objectives/registry.h"
 #include "hld/util/error.h"
 
@@ -69,17 +70,27 @@ TokenCosts token_costs(const config::ExperimentConfig& c, const config::ModelCon
   k.kd = k.data + k.teacher;
   if (k.d_teacher) {
     const auto& o = c.objective;
-    k.regressor_hldc = regressor_params(regressor_kind_for(o, config::Objective::kHldc), k.d_student, *k.d_teacher,
-                                        o.regressor_expansion);
-    k.regressor_hldf = regressor_params(regressor_kind_for(o, config::Objective::kHldf), k.d_student, *k.d_teacher,
-                                        o.regressor_expansion);
+    // Every hidden pair has its own regressor (objective.hidden_pairs; default: the paper's one).
+    auto sum_regressors = [&](config::Objective which) {
+      int64_t n = 0;
+      for (const auto& p : config::resolve_hidden_pairs(c, which, t ? t->num_layers : -1))
+        n += regressor_params(p.regressor, k.d_student, *k.d_teacher, o.regressor_expansion);
+      return n;
+    };
+    k.regressor_hldc = sum_regressors(config::Objective::kHldc);
+    k.regressor_hldf = sum_regressors(config::Objective::kHldf);
     // Phase 1 trains the embedding and the first m_S of D_S blocks (3N at m_S = D_S/2) and runs
-    // the teacher up to its hint layer m_T (C_teacher/2 at m_T = D_T/2).
-    const int64_t ms = c.student_hint_layer(), ds = c.model.num_layers;
+    // the teacher up to its hint layer m_T (C_teacher/2 at m_T = D_T/2); with several pairs m_S
+    // and m_T are the deepest layers any pair reads.
+    const int64_t ms = config::deepest_student_layer(c), ds = c.model.num_layers;
     const int64_t student_part = 6 * k.student_backbone * ms / ds;
     int64_t teacher_part = 0;
     if (k.teacher_counted) {
-      const int64_t mt = c.teacher_hint_layer(*t);
+      int64_t mt = c.teacher_hint_layer(*t);
+      if (config::has_custom_pairs(o)) {
+        const auto layers = config::teacher_layers_needed(config::resolve_hidden_pairs(c, t->num_layers));
+        mt = layers.empty() ? mt : layers.back();
+      }
       teacher_part = k.teacher * mt / t->num_layers;
       if (2 * mt == t->num_layers) teacher_part = k.teacher / 2;  // exactly the SPEC's C_teacher/2
     }

@@ -7,8 +7,10 @@
 #include <cstdio>
 #include <memory>
 
+#include "hld/budget/pair_costs.h"
 #include "hld/budget/plan.h"
 #include "hld/cli/common.h"
+#include "hld/objectives/registry.h"
 #include "hld/runtime/runtime.h"
 #include "hld/teacher/teacher.h"
 #include "hld/train/resources.h"
@@ -48,12 +50,18 @@ int run_flops(const FlopsArgs& a) {
     j["model"] = c.model.name;
     j["memory_estimate"] = train::to_json(mem);
     j["memory_estimate"]["device"] = cuda ? "cuda" : "cpu";
+    if (objectives::uses_regressor(c.objective.name))  // every hidden pair's regressor, counted in C_HLDC / C_HT
+      j["hidden_pairs"] = budget::to_json(budget::pair_costs(c, c.objective.name, teacher ? &*teacher : nullptr));
     j["memory_alternatives"] = nlohmann::json::array();
     for (const auto& e : alts) j["memory_alternatives"].push_back(train::to_json(e));
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("hld-train flops: %s (student %s)\n", a.cfg.path.c_str(), c.model.name.c_str());
     std::printf("%s", budget::format_plan(p, a.throughput).c_str());
+    if (objectives::uses_regressor(c.objective.name) && (teacher || c.teacher.model))
+      std::printf("%s", budget::format_pair_costs(
+                            budget::pair_costs(c, c.objective.name, teacher ? &*teacher : nullptr), c.objective.name)
+                            .c_str());
     std::printf("memory (one of %d process(es), %s): %s\n", a.world_size, cuda ? "cuda" : "cpu",
                 mem.describe().c_str());
     std::printf("memory per rank, alternatives:\n%s", train::describe_alternatives(alts, 0).c_str());

@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "hld/config/yaml_reader.h"
+#include "hld/config/hidden_pairs.h"
 #include "hld/util/error.h"
 
 namespace fs = std::filesystem;
@@ -120,6 +121,8 @@ const std::vector<std::pair<std::string, Divergence>> kDivergences = {{"forward_
                                                                       {"tvd", Divergence::kTvd}};
 const std::vector<std::pair<std::string, TailMode>> kTailModes = {{"renormalise", TailMode::kRenormalise},
                                                                   {"bucket", TailMode::kBucket}};
+const std::vector<std::pair<std::string, HiddenLoss>> kHiddenLosses = {
+    {"nmse", HiddenLoss::kNmse}, {"cosine", HiddenLoss::kCosine}, {"mse", HiddenLoss::kMse}};
 const std::vector<std::pair<std::string, ActivationCheckpointing>> kCheckpointing = {
     {"none", ActivationCheckpointing::kNone},
     {"blocks", ActivationCheckpointing::kBlocks},
@@ -200,6 +203,18 @@ void fields(V& v, ObjectiveConfig& c) {
   v("jsd_beta", c.jsd_beta);
   v("skew", c.skew);
   v.named("tail", c.tail, kTailModes);
+  v.pairs("hidden_pairs", c.hidden_pairs);
+  v.choice("hidden_map", c.hidden_map, {"", "uniform"});
+}
+
+/// One entry of objective.hidden_pairs (read and written by Reader::pairs / Writer::pairs).
+template <class V>
+void fields(V& v, HiddenPair& p) {
+  v("student", p.student);
+  v("teacher", p.teacher);
+  v("weight", p.weight);
+  v.named("loss", p.loss, kHiddenLosses);
+  v.named("regressor", p.regressor, kRegressors);
 }
 
 template <class V>
@@ -346,6 +361,25 @@ class Reader {
     }
     sub.finish();
   }
+  void pairs(const std::string& k, std::vector<HiddenPair>& out) {
+    if (!r_.has(k)) {
+      r_.child(k);
+      return;
+    }
+    const YAML::Node seq = r_.child(k);
+    if (seq.IsNull()) return;
+    if (!seq.IsSequence())
+      throw InputError(r_.key_path(k) + ": expected a list of {student, teacher, weight, loss, regressor}");
+    out.clear();
+    for (size_t i = 0; i < seq.size(); ++i) {
+      HiddenPair p;
+      Reader sub(YamlReader(seq[i], r_.key_path(k) + "[" + std::to_string(i) + "]"));
+      if (!seq[i].IsMap()) throw InputError(r_.key_path(k) + "[" + std::to_string(i) + "]: expected a mapping");
+      fields(sub, p);
+      sub.finish();
+      out.push_back(p);
+    }
+  }
   template <class S>
   void section(const std::string& k, S& s) {
     Reader sub(YamlReader(r_.child(k), r_.key_path(k)));
@@ -405,6 +439,15 @@ class Writer {
     for (const auto& key : keys) m[key] = v.count(key) ? v.at(key) : std::string();
     node_[k] = m;
   }
+  void pairs(const std::string& k, std::vector<HiddenPair>& v) {
+    YAML::Node seq(YAML::NodeType::Sequence);
+    for (auto& p : v) {
+      Writer sub{YAML::Node(YAML::NodeType::Map)};
+      fields(sub, p);
+      seq.push_back(sub.node_);
+    }
+    node_[k] = seq;
+  }
   template <class S>
   void section(const std::string& k, S& s) {
     Writer sub{YAML::Node(YAML::NodeType::Map)};
@@ -445,6 +488,7 @@ std::string range_errors(const ExperimentConfig& c) {
       << o.temperature << ")\n";
   need(o.student_layer == -1 || (o.student_layer >= 1 && o.student_layer <= c.model.num_layers),
        "objective.student_layer", double(o.student_layer), "-1 or a block index in [1, model.num_layers]");
+  e << config::check_hidden_pairs(c, c.teacher.model ? c.teacher.model->num_layers : -1);
   if (c.teacher.model) {
     need(o.teacher_layer == -1 || (o.teacher_layer >= 1 && o.teacher_layer <= c.teacher.model->num_layers),
          "objective.teacher_layer", double(o.teacher_layer), "-1 or a block index in [1, teacher.model.num_layers]");

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -109,6 +110,17 @@ nlohmann::json identity_json(const CacheIndex& ix) {
           {"chunk_rows", ix.chunk_rows}};
 }
 
+/// The identity: version 3 adds its fields, so caches of versions 1–2 keep their cache id.
+nlohmann::json identity(const CacheIndex& ix) {
+  nlohmann::json j = identity_json(ix);
+  if (ix.version >= 3) {
+    j["layers"] = ix.layers;
+    j["logits_kind"] = ix.logits_kind;
+    j["logz_temperature"] = ix.has_logz ? nlohmann::json(ix.logz_temperature) : nlohmann::json();
+  }
+  return j;
+}
+
 }  // namespace
 
 ChunkGeometry chunk_geometry(const ChunkHeader& h) {
@@ -184,7 +196,7 @@ std::string chunk_file_name(int64_t index) {
 }
 
 uint64_t cache_checksum(const void* data, size_t n, int version) {
-  if (version == 2) return util::xxh3_64(data, n);
+  if (version == 2 || version == 3) return util::xxh3_64(data, n);
   if (version == 1) return cache_checksum_v1(data, n);
   throw std::logic_error("cache_checksum: no checksum for cache format version " + std::to_string(version));
 }
@@ -195,7 +207,14 @@ uint64_t tokens_hash(const int32_t* ids, int64_t context, int version) {
 
 int64_t CacheIndex::chunk_num_rows(int64_t c) const { return std::min(chunk_rows, rows - chunk_first_row(c)); }
 
-uint64_t CacheIndex::cache_id() const { return util::fnv1a64(identity_json(*this).dump()); }
+uint64_t CacheIndex::cache_id() const { return util::fnv1a64(identity(*this).dump()); }
+
+int64_t CacheIndex::layer_slot(int64_t m) const {
+  if (layers.empty()) return m == layer ? 0 : -1;
+  for (size_t i = 0; i < layers.size(); ++i)
+    if (layers[i] == m) return static_cast<int64_t>(i);
+  return -1;
+}
 
 uint64_t CacheIndex::total_bytes() const {
   uint64_t total = 0;
@@ -203,19 +222,22 @@ uint64_t CacheIndex::total_bytes() const {
     ChunkHeader h;
     h.num_rows = static_cast<uint64_t>(chunk_num_rows(c));
     h.context = static_cast<uint32_t>(context);
-    h.logits_record_bytes = static_cast<uint32_t>(layout.logits_bytes());
-    h.hidden_record_bytes = static_cast<uint32_t>(layout.hidden_bytes);
+    h.logits_record_bytes = static_cast<uint32_t>(logits_record_bytes());
+    h.hidden_record_bytes = static_cast<uint32_t>(hidden_record_bytes());
     total += chunk_geometry(h).file_bytes;
   }
   return total;
 }
 
 std::vector<std::string> identity_differences(const CacheIndex& a, const CacheIndex& b) {
-  const nlohmann::json ja = identity_json(a), jb = identity_json(b);
+  const nlohmann::json ja = identity(a), jb = identity(b);
   std::vector<std::string> out;
-  for (auto it = ja.begin(); it != ja.end(); ++it)
-    if (jb.at(it.key()) != it.value())
-      out.push_back(it.key() + ": " + it.value().dump() + " vs " + jb.at(it.key()).dump());
+  for (auto it = ja.begin(); it != ja.end(); ++it) {
+    const nlohmann::json other = jb.contains(it.key()) ? jb.at(it.key()) : nlohmann::json("(absent)");
+    if (other != it.value()) out.push_back(it.key() + ": " + it.value().dump() + " vs " + other.dump());
+  }
+  for (auto it = jb.begin(); it != jb.end(); ++it)
+    if (!ja.contains(it.key())) out.push_back(it.key() + ": (absent) vs " + it.value().dump());
   return out;
 }
 
@@ -229,7 +251,7 @@ nlohmann::json to_json(const CacheIndex& ix) {
                       {"rows", c.rows},
                       {"bytes", c.bytes},
                       {"checksum", util::hex64(c.checksum)}});
-  return {
+  nlohmann::json j = {
       {"format", "hld-teacher-cache"},
       {"version", ix.version},
       {"cache_id", util::hex64(ix.cache_id())},
@@ -266,6 +288,14 @@ nlohmann::json to_json(const CacheIndex& ix) {
       {"total_bytes", ix.total_bytes()},
       {"chunks", chunks},
       {"created_by", ix.created_by}};
+  if (ix.version >= 3) {
+    j["layers"] = ix.layers;
+    j["logits_kind"] = ix.logits_kind;
+    j["logz"] = ix.has_logz ? nlohmann::json{{"temperature", ix.logz_temperature}, {"bytes", 4}} : nlohmann::json();
+    j["records"]["logits_record_bytes"] = ix.logits_record_bytes();
+    j["records"]["hidden_record_bytes"] = ix.hidden_record_bytes();
+  }
+  return j;
 }
 
 CacheIndex parse_cache_index(const std::string& text, const std::string& what) {
@@ -295,6 +325,37 @@ CacheIndex parse_cache_index(const std::string& text, const std::string& what) {
   ix.data_sequences = d.i64("sequences", 1, int64_t{1} << 48);
   ix.context = f.i64("context", 1, kMaxContext);
   ix.layer = f.i64("layer", 1, ix.teacher_layers);
+  ix.layers = {ix.layer};
+  if (version >= 3) {
+    const auto& ls = f.at("layers");
+    HLD_INPUT_CHECK(ls.is_array() && !ls.empty() && ls.size() <= static_cast<size_t>(kMaxCacheLayers),
+                    what + ": field 'layers' must be a non-empty array of at most " + std::to_string(kMaxCacheLayers) +
+                        " teacher layers");
+    ix.layers.clear();
+    for (size_t i = 0; i < ls.size(); ++i) {
+      HLD_INPUT_CHECK(ls[i].is_number_integer() && ls[i].get<int64_t>() >= 1 &&
+                          ls[i].get<int64_t>() <= ix.teacher_layers &&
+                          (ix.layers.empty() || ls[i].get<int64_t>() > ix.layers.back()),
+                      what + ": field 'layers' must hold strictly ascending block indices in [1, " +
+                          std::to_string(ix.teacher_layers) + "]");
+      ix.layers.push_back(ls[i].get<int64_t>());
+    }
+    HLD_INPUT_CHECK(ix.layer == ix.layers.front(), what + ": field 'layer' must be the first of 'layers'");
+    ix.logits_kind = f.str("logits_kind");
+    HLD_INPUT_CHECK(ix.logits_kind == "topk",
+                    what + ": logits_kind '" + ix.logits_kind + "': this build reads 'topk' caches only");
+    const auto& lz = f.at("logz");
+    HLD_INPUT_CHECK(lz.is_null() || lz.is_object(), what + ": field 'logz' must be null or an object");
+    ix.has_logz = lz.is_object();
+    if (ix.has_logz) {
+      const Fields z(lz, what + ".logz");
+      HLD_INPUT_CHECK(z.at("temperature").is_number() && z.at("temperature").get<double>() > 0 &&
+                          std::isfinite(z.at("temperature").get<double>()),
+                      what + ": logz.temperature must be a positive number");
+      ix.logz_temperature = z.at("temperature").get<double>();
+      HLD_INPUT_CHECK(z.i64("bytes", 0, 64) == 4, what + ": logz.bytes must be 4 (float32)");
+    }
+  }
   const int64_t vocab = f.i64("vocab_size", 1, int64_t{1} << 31);
   ix.layout = make_layout(vocab, f.i64("top_k", 1, vocab), f.i64("hidden_size", 1, int64_t{1} << 20),
                           parse_logits_encoding(f.str("logits_encoding"), what + ": logits_encoding"),
@@ -307,6 +368,10 @@ CacheIndex parse_cache_index(const std::string& text, const std::string& what) {
                   what +
                       ": record sizes do not match this build's layout for the stated vocabulary, k, width "
                       "and encodings");
+  if (version >= 3)
+    HLD_INPUT_CHECK(rec.i64("logits_record_bytes", 0, kMaxRecord) == ix.logits_record_bytes() &&
+                        rec.i64("hidden_record_bytes", 0, kMaxRecord) == ix.hidden_record_bytes(),
+                    what + ": per-token record sizes do not match the stated layers and log-sum-exp");
   const Fields sel = f.child("selection");
   ix.selection.kind = sel.str("kind");
   HLD_INPUT_CHECK(ix.selection.kind == "all" || ix.selection.kind == "prefix",

@@ -2,6 +2,7 @@
 #include "hld/objectives/objective.h"
 
 #include "hld/objectives/chunked_lm_loss.h"
+#include "hld/objectives/hidden_loss.h"
 #include "hld/objectives/losses.h"
 
 namespace hld::objectives {
@@ -12,18 +13,28 @@ LossOutput compute_loss(const config::ExperimentConfig& cfg, const PhaseSpec& ph
   const auto& o = cfg.objective;
   const Needs n = phase.needs;
   const int64_t hint = cfg.student_hint_layer();
+  const bool several = teacher && !teacher->hidden_pairs_NxD.empty();  // objective.hidden_pairs / hidden_map
+  const std::vector<config::ResolvedPair> pairs =
+      several ? config::resolve_hidden_pairs(cfg, -1) : std::vector<config::ResolvedPair>();
   model::ForwardOptions fo;
   if (n.teacher_hidden) fo.hidden_layers = {hint};
+  if (n.teacher_hidden && several) {
+    fo.hidden_layers.clear();
+    for (const auto& p : pairs) fo.hidden_layers.push_back(p.student);
+  }
   const bool hint_only = phase.loss == Phase::kHint;
   fo.logits = false;  // the de-embedding happens inside chunked_lm_loss
   if (hint_only)
-    fo.stop_after = hint;  // phase 1 runs only the first D_S/2 blocks
+    fo.stop_after = several ? config::deepest_student_layer(cfg) : hint;  // phase 1 runs only the first D_S/2 blocks
   else
     fo.final_normed = true;
   auto out = student->forward(input, fo);
   LossOutput r;
   torch::Tensor hidden_term;
-  if (n.teacher_hidden) {
+  if (n.teacher_hidden && several) {
+    hidden_term = hidden_pairs_loss(cfg, pairs, out.hidden, *reg, *teacher);
+    r.terms["hidden"] = hidden_term.detach();
+  } else if (n.teacher_hidden) {
     auto h = out.hidden.at(hint);
     auto hs = h.reshape({-1, h.size(-1)});
     hidden_term = normalized_mse(teacher->hidden_NxD, (*reg)(hs), o.hidden_reduction);

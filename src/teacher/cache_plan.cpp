@@ -7,6 +7,7 @@
 
 #include "hld/budget/plan.h"
 #include "hld/model/model_io.h"
+#include "hld/config/hidden_pairs.h"
 #include "hld/objectives/registry.h"
 #include "hld/teacher/teacher.h"
 #include "hld/util/error.h"
@@ -111,7 +112,28 @@ io::CacheIndex plan_cache(const config::ExperimentConfig& cfg, const CachePlanOp
   ix.data_checksum = split_checksum(order.shards());
   ix.data_sequences = order.num_sequences();
   ix.context = cfg.data.context;
-  ix.layer = layer;
+  HLD_INPUT_CHECK(opts.version == 2 || opts.version == io::kTeacherCacheVersion,
+                  "cache format version " + std::to_string(opts.version) + ": this build writes 2 or " +
+                      std::to_string(io::kTeacherCacheVersion));
+  ix.version = opts.version;
+  ix.layers = {layer};
+  if (config::has_custom_pairs(cfg.objective)) {  // every teacher layer the pairs read
+    const std::string bad = config::check_hidden_pairs(cfg, shape.num_layers);
+    HLD_INPUT_CHECK(bad.empty(), bad.substr(0, bad.size() - 1));
+    for (int64_t m : config::teacher_layers_needed(config::resolve_hidden_pairs(cfg, shape.num_layers)))
+      ix.layers.push_back(m);
+    std::sort(ix.layers.begin(), ix.layers.end());
+    ix.layers.erase(std::unique(ix.layers.begin(), ix.layers.end()), ix.layers.end());
+    HLD_INPUT_CHECK(
+        ix.layers.size() <= static_cast<size_t>(io::kMaxCacheLayers),
+        "objective.hidden_pairs: a cache stores at most " + std::to_string(io::kMaxCacheLayers) + " teacher layers");
+  }
+  HLD_INPUT_CHECK(ix.version >= 3 || ix.layers.size() == 1,
+                  "objective.hidden_pairs: cache format version 2 stores one teacher layer");
+  ix.layer = ix.version >= 3 ? ix.layers.front() : layer;
+  ix.has_logz = ix.version >= 3;  // the full-vocabulary log-sum-exp at the caching temperature
+  ix.logz_temperature = 1.0;      // raw logits (docs/objectives.md: tail: bucket needs τ = 1)
+  ix.logits_kind = "topk";
   ix.layout = io::make_layout(shape.vocab_size, cfg.objective.top_k, shape.hidden_size,
                               io::parse_logits_encoding(cfg.teacher.logits_encoding, "teacher.logits_encoding"),
                               io::parse_hidden_encoding(cfg.teacher.hidden_encoding, "teacher.hidden_encoding"));

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -98,8 +99,8 @@ CacheReader::OpenChunk& CacheReader::open_chunk(int64_t c) {
     want.first_row = static_cast<uint64_t>(ix_.chunk_first_row(c));
     want.num_rows = static_cast<uint64_t>(ix_.chunk_num_rows(c));
     want.context = static_cast<uint32_t>(ix_.context);
-    want.logits_record_bytes = static_cast<uint32_t>(ix_.layout.logits_bytes());
-    want.hidden_record_bytes = static_cast<uint32_t>(ix_.layout.hidden_bytes);
+    want.logits_record_bytes = static_cast<uint32_t>(ix_.logits_record_bytes());
+    want.hidden_record_bytes = static_cast<uint32_t>(ix_.hidden_record_bytes());
     want.version = static_cast<uint32_t>(ix_.version);
     ch.geo = io::chunk_geometry(want);
     HLD_INPUT_CHECK(size == ch.geo.file_bytes, path + ": " + std::to_string(size) + " bytes, the layout needs " +
@@ -170,22 +171,41 @@ void CacheReader::check_raw(int64_t row, const io::RowEntry& e, const std::strin
                     where("the hidden states"));
 }
 
-void CacheReader::decode_logits_block(int64_t row, const std::string& raw, float* vals, int64_t* idx) const {
+void CacheReader::decode_logits_block(int64_t row, const std::string& raw, float* vals, int64_t* idx,
+                                      float* logz_T) const {
   const auto& l = ix_.layout;
+  const int64_t stride = ix_.logits_record_bytes();
+  HLD_INPUT_CHECK(static_cast<int64_t>(raw.size()) == stride * ix_.context,
+                  "teacher.cache '" + dir_ + "': logits block of row " + std::to_string(row) + " has the wrong size");
   const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
-  for (int64_t t = 0; t < ix_.context; ++t)
-    HLD_INPUT_CHECK(io::decode_logits(l, p + t * l.logits_bytes(), vals + t * l.top_k, idx + t * l.top_k),
+  for (int64_t t = 0; t < ix_.context; ++t) {
+    const uint8_t* rec = p + t * stride;
+    HLD_INPUT_CHECK(io::decode_logits(l, rec, vals + t * l.top_k, idx + t * l.top_k),
                     "teacher.cache '" + dir_ + "': malformed logits record at row " + std::to_string(row) +
                         ", position " + std::to_string(t));
+    if (logz_T && ix_.has_logz) {
+      uint32_t bits = 0;
+      for (int i = 0; i < 4; ++i) bits |= uint32_t{rec[l.logits_bytes() + i]} << (8 * i);
+      float z;
+      std::memcpy(&z, &bits, 4);
+      HLD_INPUT_CHECK(std::isfinite(z), "teacher.cache '" + dir_ + "': non-finite log-sum-exp at row " +
+                                            std::to_string(row) + ", position " + std::to_string(t));
+      logz_T[t] = z;
+    }
+  }
 }
 
 void CacheReader::decode_hidden_block(int64_t row, const std::string& raw, float* h) const {
   const auto& l = ix_.layout;
+  const int64_t layers = static_cast<int64_t>(ix_.layers.empty() ? 1 : ix_.layers.size());
+  HLD_INPUT_CHECK(static_cast<int64_t>(raw.size()) == ix_.hidden_record_bytes() * ix_.context,
+                  "teacher.cache '" + dir_ + "': hidden block of row " + std::to_string(row) + " has the wrong size");
   const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
   for (int64_t t = 0; t < ix_.context; ++t)
-    HLD_INPUT_CHECK(io::decode_hidden(l, p + t * l.hidden_bytes, h + t * l.hidden_size),
-                    "teacher.cache '" + dir_ + "': malformed hidden record at row " + std::to_string(row) +
-                        ", position " + std::to_string(t));
+    for (int64_t j = 0; j < layers; ++j)
+      HLD_INPUT_CHECK(io::decode_hidden(l, p + (t * layers + j) * l.hidden_bytes, h + (t * layers + j) * l.hidden_size),
+                      "teacher.cache '" + dir_ + "': malformed hidden record at row " + std::to_string(row) +
+                          ", position " + std::to_string(t) + ", layer " + std::to_string(ix_.layers.at(j)));
 }
 
 void CacheReader::verify_chunk(int64_t c) {
@@ -199,12 +219,13 @@ void CacheReader::verify_chunk(int64_t c) {
   const int64_t first = ix_.chunk_first_row(c), n = ix_.chunk_num_rows(c);
   const auto& l = ix_.layout;
   std::string lg, hd;
-  std::vector<float> vals(static_cast<size_t>(ix_.context * l.top_k)),
-      h(static_cast<size_t>(ix_.context * l.hidden_size));
+  std::vector<float> vals(static_cast<size_t>(ix_.context * l.top_k)), logz(static_cast<size_t>(ix_.context)),
+      h(static_cast<size_t>(ix_.context * l.hidden_size *
+                            static_cast<int64_t>(std::max<size_t>(1, ix_.layers.size()))));
   std::vector<int64_t> idx(vals.size());
   for (int64_t r = first; r < first + n; ++r) {
     read_raw(r, &lg, &hd);
-    decode_logits_block(r, lg, vals.data(), idx.data());
+    decode_logits_block(r, lg, vals.data(), idx.data(), logz.data());
     decode_hidden_block(r, hd, h.data());
   }
 }

@@ -6,6 +6,11 @@
 #include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <tuple>
+
+#include "hld/config/hidden_pairs.h"
 #include "hld/teacher/cache_plan.h"
 #include "hld/util/error.h"
 #include "hld/util/hash.h"
@@ -15,8 +20,18 @@ namespace {
 
 class CacheSource : public TeacherSource {
  public:
-  CacheSource(std::unique_ptr<CacheReader> reader, config::ModelConfig shape, torch::Device device, bool parallel)
-      : reader_(std::move(reader)), shape_(std::move(shape)), device_(device), parallel_(parallel) {}
+  CacheSource(std::unique_ptr<CacheReader> reader, config::ModelConfig shape, torch::Device device, bool parallel,
+              const SignalRequest& req)
+      : reader_(std::move(reader)),
+        shape_(std::move(shape)),
+        device_(device),
+        parallel_(parallel),
+        k_(req.top_k),
+        logz_(req.logz) {
+    const auto& ix = reader_->index();
+    hint_slot_ = ix.layer_slot(req.hint_layer);
+    for (int64_t m : req.pair_layers) pair_slots_.push_back(ix.layer_slot(m));
+  }
 
   objectives::TeacherSignals signals(const torch::Tensor& input_BxT, const std::vector<int64_t>& seq_ids,
                                      const objectives::Needs& needs) override {
@@ -49,12 +64,14 @@ class CacheSource : public TeacherSource {
                         needs.teacher_hidden ? &hraw[static_cast<size_t>(b)] : nullptr, /*verify=*/false);
     }
     objectives::TeacherSignals s;
-    torch::Tensor vals, idx, hidden;
+    torch::Tensor vals, idx, hidden, logz;
+    const int64_t L = static_cast<int64_t>(std::max<size_t>(1, ix.layers.size()));
     if (needs.teacher_logits) {
       vals = torch::empty({B * T, l.top_k}, torch::kFloat32);
       idx = torch::empty({B * T, l.top_k}, torch::kInt64);
+      if (logz_) logz = torch::empty({B * T}, torch::kFloat32);
     }
-    if (needs.teacher_hidden) hidden = torch::empty({B * T, l.hidden_size}, torch::kFloat32);
+    if (needs.teacher_hidden) hidden = torch::empty({B * T, L, l.hidden_size}, torch::kFloat32);
     auto decode = [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
         const size_t i = static_cast<size_t>(b);
@@ -62,9 +79,10 @@ class CacheSource : public TeacherSource {
                            needs.teacher_hidden ? &hraw[i] : nullptr);
         if (needs.teacher_logits)
           reader_->decode_logits_block(rows[i], lraw[i], vals.data_ptr<float>() + b * T * l.top_k,
-                                       idx.data_ptr<int64_t>() + b * T * l.top_k);
+                                       idx.data_ptr<int64_t>() + b * T * l.top_k,
+                                       logz_ ? logz.data_ptr<float>() + b * T : nullptr);
         if (needs.teacher_hidden)
-          reader_->decode_hidden_block(rows[i], hraw[i], hidden.data_ptr<float>() + b * T * l.hidden_size);
+          reader_->decode_hidden_block(rows[i], hraw[i], hidden.data_ptr<float>() + b * T * L * l.hidden_size);
       }
     };
     if (parallel_)
@@ -72,10 +90,16 @@ class CacheSource : public TeacherSource {
     else
       decode(0, B);
     if (needs.teacher_logits) {
+      if (k_ < l.top_k) std::tie(vals, idx) = truncate_top_k(vals, idx, k_);  // capture once, sweep k
       s.vals_NxK = vals.to(device_);
       s.idx_NxK = idx.to(device_);
+      if (logz_) s.logz_N = logz.to(device_);
     }
-    if (needs.teacher_hidden) s.hidden_NxD = hidden.to(device_);
+    if (needs.teacher_hidden) {
+      auto layer = [&](int64_t slot) { return L == 1 ? hidden.select(1, 0) : hidden.select(1, slot).contiguous(); };
+      s.hidden_NxD = layer(hint_slot_).to(device_);
+      for (int64_t slot : pair_slots_) s.hidden_pairs_NxD.push_back(layer(slot).to(device_));
+    }
     return s;
   }
 
@@ -86,7 +110,17 @@ class CacheSource : public TeacherSource {
   config::ModelConfig shape_;
   torch::Device device_;
   bool parallel_;
+  int64_t k_;                        // objective.top_k ≤ the cache's k_max
+  bool logz_;                        // serve logz_N
+  int64_t hint_slot_ = 0;            // position of the hint layer in the cache's layers
+  std::vector<int64_t> pair_slots_;  // of each hidden pair's teacher layer
 };
+
+std::string fmt_double(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
 
 std::string mismatch(const std::string& dir, const std::string& field, const std::string& cache_value,
                      const std::string& run_value, const std::string& key) {
@@ -95,6 +129,14 @@ std::string mismatch(const std::string& dir, const std::string& field, const std
 }
 
 }  // namespace
+
+std::pair<torch::Tensor, torch::Tensor> truncate_top_k(const torch::Tensor& vals_NxKmax,
+                                                       const torch::Tensor& idx_NxKmax, int64_t k) {
+  // Stable descending sort of rows whose ids ascend: equal values keep the lower id first.
+  auto order = std::get<1>(vals_NxKmax.sort(/*stable=*/true, /*dim=*/1, /*descending=*/true));
+  auto keep_NxK = std::get<0>(order.narrow(1, 0, k).sort(1));  // back to ascending id order
+  return {vals_NxKmax.gather(1, keep_NxK).contiguous(), idx_NxKmax.gather(1, keep_NxK).contiguous()};
+}
 
 void check_cache_matches(const CacheReader& reader, const config::ExperimentConfig& cfg,
                          const config::ModelConfig& shape, int64_t hint, const data::BatchStream& order,
@@ -130,9 +172,50 @@ void check_cache_matches(const CacheReader& reader, const config::ExperimentConf
                            "data.train '" + cfg.data.train + "'"));
   HLD_INPUT_CHECK(ix.context == cfg.data.context,
                   mismatch(dir, "context", num(ix.context), num(cfg.data.context), "data.context"));
-  HLD_INPUT_CHECK(ix.layer == hint, mismatch(dir, "layer", num(ix.layer), num(hint), "objective.teacher_layer"));
-  HLD_INPUT_CHECK(ix.layout.top_k == cfg.objective.top_k,
-                  mismatch(dir, "top_k", num(ix.layout.top_k), num(cfg.objective.top_k), "objective.top_k"));
+  auto layer_list = [&] {
+    std::string l;
+    for (int64_t m : ix.layers) l += (l.empty() ? "" : ", ") + num(m);
+    return "[" + l + "]";
+  };
+  if (!config::has_custom_pairs(cfg.objective)) {
+    HLD_INPUT_CHECK(ix.layer_slot(hint) >= 0,
+                    ix.layers.size() <= 1
+                        ? mismatch(dir, "layer", num(ix.layer), num(hint), "objective.teacher_layer")
+                        : "teacher.cache '" + dir + "' lacks teacher layer " + num(hint) +
+                              " (objective.teacher_layer); it stores layers " + layer_list() +
+                              "; write a cache for this config with `hld-train cache-teacher CONFIG`");
+  } else {
+    const std::string bad = config::check_hidden_pairs(cfg, shape.num_layers);
+    HLD_INPUT_CHECK(bad.empty(), bad.substr(0, bad.size() - 1));
+    const auto pairs = config::resolve_hidden_pairs(cfg, shape.num_layers);
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      const std::string key = cfg.objective.hidden_pairs.empty()
+                                  ? "objective.hidden_map = uniform, student block " + num(pairs[i].student)
+                                  : "objective.hidden_pairs[" + num(i) + "].teacher";
+      HLD_INPUT_CHECK(ix.layer_slot(pairs[i].teacher) >= 0,
+                      "teacher.cache '" + dir + "' lacks teacher layer " + num(pairs[i].teacher) + " (" + key +
+                          "); it stores layers " + layer_list() +
+                          "; write a cache for this config with `hld-train cache-teacher CONFIG` into a new "
+                          "directory");
+    }
+  }
+  HLD_INPUT_CHECK(cfg.objective.top_k <= ix.layout.top_k,
+                  "objective.top_k = " + num(cfg.objective.top_k) + " exceeds the k_max = " + num(ix.layout.top_k) +
+                      " that teacher.cache '" + dir +
+                      "' was written with: a cache serves any objective.top_k <= its k_max; write one at a "
+                      "larger k with `hld-train cache-teacher CONFIG`");
+  if (cfg.objective.tail == config::TailMode::kBucket) {
+    HLD_INPUT_CHECK(ix.has_logz,
+                    "objective.tail = bucket needs the teacher's full-vocabulary log-sum-exp, which "
+                    "teacher.cache '" +
+                        dir + "' (format version " + num(ix.version) +
+                        ") does not store; use objective.tail = renormalise or write a new cache "
+                        "with `hld-train cache-teacher CONFIG` into a new directory");
+    HLD_INPUT_CHECK(ix.logz_temperature == cfg.objective.temperature,
+                    "objective.temperature = " + fmt_double(cfg.objective.temperature) +
+                        ": objective.tail = bucket needs the log-sum-exp at this temperature, teacher.cache '" + dir +
+                        "' stores it at " + fmt_double(ix.logz_temperature));
+  }
   if (ix.selection.kind == "prefix") {
     const int64_t need = std::min(positions, order.num_sequences());
     HLD_INPUT_CHECK(need <= ix.selection.positions || need == 0,
@@ -160,7 +243,7 @@ std::unique_ptr<TeacherSource> make_cache_source(const config::ExperimentConfig&
   spdlog::info("teacher: cache '{}' ({} sequences, k {}, layer {}, logits {}, hidden {}, {} B/token)",
                cfg.teacher.cache, ix.rows, ix.layout.top_k, ix.layer, io::to_string(ix.layout.logits),
                io::to_string(ix.layout.hidden), ix.layout.bytes_per_token());
-  return std::make_unique<CacheSource>(std::move(reader), shape, device, parallel_decode);
+  return std::make_unique<CacheSource>(std::move(reader), shape, device, parallel_decode, signal_request(cfg, shape));
 }
 
 }  // namespace hld::teacher

@@ -45,7 +45,8 @@ void sample_error(const config::ExperimentConfig& cfg, CacheReader& reader, cons
   const double tau = cfg.objective.temperature;
   n_sample = std::min(n_sample, ix.rows);
   double same = 0, cos_sum = 0, cos_min = 1, max_err = 0;
-  double kd_f = 0, kd_c = 0, self_f = 0, self_c = 0;
+  double kd_f = 0, kd_c = 0, self_f = 0, self_c = 0, logz_err = 0;
+  const int64_t L = static_cast<int64_t>(ix.layers.size());
   std::vector<int32_t> seq;
   std::string lraw, hraw;
   for (int64_t i = 0; i < n_sample; ++i) {
@@ -58,17 +59,25 @@ void sample_error(const config::ExperimentConfig& cfg, CacheReader& reader, cons
     reader.read_raw(row, &lraw, &hraw);
     auto vals_c = torch::empty({T, K}, torch::kFloat32);
     auto idx_c = torch::empty({T, K}, torch::kInt64);
-    auto h_c = torch::empty({T, D}, torch::kFloat32);
-    reader.decode_logits_block(row, lraw, vals_c.data_ptr<float>(), idx_c.data_ptr<int64_t>());
+    auto h_c = torch::empty({T, L, D}, torch::kFloat32);
+    auto logz_c = torch::zeros({T}, torch::kFloat32);
+    reader.decode_logits_block(row, lraw, vals_c.data_ptr<float>(), idx_c.data_ptr<int64_t>(),
+                               logz_c.data_ptr<float>());
     reader.decode_hidden_block(row, hraw, h_c.data_ptr<float>());
 
     auto input = torch::from_blob(seq.data(), {1, T}, torch::kInt32).to(torch::kInt64).to(dev);
     model::ForwardOptions fo;
-    fo.hidden_layers = {ix.layer};
+    fo.hidden_layers = ix.layers;
     auto out = teacher->forward(input, fo);
     auto t_logits = out.logits_BxTxV.reshape({-1, V}).to(torch::kCPU, torch::kFloat32);
-    auto h_f = out.hidden.at(ix.layer).reshape({-1, D}).to(torch::kCPU, torch::kFloat32);
-    auto [vals_f, idx_f] = objectives::top_k_logits(t_logits, K);
+    std::vector<torch::Tensor> hs;
+    for (int64_t m : ix.layers) hs.push_back(out.hidden.at(m).reshape({-1, D}).to(torch::kCPU, torch::kFloat32));
+    auto h_f = torch::stack(hs, 1).reshape({-1, D});  // (T·L, D), the cache's order
+    h_c = h_c.reshape({-1, D});
+    if (ix.has_logz)
+      logz_err = std::max(logz_err,
+                          (torch::logsumexp(t_logits / ix.logz_temperature, -1) - logz_c).abs().max().item<double>());
+    auto [vals_f, idx_f] = cache_top_k(t_logits, K);  // the selection the writer makes
     auto s_logits = student->forward(input).logits_BxTxV.reshape({-1, V}).to(torch::kCPU, torch::kFloat32);
 
     // Same ids? (cached ids are ascending; sort the fresh ones the same way.)
@@ -104,6 +113,7 @@ void sample_error(const config::ExperimentConfig& cfg, CacheReader& reader, cons
   rep.kd_self_rel_diff = rel_diff(rep.kd_self_fresh, rep.kd_self_cached);
   rep.hidden_cos_mean = cos_sum / n;
   rep.hidden_cos_min = cos_min;
+  rep.logz_max_abs_err = logz_err;
 }
 
 }  // namespace
@@ -127,7 +137,10 @@ nlohmann::json VerifyReport::to_json() const {
             {"kd_self_cached", kd_self_cached},
             {"kd_self_rel_diff", kd_self_rel_diff},
             {"hidden_cos_mean", hidden_cos_mean},
-            {"hidden_cos_min", hidden_cos_min}}}};
+            {"hidden_cos_min", hidden_cos_min},
+            {"logz_max_abs_err", logz_max_abs_err}}},
+          {"layers", layers},
+          {"logz", has_logz}};
 }
 
 VerifyReport verify_teacher_cache(const config::ExperimentConfig& cfg, const VerifyOptions& opts) {
@@ -137,7 +150,9 @@ VerifyReport verify_teacher_cache(const config::ExperimentConfig& cfg, const Ver
   const auto& ix = reader.index();
   const data::BatchStream order(cfg.data.train, 1, cfg.data.context, cfg.run.seed);
   rep.chunks_planned = ix.num_chunks();
-  rep.record_bytes_per_token = ix.layout.bytes_per_token();
+  rep.record_bytes_per_token = ix.logits_record_bytes() + ix.hidden_record_bytes();
+  rep.layers = ix.layers;
+  rep.has_logz = ix.has_logz;
   bool identity_ok = true;
   try {
     const config::ModelConfig shape = teacher_shape(cfg);

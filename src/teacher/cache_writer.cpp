@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <chrono>
 #include <cstring>
@@ -89,8 +90,9 @@ struct Writer {
     h.first_row = static_cast<uint64_t>(ix.chunk_first_row(c));
     h.num_rows = static_cast<uint64_t>(ix.chunk_num_rows(c));
     h.context = static_cast<uint32_t>(T);
-    h.logits_record_bytes = static_cast<uint32_t>(l.logits_bytes());
-    h.hidden_record_bytes = static_cast<uint32_t>(l.hidden_bytes);
+    h.logits_record_bytes = static_cast<uint32_t>(ix.logits_record_bytes());
+    h.hidden_record_bytes = static_cast<uint32_t>(ix.hidden_record_bytes());
+    const int64_t L = static_cast<int64_t>(ix.layers.size()), lrec = ix.logits_record_bytes();
     h.version = static_cast<uint32_t>(ix.version);
     const io::ChunkGeometry g = io::chunk_geometry(h);
     const std::string path = (fs::path(ix_dir) / io::chunk_file_name(c)).string();
@@ -114,18 +116,23 @@ struct Writer {
           e.seq_id = static_cast<uint64_t>(sid);
           e.tokens_hash = io::tokens_hash(ids.data() + b * T, T, ix.version);
         }
-        torch::Tensor vals, idx, hidden;
+        torch::Tensor vals, idx, hidden, logz;
         {
           torch::NoGradGuard ng;
           compat::CudaAutocastGuard ac(compat::bf16_autocast(dev, cfg.run.dtype));
           auto input = torch::from_blob(ids.data(), {nb, T}, torch::kInt32).to(torch::kInt64).to(dev);
           // The online teacher's forward: the same signals, whether cached or computed in the step.
-          const auto sig = forward_signals(teacher, input, {true, true}, K, ix.layer);
-          vals = sig.vals_NxK, idx = sig.idx_NxK, hidden = sig.hidden_NxD;
+          SignalRequest req{K, ix.layer, {}, ix.has_logz, ix.logz_temperature, /*bf16_order=*/true};
+          if (ix.version >= 3) req.pair_layers = ix.layers;
+          const auto sig = forward_signals(teacher, input, {true, true}, req);
+          vals = sig.vals_NxK, idx = sig.idx_NxK, logz = sig.logz_N;
+          // (N, L, D): the layers of each token side by side, the record order
+          hidden = ix.version >= 3 ? torch::stack(sig.hidden_pairs_NxD, 1) : sig.hidden_NxD.unsqueeze(1);
         }
         vals = vals.to(torch::kCPU, torch::kFloat32).contiguous();
         idx = idx.to(torch::kCPU, torch::kInt64).contiguous();
         hidden = hidden.to(torch::kCPU, torch::kFloat32).contiguous();
+        if (ix.has_logz) logz = logz.to(torch::kCPU, torch::kFloat32).contiguous();
         std::vector<std::string> lbuf(static_cast<size_t>(nb)), hbuf(static_cast<size_t>(nb));
         at::parallel_for(0, nb, 1, [&](int64_t b0, int64_t b1) {
           for (int64_t b = b0; b < b1; ++b) {
@@ -137,9 +144,16 @@ struct Writer {
             auto* hp = reinterpret_cast<uint8_t*>(hb.data());
             for (int64_t t = 0; t < T; ++t) {
               const int64_t n = b * T + t;
-              io::encode_logits(l, vals.data_ptr<float>() + n * K, idx.data_ptr<int64_t>() + n * K,
-                                lp + t * l.logits_bytes());
-              io::encode_hidden(l, hidden.data_ptr<float>() + n * D, hp + t * l.hidden_bytes);
+              io::encode_logits(l, vals.data_ptr<float>() + n * K, idx.data_ptr<int64_t>() + n * K, lp + t * lrec);
+              if (ix.has_logz) {
+                const float z = logz.data_ptr<float>()[n];
+                if (!std::isfinite(z)) throw std::runtime_error("cache-teacher: non-finite teacher log-sum-exp");
+                uint32_t bits;
+                std::memcpy(&bits, &z, 4);
+                for (int i = 0; i < 4; ++i) lp[t * lrec + l.logits_bytes() + i] = static_cast<uint8_t>(bits >> (8 * i));
+              }
+              for (int64_t j = 0; j < L; ++j)
+                io::encode_hidden(l, hidden.data_ptr<float>() + (n * L + j) * D, hp + (t * L + j) * l.hidden_bytes);
             }
             auto& e = table[static_cast<size_t>(r0 + b)];
             e.logits_checksum = io::cache_checksum(lb.data(), lb.size(), ix.version);

@@ -1,12 +1,14 @@
 // Teacher sources: the online teacher, and the factory that validates a teacher against the run.
 #include "hld/teacher/teacher.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "hld/config/hf_config.h"
 #include "hld/config/loader.h"
 #include "hld/model/model_io.h"
 #include "hld/objectives/chunked_lm_loss.h"
+#include "hld/config/hidden_pairs.h"
 #include "hld/objectives/losses.h"
 #include "hld/teacher/cache_source.h"
 #include "hld/util/error.h"
@@ -17,44 +19,100 @@ namespace fs = std::filesystem;
 namespace hld::teacher {
 
 OnlineTeacher::OnlineTeacher(model::Transformer teacher, int64_t top_k, int64_t hint_layer)
-    : teacher_(std::move(teacher)), top_k_(top_k), hint_layer_(hint_layer) {
+    : OnlineTeacher(std::move(teacher), SignalRequest{top_k, hint_layer, {}, false, 1.0}) {}
+
+OnlineTeacher::OnlineTeacher(model::Transformer teacher, SignalRequest request)
+    : teacher_(std::move(teacher)), req_(std::move(request)) {
   teacher_->eval();
   for (auto& p : teacher_->parameters()) p.set_requires_grad(false);
 }
 
 objectives::TeacherSignals OnlineTeacher::signals(const torch::Tensor& input, const std::vector<int64_t>&,
                                                   const objectives::Needs& needs) {
-  return forward_signals(teacher_, input, needs, top_k_, hint_layer_);
+  return forward_signals(teacher_, input, needs, req_);
+}
+
+SignalRequest signal_request(const config::ExperimentConfig& cfg, const config::ModelConfig& teacher) {
+  SignalRequest r;
+  r.top_k = cfg.objective.top_k;
+  r.hint_layer = cfg.teacher_hint_layer(teacher);
+  if (config::has_custom_pairs(cfg.objective)) {
+    const std::string bad = config::check_hidden_pairs(cfg, teacher.num_layers);
+    HLD_INPUT_CHECK(bad.empty(), bad.substr(0, bad.size() - 1));
+    const auto pairs = config::resolve_hidden_pairs(cfg, teacher.num_layers);
+    for (const auto& p : pairs) r.pair_layers.push_back(p.teacher);
+    r.hint_layer = pairs.front().teacher;
+  }
+  r.logz = cfg.objective.tail == config::TailMode::kBucket;
+  r.logz_temperature = 1.0;  // raw logits, as a cache stores it
+  return r;
+}
+
+std::pair<torch::Tensor, torch::Tensor> cache_top_k(const torch::Tensor& logits_NxV, int64_t k) {
+  const auto z = logits_NxV.to(torch::kFloat32);
+  const int64_t V = z.size(1);
+  int64_t kk = std::min(V, k + 8);
+  for (;;) {
+    auto [v, i] = z.topk(kk, -1, /*largest=*/true, /*sorted=*/true);
+    auto b = v.to(torch::kBFloat16).to(torch::kFloat32);
+    // Rounding is monotonic: past the kk-th no entry ties with the k-th once b[kk-1] < b[k-1].
+    if (kk == V || (b.select(1, kk - 1) < b.select(1, k - 1)).all().item<bool>()) {
+      auto by_id = std::get<1>(i.sort(1));
+      auto i1 = i.gather(1, by_id), b1 = b.gather(1, by_id), v1 = v.gather(1, by_id);
+      auto keep = std::get<1>(b1.sort(/*stable=*/true, /*dim=*/1, /*descending=*/true)).narrow(1, 0, k);
+      return {v1.gather(1, keep), i1.gather(1, keep)};
+    }
+    kk = std::min(V, 2 * kk);
+  }
 }
 
 objectives::TeacherSignals forward_signals(model::Transformer& teacher, const torch::Tensor& input_BxT,
                                            const objectives::Needs& needs, int64_t top_k, int64_t hint_layer) {
+  return forward_signals(teacher, input_BxT, needs, SignalRequest{top_k, hint_layer, {}, false, 1.0});
+}
+
+objectives::TeacherSignals forward_signals(model::Transformer& teacher, const torch::Tensor& input_BxT,
+                                           const objectives::Needs& needs, const SignalRequest& req) {
   torch::NoGradGuard ng;
   model::ForwardOptions fo;
   fo.logits = false;  // de-embedded chunk by chunk below
-  if (needs.teacher_hidden) fo.hidden_layers = {hint_layer};
+  int64_t deepest = req.hint_layer;
+  if (needs.teacher_hidden) {
+    fo.hidden_layers = {req.hint_layer};
+    for (int64_t m : req.pair_layers) {
+      fo.hidden_layers.push_back(m);
+      deepest = std::max(deepest, m);
+    }
+  }
   if (needs.teacher_logits)
     fo.final_normed = true;
   else
-    fo.stop_after = hint_layer;
+    fo.stop_after = deepest;
   auto out = teacher->forward(input_BxT, fo);
   objectives::TeacherSignals s;
   if (needs.teacher_logits) {
     const auto normed_NxD = out.final_normed_BxTxD.reshape({-1, out.final_normed_BxTxD.size(-1)});
     const int64_t n = normed_NxD.size(0), rows = objectives::default_chunk_rows(teacher->config().vocab_size);
-    std::vector<torch::Tensor> vals, idx;
+    std::vector<torch::Tensor> vals, idx, logz;
     for (int64_t r0 = 0; r0 < n; r0 += rows) {
+      auto logits_RxV = teacher->logits(normed_NxD.narrow(0, r0, std::min(rows, n - r0)));
       auto [v_RxK, i_RxK] =
-          objectives::top_k_logits(teacher->logits(normed_NxD.narrow(0, r0, std::min(rows, n - r0))), top_k);
+          req.bf16_order ? cache_top_k(logits_RxV, req.top_k) : objectives::top_k_logits(logits_RxV, req.top_k);
       vals.push_back(v_RxK);
       idx.push_back(i_RxK);
+      if (req.logz) logz.push_back(torch::logsumexp(logits_RxV.to(torch::kFloat32) / req.logz_temperature, -1));
     }
     s.vals_NxK = vals.size() == 1 ? vals[0] : torch::cat(vals);
     s.idx_NxK = idx.size() == 1 ? idx[0] : torch::cat(idx);
+    if (req.logz) s.logz_N = logz.size() == 1 ? logz[0] : torch::cat(logz);
   }
   if (needs.teacher_hidden) {
-    auto h = out.hidden.at(hint_layer);
+    auto h = out.hidden.at(req.hint_layer);
     s.hidden_NxD = h.reshape({-1, h.size(-1)});
+    for (int64_t m : req.pair_layers) {
+      auto hp = out.hidden.at(m);
+      s.hidden_pairs_NxD.push_back(hp.reshape({-1, hp.size(-1)}));
+    }
   }
   return s;
 }
@@ -80,13 +138,14 @@ std::unique_ptr<TeacherSource> make_teacher(const config::ExperimentConfig& cfg,
   HLD_INPUT_CHECK(hint >= 1 && hint <= shape.num_layers,
                   "objective.teacher_layer = " + std::to_string(hint) + ": expected a block index in [1, " +
                       std::to_string(shape.num_layers) + "] (the teacher's depth)");
+  const SignalRequest req = signal_request(cfg, shape);  // checks the pairs against the teacher's depth
   if (cfg.teacher.source == "cache") return make_cache_source(cfg, shape, hint, device, parallel_decode, positions);
   HLD_INPUT_CHECK(!cfg.teacher.checkpoint.empty(), "teacher.checkpoint: an online teacher needs a checkpoint");
   auto t = model::load_model_any(cfg.teacher.checkpoint);
   HLD_INPUT_CHECK(t->config().num_layers == shape.num_layers && t->config().hidden_size == shape.hidden_size,
                   "teacher.model does not match the shape of teacher.checkpoint");
   t->to(device);
-  return std::make_unique<OnlineTeacher>(t, cfg.objective.top_k, hint);
+  return std::make_unique<OnlineTeacher>(t, req);
 }
 
 }  // namespace hld::teacher

@@ -43,8 +43,10 @@ HostBatch Prefetcher::make() {
     b.has_signals = true;
   }
   if (pin_) {
-    for (auto* x : {&b.input_BxT, &b.target_BxT, &b.signals.vals_NxK, &b.signals.idx_NxK, &b.signals.hidden_NxD})
+    for (auto* x : {&b.input_BxT, &b.target_BxT, &b.signals.vals_NxK, &b.signals.idx_NxK, &b.signals.hidden_NxD,
+                    &b.signals.logz_N, &b.signals.counts_NxK})
       if (x->defined()) *x = x->pin_memory();
+    for (auto& x : b.signals.hidden_pairs_NxD) x = x.pin_memory();
   }
   return b;
 }
@@ -101,6 +103,9 @@ DeviceBatch to_device(const HostBatch& b, torch::Device device) {
   d.signals.vals_NxK = move(b.signals.vals_NxK);
   d.signals.idx_NxK = move(b.signals.idx_NxK);
   d.signals.hidden_NxD = move(b.signals.hidden_NxD);
+  d.signals.logz_N = move(b.signals.logz_N);
+  d.signals.counts_NxK = move(b.signals.counts_NxK);
+  for (const auto& x : b.signals.hidden_pairs_NxD) d.signals.hidden_pairs_NxD.push_back(move(x));
   return d;
 }
 

@@ -13,6 +13,7 @@
 #include "hld/data/batch_stream.h"
 #include "hld/dist/launch_env.h"
 #include "hld/model/activation_checkpoint.h"
+#include "hld/config/hidden_pairs.h"
 #include "hld/model/model_io.h"
 #include "hld/config/loader.h"
 #include "hld/objectives/chunked_lm_loss.h"
@@ -187,11 +188,10 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   torch::manual_seed(cfg.run.seed);
   model::Transformer student(cfg.model);
   const auto& phases = objectives::spec(cfg.objective.name).phases;
-  const int64_t hint = cfg.student_hint_layer();
+  const int64_t hint = config::deepest_student_layer(cfg);  // HLDF phase 1 trains blocks 1..m_S
   objectives::Regressor reg{nullptr};
   if (objectives::uses_regressor(cfg.objective.name))
-    reg = objectives::Regressor(cfg.regressor_kind(), cfg.model.hidden_size, tshape->hidden_size,
-                                cfg.objective.regressor_expansion);
+    reg = objectives::make_regressor(cfg, *tshape);  // one per hidden pair (objective.hidden_pairs)
   auto phase_uses_reg = [&](int p) { return p < static_cast<int>(phases.size()) && phases[p].regressor; };
   if (!ckpt.empty()) load_checkpoint(ckpt, student, phase_uses_reg(st.phase) ? &reg : nullptr, nullptr);
   if (ckpt.empty() && world > 1) {  // identical initial weights on every rank

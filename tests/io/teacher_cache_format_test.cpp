@@ -24,6 +24,8 @@ CacheIndex sample_index() {
   ix.data_sequences = 771;
   ix.context = 16;
   ix.layer = 2;
+  ix.layers = {2};
+  ix.has_logz = true;
   ix.layout = make_layout(300, 8, 32, LogitsEncoding::kLogQ8, HiddenEncoding::kDir8);
   ix.selection = {"prefix", 7, 100};
   ix.rows = 100;
@@ -65,14 +67,14 @@ TEST(TeacherCacheFormat, ChunkPrefixRoundTrips) {
   EXPECT_EQ(g.file_bytes, s.size() + 4 * 16 * (40 + 36));
   EXPECT_EQ(chunk_file_name(42), "chunk_00042.bin");
   EXPECT_EQ(b.version, static_cast<uint32_t>(kTeacherCacheVersion));
-  // Format version 1 (older caches) still parses and keeps its version; others are refused.
-  for (uint32_t v : {0u, 1u, 3u}) {
+  // Format versions 1 and 2 (older caches) still parse and keep their version; others are refused.
+  for (uint32_t v : {0u, 1u, 2u, 3u, 4u}) {
     ChunkHeader hv = h;
     hv.version = v;
     const std::string sv = encode_chunk_prefix(hv, rows);
     const auto* pv = reinterpret_cast<const uint8_t*>(sv.data());
-    if (v == 1) {
-      EXPECT_EQ(parse_chunk_header(pv, sv.size(), "c").version, 1u);
+    if (v >= 1 && v <= 3) {
+      EXPECT_EQ(parse_chunk_header(pv, sv.size(), "c").version, v);
     } else {
       EXPECT_NE(expect_input_error([&] { parse_chunk_header(pv, sv.size(), "c"); }).find("cache-teacher CONFIG"),
                 std::string::npos);
@@ -134,12 +136,47 @@ TEST(TeacherCacheFormat, IndexRoundTripsAndNamesBadFields) {
   EXPECT_NE(with([](auto& j) { j["version"] = 99; }).find("version"), std::string::npos);
   EXPECT_NE(with([](auto& j) { j["version"] = 0; }).find("into a new directory"), std::string::npos);
   {  // an index of format version 1 is read as such and written back unchanged
-    nlohmann::json j = nlohmann::json::parse(text);
+    CacheIndex v2 = ix;
+    v2.version = 2;
+    v2.has_logz = false;
+    nlohmann::json j = to_json(v2);
+    EXPECT_FALSE(j.contains("layers"));
     j["version"] = 1;
     const CacheIndex v1 = parse_cache_index(j.dump(), "index.json");
     EXPECT_EQ(v1.version, 1);
-    EXPECT_EQ(v1.cache_id(), ix.cache_id());  // the version is not part of the identity
+    EXPECT_EQ(v1.cache_id(), v2.cache_id());  // among versions 1-2 the version is not part of the identity
     EXPECT_EQ(to_json(v1)["version"], 1);
+    EXPECT_EQ(v1.layers, std::vector<int64_t>{2});
+    EXPECT_FALSE(v1.has_logz);
+    EXPECT_EQ(v1.logits_record_bytes(), v1.layout.logits_bytes());
+  }
+  // Version 3: layers, logits kind and the log-sum-exp are parsed, bounds-checked and identity.
+  EXPECT_EQ(b.layers, std::vector<int64_t>{2});
+  EXPECT_TRUE(b.has_logz);
+  EXPECT_EQ(b.logits_record_bytes(), ix.layout.logits_bytes() + 4);
+  EXPECT_EQ(b.logz_temperature, 1.0);
+  for (auto bad :
+       {nlohmann::json::array(), nlohmann::json{2, 2}, nlohmann::json{9}, nlohmann::json{"x"}, nlohmann::json{3, 1}})
+    EXPECT_NE(with([&](auto& j) { j["layers"] = bad; }).find("'layers'"), std::string::npos) << bad;
+  EXPECT_NE(with([](auto& j) { j.erase("layers"); }).find("'layers'"), std::string::npos);
+  EXPECT_NE(with([](auto& j) { j["layers"] = {1, 2}; }).find("first of 'layers'"), std::string::npos);
+  EXPECT_NE(with([](auto& j) { j["logits_kind"] = "nucleus"; }).find("logits_kind"), std::string::npos);
+  EXPECT_NE(with([](auto& j) { j["logz"]["bytes"] = 8; }).find("logz"), std::string::npos);
+  EXPECT_NE(with([](auto& j) { j["logz"]["temperature"] = -1; }).find("logz.temperature"), std::string::npos);
+  EXPECT_NE(with([](auto& j) { j["logz"] = nullptr; }).find("record sizes"), std::string::npos);
+  EXPECT_NE(with([](auto& j) { j["records"]["hidden_record_bytes"] = 72; }).find("record sizes"), std::string::npos);
+  {
+    CacheIndex three = ix;
+    three.layers = {1, 2, 4};
+    three.layer = 1;
+    EXPECT_EQ(three.hidden_record_bytes(), 3 * ix.layout.hidden_bytes);
+    EXPECT_EQ(three.layer_slot(4), 2);
+    EXPECT_EQ(three.layer_slot(3), -1);
+    const CacheIndex back = parse_cache_index(to_json(three).dump(), "index.json");
+    EXPECT_EQ(back.layers, three.layers);
+    EXPECT_EQ(back.cache_id(), three.cache_id());
+    EXPECT_NE(three.cache_id(), ix.cache_id());
+    EXPECT_FALSE(identity_differences(ix, three).empty());
   }
   with([](auto& j) { j["rows"] = 101; });
   with([](auto& j) { j["selection"]["kind"] = "random"; });

@@ -14,7 +14,14 @@
 //       hidden        rows × context × hidden record
 //   The index's chunk checksum covers header + row table, and the table's checksums cover the
 //   data, so one small read validates a chunk and each row is checked when it is read.
-// Format versions: 2 = every checksum (and row tokens hash) is XXH3-64 (util/hash.h) and the
+// Format versions: 3 = version 2 plus: several teacher layers (index "layers", ascending; each
+// token's hidden record is one hidden record per layer, in that order), the logits kind
+// ("logits_kind": topk | sampled) and the per-token full-vocabulary log-sum-exp of the teacher's
+// raw logits, log Σ_v exp(z_v / τ) at τ = "logz_temperature" (1: raw logits), stored as float32
+// after the values of each logits record (4 bytes a token; checked finite when read). The top-k
+// of a version-3 (and 2, 1) cache is stored by ascending index, so a cache written at k_max
+// serves any k ≤ k_max: the reader keeps the k largest values (ties: the lower index).
+// 2 = every checksum (and row tokens hash) is XXH3-64 (util/hash.h) and the
 // teacher hash an "xxh3:" digest; 1 = the 4-lane FNV-style cache_checksum_v1 and a bare FNV-1a
 // teacher hash, written by older versions: read (and trained from), never extended.
 // Rows are the selected sequences. Selection "all": every sequence of the split, row = sequence
@@ -35,7 +42,8 @@
 
 namespace hld::io {
 
-constexpr int kTeacherCacheVersion = 2;        ///< what this build writes
+constexpr int kTeacherCacheVersion = 3;        ///< what this build writes
+constexpr int kMaxCacheLayers = 256;           ///< teacher layers one cache may store
 constexpr int kTeacherCacheOldestVersion = 1;  ///< the oldest it reads
 constexpr size_t kChunkHeaderBytes = 64;
 constexpr size_t kRowEntryBytes = 32;
@@ -110,7 +118,11 @@ struct CacheIndex {
   std::string data_checksum;   ///< hash of the split's shard checksums
   int64_t data_sequences = 0;  ///< sequences of `context` tokens in the split
   int64_t context = 0;
-  int64_t layer = 0;   ///< hidden state after this many teacher blocks
+  int64_t layer = 0;                 ///< hidden state after this many teacher blocks (version 3: layers.front())
+  std::vector<int64_t> layers;       ///< teacher layers stored, ascending (versions 1–2: {layer})
+  std::string logits_kind = "topk";  ///< topk | sampled (version 3; older: topk)
+  bool has_logz = false;             ///< logits records end with the float32 log-sum-exp (version 3)
+  double logz_temperature = 1.0;     ///< τ of that log-sum-exp (log Σ exp(z/τ))
   CacheLayout layout;  ///< vocabulary, k, width, encodings, record sizes
   CacheSelection selection;
   int64_t rows = 0;                     ///< sequences stored
@@ -118,6 +130,14 @@ struct CacheIndex {
   std::vector<CacheChunkEntry> chunks;  ///< finished chunks, ascending index
   std::string created_by;
 
+  /// Bytes of one token's logits record (layout's, + 4 with the log-sum-exp) and hidden record
+  /// (layout's × number of layers): the chunk header's record sizes.
+  int64_t logits_record_bytes() const { return layout.logits_bytes() + (has_logz ? 4 : 0); }
+  int64_t hidden_record_bytes() const {
+    return layout.hidden_bytes * static_cast<int64_t>(layers.empty() ? 1 : layers.size());
+  }
+  /// Position of teacher layer `m` in `layers`, or -1 when the cache lacks it.
+  int64_t layer_slot(int64_t m) const;
   int64_t num_chunks() const { return chunk_rows > 0 ? (rows + chunk_rows - 1) / chunk_rows : 0; }
   int64_t chunk_first_row(int64_t c) const { return c * chunk_rows; }
   int64_t chunk_num_rows(int64_t c) const;

@@ -45,6 +45,7 @@ struct CachePlanOptions {
                              ///< makes any teacher objective read)
   int64_t chunk_rows = 256;  ///< sequences per chunk file
   int world = 1;             ///< data-parallel ranks of the runs the cache serves
+  int version = io::kTeacherCacheVersion;  ///< format to write: 3, or 2 (one layer, no log-sum-exp; tests)
 };
 
 /// The index (identity and chunk plan, no finished chunks) of the cache `cfg` asks for; reads

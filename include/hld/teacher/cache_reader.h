@@ -42,10 +42,13 @@ class CacheReader {
   /// Verifies blocks read by read_raw against `e` (the row's entry()); thread-safe.
   void check_raw(int64_t row, const io::RowEntry& e, const std::string* logits, const std::string* hidden) const;
 
-  /// Decodes a logits block into vals (context × k) and idx (context × k), a hidden block into
-  /// h (context × d). InputError naming the row on a malformed record.
-  void decode_logits_block(int64_t row, const std::string& raw, float* vals_TxK, int64_t* idx_TxK) const;
-  void decode_hidden_block(int64_t row, const std::string& raw, float* h_TxD) const;
+  /// Decodes a logits block into vals (context × k_max) and idx (context × k_max), ids ascending,
+  /// and, when the cache stores it and `logz_T` is given, the log-sum-exp per token; a hidden
+  /// block into h (context × layers × d, the index's `layers` order). InputError naming the row
+  /// on a malformed record or a block of the wrong size.
+  void decode_logits_block(int64_t row, const std::string& raw, float* vals_TxK, int64_t* idx_TxK,
+                           float* logz_T = nullptr) const;
+  void decode_hidden_block(int64_t row, const std::string& raw, float* h_TxLxD) const;
 
   /// Re-reads chunk `c` completely: size, header, table checksum, every row's checksums and
   /// records. InputError on the first problem.

@@ -20,6 +20,12 @@ std::unique_ptr<TeacherSource> make_cache_source(const config::ExperimentConfig&
                                                  int64_t hint_layer, torch::Device device, bool parallel_decode = true,
                                                  int64_t positions = -1);
 
+/// The k ≤ k_max largest of a cache's top-k (ids ascending in each row, as decoded): values and
+/// ids of the k largest values, again in ascending id order (equal values: the lower id wins).
+/// What a cache written at this k holds, up to ties at the k-th value (docs: capture once, sweep k).
+std::pair<torch::Tensor, torch::Tensor> truncate_top_k(const torch::Tensor& vals_NxKmax,
+                                                       const torch::Tensor& idx_NxKmax, int64_t k);
+
 /// The checks make_cache_source runs: the cache in `reader` (attached to `order`) must come from
 /// cfg.teacher.checkpoint's weights (when configured; else only its shape is compared), the
 /// split's tokenizer and data, data.context, `hint_layer` and objective.top_k, and hold the first `positions` sequences

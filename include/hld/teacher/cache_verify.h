@@ -33,7 +33,10 @@ struct VerifyReport {
                                                                        ///< else cfg.model initialised with run.seed)
   double kd_self_fresh = 0, kd_self_cached = 0, kd_self_rel_diff = 0;  ///< with the teacher's own full
                                                                        ///< logits as the student
-  double hidden_cos_mean = 0, hidden_cos_min = 0;                      ///< cosine of cached vs fresh hint-layer states
+  double hidden_cos_mean = 0, hidden_cos_min = 0;  ///< cosine of cached vs fresh states (every layer)
+  double logz_max_abs_err = 0;  ///< max |Δ| of the cached log-sum-exp against the fresh one (format 3)
+  std::vector<int64_t> layers;  ///< teacher layers the cache stores
+  bool has_logz = false;        ///< it stores the log-sum-exp
 
   bool ok() const { return errors.empty(); }
   nlohmann::json to_json() const;

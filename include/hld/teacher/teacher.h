@@ -22,10 +22,33 @@ class TeacherSource {
   virtual const config::ModelConfig& model_config() const = 0;
 };
 
+/// What forward_signals computes besides what `needs` asks for.
+struct SignalRequest {
+  int64_t top_k = 0;                 ///< k of vals_NxK / idx_NxK
+  int64_t hint_layer = 0;            ///< the layer of hidden_NxD
+  std::vector<int64_t> pair_layers;  ///< layers of hidden_pairs_NxD, one entry each (empty: none)
+  bool logz = false;                 ///< logz_N = log Σ_v exp(z_v / logz_temperature) per token
+  double logz_temperature = 1.0;
+  bool bf16_order = false;  ///< top-k by bf16-rounded value, lower id first (cache_top_k)
+};
+
+/// The top-k a cache stores: the k largest logits by their bf16 rounding, equal roundings broken
+/// towards the lower id (values float32, ids int64, in that order). It is what truncating a
+/// k_max ≥ k cache at load (truncate_top_k) yields, so a cache written at k_max serves k
+/// bitwise; it differs from a plain top-k only where logits round to the same bf16 at the k-th.
+std::pair<torch::Tensor, torch::Tensor> cache_top_k(const torch::Tensor& logits_NxV, int64_t k);
+
+/// The request of an online teacher of shape `teacher` for `cfg`: objective.top_k, the hint
+/// layer, each hidden pair's teacher layer when objective.hidden_pairs / hidden_map is set
+/// (InputError naming the key when a pair lies beyond the teacher's depth), the log-sum-exp at
+/// objective.temperature for objective.tail = bucket.
+SignalRequest signal_request(const config::ExperimentConfig& cfg, const config::ModelConfig& teacher);
+
 /// Runs the teacher forward in the training step: top-k logits and the hint-layer state.
 class OnlineTeacher : public TeacherSource {
  public:
   OnlineTeacher(model::Transformer teacher, int64_t top_k, int64_t hint_layer);
+  OnlineTeacher(model::Transformer teacher, SignalRequest request);
   objectives::TeacherSignals signals(const torch::Tensor& input_BxT, const std::vector<int64_t>& seq_ids,
                                      const objectives::Needs& needs) override;
   const config::ModelConfig& model_config() const override { return teacher_->config(); }
@@ -33,7 +56,7 @@ class OnlineTeacher : public TeacherSource {
 
  private:
   model::Transformer teacher_;
-  int64_t top_k_, hint_layer_;
+  SignalRequest req_;
 };
 
 /// The teacher's forward for its signals, the one both the online teacher and the cache writer
@@ -41,6 +64,10 @@ class OnlineTeacher : public TeacherSource {
 /// logits of a whole batch never exist). Stops after the hint layer when no logits are needed.
 objectives::TeacherSignals forward_signals(model::Transformer& teacher, const torch::Tensor& input_BxT,
                                            const objectives::Needs& needs, int64_t top_k, int64_t hint_layer);
+/// The same with several layers (hidden_pairs_NxD, when needs.teacher_hidden) and the
+/// full-vocabulary log-sum-exp (logz_N float32, when needs.teacher_logits and req.logz).
+objectives::TeacherSignals forward_signals(model::Transformer& teacher, const torch::Tensor& input_BxT,
+                                           const objectives::Needs& needs, const SignalRequest& req);
 
 /// Loads the teacher named by cfg.teacher (checkpoint, run folder or Hugging Face dir), checks it
 /// against the student (vocabulary, hint layer), and returns the configured source.
