@@ -1,6 +1,7 @@
 // ZeRO-1 (run.zero: 1) with real processes (Gloo over 127.0.0.1): 2 ranks with sharded AdamW
 // state end bitwise equal to 2 ranks without it, for NLL and for HLDF (whose hint phase trains a
-// parameter subset, so the slices follow the phase's parameters); its checkpoints are the same
+// parameter subset, so the slices follow the phase's parameters), also with activation
+// checkpointing, which through `train` changes no bit either; its checkpoints are the same
 // files as a plain run's and resume on 1 or 2 processes with or without ZeRO; each rank's measured
 // optimizer state is half the replicated one; a killed rank stops its peer; run.zero: 2 exits 2.
 #ifdef HLD_TRAIN_BIN
@@ -92,6 +93,14 @@ TEST_F(Zero, NllTwoRanksBitwiseEqualToPlainAndStateHalves) {
   // (The final checkpoint of a finished run holds no optimizer state.)
   expect_bitwise_equal(file(dir_ / "plain", "step-00000010", "optimizer.safetensors"),
                        file(dir_ / "zero", "step-00000010", "optimizer.safetensors"), "optimizer at step 10");
+  // Through `train`, one process: activation checkpointing (every 2nd block) changes no bit.
+  auto one = test::run_hld("train " + config_ + " --quiet --set run.dir=" + dir_ / "one");
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  auto one_ck = test::run_hld("train " + config_ + " --quiet --set run.dir=" + dir_ / "one_ck" +
+                              " --set run.activation_checkpointing=every_k --set run.activation_checkpointing_k=2");
+  ASSERT_EQ(one_ck.exit_code, 0) << one_ck.output;
+  expect_bitwise_equal(file(dir_ / "one", "", "model.safetensors"), file(dir_ / "one_ck", "", "model.safetensors"),
+                       "activation checkpointing every 2nd block vs none");
   const auto full = state_bytes(plain.output, "train"), sharded = state_bytes(zero.output, "train");
   ASSERT_EQ(full.size(), 2u) << plain.output;
   ASSERT_EQ(sharded.size(), 2u) << zero.output;
@@ -113,7 +122,8 @@ TEST_F(Zero, HldfBothPhasesBitwiseEqualToPlain) {
                            dir_ / "teacher" + " --set budget.amount=24 --set objective.p1=0.4 --set run.checkpoint_every=3 --set run.keep_checkpoints=20";
   auto plain = launch(2, hldf + " --set run.dir=" + dir_ / "plain");
   ASSERT_EQ(plain.exit_code, 0) << plain.output;
-  auto zero = launch(2, hldf + " --set run.dir=" + dir_ / "zero --set run.zero=1");
+  // ZeRO-1 together with activation checkpointing of every block: still the same computation.
+  auto zero = launch(2, hldf + " --set run.dir=" + dir_ / "zero --set run.zero=1 --set run.activation_checkpointing=blocks");
   ASSERT_EQ(zero.exit_code, 0) << zero.output;
   const auto hint_full = state_bytes(plain.output, "hint"), hint_zero = state_bytes(zero.output, "hint");
   const auto kd_full = state_bytes(plain.output, "kd"), kd_zero = state_bytes(zero.output, "kd");
