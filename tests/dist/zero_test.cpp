@@ -113,6 +113,21 @@ TEST_F(Zero, NllTwoRanksBitwiseEqualToPlainAndStateHalves) {
               static_cast<long long>(sharded.at(1)));
 }
 
+TEST_F(Zero, ThreeRanksUnevenSlicesBitwiseEqualToPlain) {
+  // Three ranks: bucket cuts fall inside tensors at uneven, 64-aligned places.
+  auto plain = launch(3, "--quiet --set run.dir=" + dir_ / "plain3");
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  auto zero = launch(3, "--quiet --set run.dir=" + dir_ / "zero3 --set run.zero=1");
+  ASSERT_EQ(zero.exit_code, 0) << zero.output;
+  expect_bitwise_equal(file(dir_ / "plain3", "", "model.safetensors"), file(dir_ / "zero3", "", "model.safetensors"),
+                       "3 ranks, final weights");
+  expect_bitwise_equal(file(dir_ / "plain3", "step-00000010", "optimizer.safetensors"),
+                       file(dir_ / "zero3", "step-00000010", "optimizer.safetensors"), "3 ranks, optimizer at step 10");
+  const auto sharded = state_bytes(zero.output, "train"), full = state_bytes(plain.output, "train");
+  ASSERT_EQ(sharded.size(), 3u) << zero.output;
+  EXPECT_EQ(sharded.at(0) + sharded.at(1) + sharded.at(2), full.at(0));
+}
+
 TEST_F(Zero, HldfBothPhasesBitwiseEqualToPlain) {
   // A teacher trained for a few steps on the same split (wider, same vocabulary).
   auto teacher = test::run_hld("train " + config_ + " --quiet --set run.dir=" + dir_ / "teacher" +
