@@ -214,6 +214,7 @@ std::vector<PairedVerdict> paired_verdicts(const std::vector<PairedPoint>& pairs
     for (const PairedPoint* p : pts) {
       const int n = static_cast<int>(p->seeds.size());
       v.points_excluding_zero += p->diff.covers_zero() ? 0 : 1;
+      if (!p->diff.covers_zero()) (p->diff.hi < 0 ? v.points_below : v.points_above) += 1;
       v.lower_runs += p->lower;
       v.runs += n;
       if (p->lower < v.min_lower || (p->lower == v.min_lower && n > v.min_of)) v.min_lower = p->lower, v.min_of = n;
@@ -230,7 +231,10 @@ std::vector<PairedVerdict> paired_verdicts(const std::vector<PairedPoint>& pairs
     if (v.diff.kind != "none")
       number += " [" + signed_num(v.diff.lo, dec) + ", " + signed_num(v.diff.hi, dec) + "]";
     s << head << ": ";
-    if (v.diff.kind == "none")
+    const bool mixed = v.points_below > 0 && v.points_above > 0;  // clear effects of both signs
+    if (mixed)
+      s << "depends on the point (mean over points " << number << ")";
+    else if (v.diff.kind == "none")
       s << number << " (" << (v.seeds == 1 ? "one seed" : "no seed shared by every point")
         << ": no interval; run more seeds)";
     else if (v.diff.covers_zero())
@@ -246,7 +250,13 @@ std::vector<PairedVerdict> paired_verdicts(const std::vector<PairedPoint>& pairs
     else
       s << v.lower_runs << " of " << v.runs << " seed pairs (per point " << v.min_lower << "/" << v.min_of << " to "
         << v.max_lower << "/" << v.max_of << ")";
-    if (v.points > 1) s << "; the interval excludes 0 at " << v.points_excluding_zero << " of " << v.points << " points";
+    if (v.points > 1) {
+      if (mixed)
+        s << "; the interval is below 0 at " << v.points_below << " and above 0 at " << v.points_above << " of "
+          << v.points << " points";
+      else
+        s << "; the interval excludes 0 at " << v.points_excluding_zero << " of " << v.points << " points";
+    }
     s << " (" << v.points << (v.points == 1 ? " point" : " points") << " × " << v.seeds
       << (v.seeds == 1 ? " seed" : " seeds");
     if (v.diff.kind == "t") s << ", 95 % Student t over seeds";

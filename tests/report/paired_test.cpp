@@ -95,6 +95,21 @@ TEST(ReportPaired, VerdictSentencesComeFromTheNumbers) {
   }
 }
 
+TEST(ReportPaired, ClearEffectsOfBothSignsSayItDependsOnThePoint) {
+  std::vector<RunRecord> runs;
+  for (uint64_t s = 0; s < 3; ++s)
+    for (double alpha : {0.5, 0.9}) {
+      runs.push_back(run("kd", s, 3.5 + 0.01 * s, alpha));
+      runs.push_back(run("hldc", s, 3.5 + 0.01 * s + (alpha == 0.5 ? -0.10 : 0.05) + 0.002 * s, alpha));
+    }
+  const auto v = paired_verdicts(paired_points(group_points(runs), "valid"));
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].points_below, 1);
+  EXPECT_EQ(v[0].points_above, 1);
+  EXPECT_NE(v[0].sentence.find("depends on the point"), std::string::npos) << v[0].sentence;
+  EXPECT_NE(v[0].sentence.find("below 0 at 1 and above 0 at 1 of 2 points"), std::string::npos) << v[0].sentence;
+}
+
 TEST(ReportPaired, OneSeedSaysThereIsNoInterval) {
   const std::vector<RunRecord> runs = {run("kd", 0, 3.5), run("hldf", 0, 3.4)};
   const auto v = paired_verdicts(paired_points(group_points(runs), "valid"));

@@ -54,7 +54,8 @@ struct PairedVerdict {
   int points = 0;          ///< paired points
   int seeds = 0;           ///< seeds shared by every point (the interval's n)
   Interval diff;           ///< over seeds of the per-seed mean over points
-  int points_excluding_zero = 0;  ///< points whose own interval excludes 0
+  int points_excluding_zero = 0;  ///< points whose own interval excludes 0 ...
+  int points_below = 0, points_above = 0;  ///< ... split by side (below: the method is better there)
   int lower_runs = 0, runs = 0;   ///< seed pairs where the method is lower, of all pairs
   int min_lower = 0, min_of = 0;  ///< the point with the fewest lower seeds: min_lower of min_of
   int max_lower = 0, max_of = 0;  ///< and the one with the most
