@@ -8,11 +8,11 @@
 #
 # Presets: default (~6 min on 2 cores; vocab 4096, teacher 800k tokens, students 400k tokens
 # each, the mini-grid's default points, one seed), study (the default grid with 3 seeds, so the
-# report can state intervals over seeds; ~20 min) and smoke (~2 min, for CI: vocab 1024, a corpus
-# subset, small budgets, one run per method). --seeds N runs every grid point with seeds 0..N-1
-# (a seed changes the student's initialisation and data order; each seed gets its own teacher
-# cache, because the cache holds the sequences that seed's runs read). HLD_TRAIN overrides the
-# binary (default build/hld-train).
+# report can state intervals over seeds; 19 min 23 s measured on 2 cores) and smoke (~2 min, for
+# CI: vocab 1024, a corpus subset, small budgets, one run per method). --seeds N runs every grid
+# point with seeds 0..N-1 (a seed changes the student's initialisation and data order; each seed
+# gets its own teacher cache, because the cache holds the sequences that seed's runs read).
+# HLD_TRAIN overrides the binary (default build/hld-train).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=default out=runs/quickstart seeds=""
