@@ -54,8 +54,6 @@ double student_t_cdf(double t, double df) {
   return t >= 0 ? 1 - tail : tail;
 }
 
-std::string label(const std::string& method) { return method_label(method); }
-
 // "−0.150" with a true minus sign, as in the paper's prose.
 std::string signed_num(double v, int decimals) {
   std::string s = fmt(("%+." + std::to_string(decimals) + "f").c_str(), v);
@@ -225,7 +223,7 @@ std::vector<PairedVerdict> paired_verdicts(const std::vector<PairedPoint>& pairs
     const int dec = decimals_for(v.metric);
     const std::string unit = metric_unit(v.metric);
     const std::string mlabel = point_label(PointKey{v.model, v.method, v.variant});
-    const std::string head = mlabel + " \xe2\x88\x92 " + label(v.reference) + " on " + metric_phrase(v.metric);
+    const std::string head = mlabel + " \xe2\x88\x92 " + method_label(v.reference) + " on " + metric_phrase(v.metric);
     std::ostringstream s;
     std::string number = signed_num(v.diff.mean, dec) + (unit.empty() ? "" : " " + unit);
     if (v.diff.kind != "none")

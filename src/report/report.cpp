@@ -206,7 +206,7 @@ Table paired_table(const std::vector<PairedPoint>& pairs, bool precise) {
     }
     const bool has = p.diff.kind != "none";
     if (precise)
-      t.add({p.model, p.metric, p.method, p.reference, describe_point(p.method_point), seeds,
+      t.add({p.model, p.metric, point_id(p.method_point), p.reference, describe_point(p.method_point), seeds,
              std::to_string(p.diff.n), fmt("%.6g", p.diff.mean), has ? fmt("%.6g", p.diff.lo) : "",
              has ? fmt("%.6g", p.diff.hi) : "", p.diff.kind, std::to_string(p.lower), std::to_string(p.higher),
              std::to_string(p.ties), diffs});
@@ -301,24 +301,26 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
       md << "\n" << paired_table(shown, false).markdown() << "\n";
       for (const auto& v : verdicts) {
         const bool has = v.diff.kind != "none";
-        verdict_csv.add({v.model, v.metric, v.method, v.reference, std::to_string(v.points), std::to_string(v.seeds),
+        verdict_csv.add({v.model, v.metric, point_id(PointKey{v.model, v.method, v.variant}), v.reference, std::to_string(v.points), std::to_string(v.seeds),
                          fmt("%.6g", v.diff.mean), has ? fmt("%.6g", v.diff.lo) : "", has ? fmt("%.6g", v.diff.hi) : "",
                          v.diff.kind, std::to_string(v.lower_runs), std::to_string(v.runs), v.sentence});
       }
     }
 
-    // Loss curves of each method's best point.
+    // Loss curves of each method's best point (read once: the figure, curves.csv, teacher cost).
+    std::vector<Curve> model_curves;
     for (const Point* bp : best_points(pts, sel))
       for (auto& c : point_curves(*bp)) {
-        if (!c.points.empty()) curves.push_back(c);
         for (const auto& q : c.points)
-          curves_csv.add({c.model, c.method, describe_point(c.point), c.kind, std::to_string(q.step),
+          curves_csv.add({c.model, point_id(c.point), describe_point(c.point), c.kind, std::to_string(q.step),
                           fmt("%.6g", q.flops), fmt("%.6g", q.mean), fmt("%.6g", q.lo), fmt("%.6g", q.hi),
                           std::to_string(q.n)});
+        if (!c.points.empty()) model_curves.push_back(std::move(c));
       }
+    curves.insert(curves.end(), model_curves.begin(), model_curves.end());
 
     if (!sel.empty()) {
-      const auto tc = teacher_cost_section(pts, sel, teachers, opt.teacher_cost);
+      const auto tc = teacher_cost_section(pts, sel, model_curves, teachers, opt.teacher_cost);
       md << tc.markdown;
       append_rows(teacher_cost_csv, tc.csv);
     }

@@ -200,6 +200,8 @@ std::string point_label(const PointKey& k) {
   return method_label(k.method) + (k.variant.empty() ? "" : " [" + k.variant + "]");
 }
 
+std::string point_id(const PointKey& k) { return k.method + (k.variant.empty() ? "" : "[" + k.variant + "]"); }
+
 int method_rank(const std::string& m) {
   if (m == "teacher") return 0;
   if (m == "nll") return 1;

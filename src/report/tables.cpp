@@ -126,7 +126,7 @@ Table runs_table(const std::vector<Point>& points, bool precise) {
     const auto& k = p.key;
     std::vector<std::string> row;
     if (precise)
-      row = {k.model, k.method};
+      row = {k.model, point_id(k)};
     else
       row = {point_label(k)};
     for (auto [hp, v] : {std::pair<const char*, double>{"lr", k.lr},
@@ -211,8 +211,7 @@ Table best_table(const std::vector<Point>& points, const std::string& metric, co
   if (teacher) t.add(point_row(*teacher, precise ? "teacher" : "Teacher"));
   const size_t first_student = t.rows.size();
   for (const Point* p : best)
-    t.add(point_row(*p, precise ? p->key.method + (p->key.variant.empty() ? "" : "[" + p->key.variant + "]")
-                                : point_label(p->key)));
+    t.add(point_row(*p, precise ? point_id(p->key) : point_label(p->key)));
 
   if (!precise) {  // bold the best student value of each metric column
     for (size_t c = 0; c < metrics.size(); ++c) {
@@ -243,7 +242,7 @@ Table improvement_table(const std::vector<Comparison>& comps, bool precise) {
     const auto& k = c.method_point;
     std::vector<std::string> r;
     if (precise)
-      r = {c.model, c.metric, c.method};
+      r = {c.model, c.metric, point_id(c.method_point)};
     else
       r = {point_label(c.method_point)};
     // NLL has no α/τ of its own: show the KD point's, which identify the pair.
@@ -280,7 +279,7 @@ Table summary_table(const std::vector<SignSummary>& sums, bool precise) {
   for (const auto& s : sums) {
     std::vector<std::string> r = {s.model,
                                   precise ? s.metric : metric_spec(s.metric).header,
-                                  precise ? s.method + (s.variant.empty() ? "" : "[" + s.variant + "]")
+                                  precise ? point_id(PointKey{s.model, s.method, s.variant})
                                           : point_label(PointKey{s.model, s.method, s.variant}),
                                   std::to_string(s.n),
                                   std::to_string(s.wins),

@@ -127,7 +127,8 @@ TeacherCharge teacher_charge(const RunRecord& r, const std::vector<RunRecord>& t
 }
 
 TeacherCostSection teacher_cost_section(const std::vector<Point>& points, const std::string& metric,
-                                        const std::vector<RunRecord>& teachers, const TeacherCostMode& mode) {
+                                        const std::vector<Curve>& curves, const std::vector<RunRecord>& teachers,
+                                        const TeacherCostMode& mode) {
   TeacherCostSection out;
   std::ostringstream md;
   md << "### Teacher-inclusive compute (--teacher-cost " << mode.text() << ")\n\n";
@@ -136,8 +137,8 @@ TeacherCostSection teacher_cost_section(const std::vector<Point>& points, const 
   for (const Point* p : best_points(points, metric)) {
     Row row;
     row.point = p;
-    for (auto& c : point_curves(*p))
-      if (c.kind == "valid") row.valid = std::move(c);
+    for (const auto& c : curves)
+      if (c.kind == "valid" && c.point == p->key) row.valid = c;
     if (row.valid.points.empty()) continue;
     row.final_loss = row.valid.points.back().mean;
     row.student_flops = row.valid.points.back().flops;
@@ -196,7 +197,7 @@ TeacherCostSection teacher_cost_section(const std::vector<Point>& points, const 
                                       : "— (" + r->matched_note + ")";
     t.add({r->matched ? std::to_string(++rank) : "—", point_label(k), describe_point(k),
            fmt("%.4f", r->final_loss), sci(r->student_flops), charged, sci(r->student_flops + r->charged), at});
-    out.csv.add({k.model, k.method + (k.variant.empty() ? "" : "[" + k.variant + "]"), describe_point(k), fmt("%.6g", r->final_loss), fmt("%.6g", r->student_flops),
+    out.csv.add({k.model, point_id(k), describe_point(k), fmt("%.6g", r->final_loss), fmt("%.6g", r->student_flops),
                  fmt("%.6g", r->teacher_total), fmt("%.6g", r->charged), fmt("%.6g", r->student_flops + r->charged),
                  r->matched ? fmt("%.6g", *r->matched) : ""});
   }

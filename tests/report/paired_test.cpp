@@ -205,14 +205,17 @@ TEST(ReportTeacherCost, BreakEvenFromTheCurvesAndTheTeacherCharge) {
   EXPECT_DOUBLE_EQ(c.total(), 1200);
 
   const auto pts = group_points(runs);
+  std::vector<Curve> curves;
+  for (const auto& p : pts)
+    for (auto& c : point_curves(p)) curves.push_back(c);
   // Saving 600 − 400 = 200 FLOPs a student against a 1200-FLOPs teacher: break-even N = 6, so KD
   // is cheaper from 7 students on.
-  const auto full = teacher_cost_section(pts, "valid", {teacher}, parse_teacher_cost("full"));
+  const auto full = teacher_cost_section(pts, "valid", curves, {teacher}, parse_teacher_cost("full"));
   EXPECT_NE(full.markdown.find("break-even N = 6.0"), std::string::npos) << full.markdown;
   EXPECT_NE(full.markdown.find("at least 7 students"), std::string::npos) << full.markdown;
   EXPECT_NE(full.markdown.find("teacher alone exceeds NLL's compute"), std::string::npos) << full.markdown;
   // Shared by 12 students: KD is charged 100 FLOPs and reads its curve at 500: 3.75, ranked first.
-  const auto shared = teacher_cost_section(pts, "valid", {teacher}, parse_teacher_cost("amortize:12"));
+  const auto shared = teacher_cost_section(pts, "valid", curves, {teacher}, parse_teacher_cost("amortize:12"));
   ASSERT_EQ(shared.csv.rows.size(), 2u);
   EXPECT_EQ(shared.csv.rows[0][1], "kd");
   EXPECT_EQ(shared.csv.rows[0].back(), "3.75");
@@ -244,6 +247,7 @@ TEST(ReportVariants, ADivergenceIsAPointOfItsOwnComparedWithThePapersKd) {
   ASSERT_EQ(pts.size(), 2u) << "the variant is not averaged into the paper's KD as if it were a seed";
   EXPECT_EQ(point_label(pts[0].key), "KD");
   EXPECT_EQ(point_label(pts[1].key), "KD [reverse_kl]");
+  EXPECT_EQ(point_id(pts[1].key), "kd[reverse_kl]");  // CSV cells tell the variant apart too
   const auto pairs = paired_points(pts, "valid");
   ASSERT_EQ(pairs.size(), 1u);
   EXPECT_EQ(pairs[0].reference, "kd");

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "hld/report/curves.h"
 #include "hld/report/runs.h"
 #include "hld/report/table.h"
 
@@ -45,8 +46,10 @@ struct TeacherCostSection {
   Table csv;             ///< model, method, point, FLOPs and losses (teacher_cost.csv)
 };
 
-/// The section for one model's points (best point per method by `metric`).
+/// The section for one model's points (best point per method by `metric`), reading each best
+/// point's held-out curve from `curves` (point_curves() of those points; others are ignored).
 TeacherCostSection teacher_cost_section(const std::vector<Point>& points, const std::string& metric,
-                                        const std::vector<RunRecord>& teachers, const TeacherCostMode& mode);
+                                        const std::vector<Curve>& curves, const std::vector<RunRecord>& teachers,
+                                        const TeacherCostMode& mode);
 
 }  // namespace hld::report
