@@ -1,8 +1,9 @@
 // Golden loss curves (torchtitan's tests/assets habit): each objective trains a fixed tiny config
 // for 20 CPU optimizer steps from scratch, and every logged number of every step (loss, each
 // train/ term, gradient norm, learning rate, tokens, FLOPs, phase) must match tests/golden/<obj>.jsonl
-// at 1e-5 relative (1e-7 absolute for tiny values). They catch what self-consistency tests miss: a
-// silent change of initialisation, data order, loss scaling, schedule or FLOPs accounting.
+// at 1e-5 relative for NLL, 1e-3 for the objectives with a teacher (1e-7 absolute for tiny
+// values). They catch what self-consistency tests miss: a silent change of initialisation, data
+// order, loss scaling, schedule or FLOPs accounting (each moves some number by far more than 1e-3).
 //
 // REGENERATING: scripts/regen_golden.sh (HLD_REGEN_GOLDEN=1 makes these tests write the files
 // instead of comparing). A regenerated golden file is a changed expectation: commit it with a
@@ -32,7 +33,11 @@ using nlohmann::json;
 namespace hld::train {
 namespace {
 
-constexpr double kRelTol = 1e-5;
+/// NLL's curve is the same on every CPU we have run it on at 1e-5. The teacher objectives add a
+/// teacher trained on the machine running the test, whose last-bit differences between CPUs
+/// (OpenBLAS picks kernels per microarchitecture) reach ~1e-4 in the students' curves (measured:
+/// an AMD EPYC against an Intel Xeon, HLDC's step-3 gradient norm); 1e-3 keeps 10x margin.
+constexpr double kRelTolNll = 1e-5, kRelTolTeacher = 1e-3;
 constexpr double kAbsTol = 1e-7;
 
 /// Record keys that depend on wall time or the machine, not on the numbers the run computes.
@@ -79,7 +84,7 @@ std::string regen_hint() {
 }
 
 /// Every difference between one golden and one actual record, one line each.
-std::string record_diff(const std::string& where, const json& want, const json& got) {
+std::string record_diff(const std::string& where, const json& want, const json& got, double rel_tol) {
   std::ostringstream d;
   for (const auto& [k, w] : want.items()) {
     if (!got.contains(k)) {
@@ -93,7 +98,7 @@ std::string record_diff(const std::string& where, const json& want, const json& 
         continue;
       }
       const double a = w.get<double>(), b = g.get<double>();
-      const double tol = std::max(kRelTol * std::abs(a), kAbsTol);
+      const double tol = std::max(rel_tol * std::abs(a), kAbsTol);
       if (!(std::abs(a - b) <= tol))
         d << where << " " << k << ": golden " << w.dump() << ", got " << g.dump() << " (rel diff "
           << std::abs(a - b) / std::max(std::abs(a), 1e-300) << ")\n";
@@ -109,7 +114,7 @@ std::string record_diff(const std::string& where, const json& want, const json& 
 /// The teacher of the golden curves: the tiny teacher's shape trained for only 30 NLL steps. The
 /// shared tiny_teacher() trains ~585 steps, which amplifies last-bit rounding differences between
 /// CPUs (OpenBLAS picks kernels per microarchitecture: 1e-7 at step 1 becomes 0.3 % in KD terms);
-/// 30 steps keep the curves machine-independent at the test's 1e-5 while the teacher's
+/// 30 steps keep the differences near 1e-4 (within kRelTolTeacher) while the teacher's
 /// distribution is already far from uniform.
 std::string golden_teacher() {
   const std::string yaml = test::tiny_experiment_yaml();
@@ -160,7 +165,8 @@ void check_golden(const std::string& obj, const std::vector<std::string>& extra)
              std::to_string(got.size()) + "\n";
   int bad_steps = 0;
   for (size_t i = 0; i < std::min(want.size(), got.size()); ++i) {
-    const std::string d = record_diff(obj + " step " + want[i].value("step", json()).dump(), want[i], got[i]);
+    const std::string d = record_diff(obj + " step " + want[i].value("step", json()).dump(), want[i], got[i],
+                                      obj == "nll" ? kRelTolNll : kRelTolTeacher);
     if (d.empty()) continue;
     if (++bad_steps <= 3) diffs += d;  // the first steps that differ say where the curve left
   }
