@@ -96,10 +96,11 @@ HiddenEncoding parse_hidden_encoding(const std::string& s, const std::string& wh
   throw InputError(what + " = '" + s + "': expected bf16 or dir8");
 }
 
-int64_t rice_worst_bits(int64_t V, int64_t k, int* best_b) {
+int64_t rice_worst_bits(int64_t V, int64_t k, int* best_b, bool multiset) {
   int64_t best = -1;
+  const int64_t span = multiset ? V - 1 : V - k;  // the largest sum of the gaps
   for (int b = 0; b < 32; ++b) {
-    const int64_t bits = k * (b + 1) + ((V - k) >> b);
+    const int64_t bits = k * (b + 1) + (span >> b);
     if (best < 0 || bits < best) {
       best = bits;
       if (best_b) *best_b = b;
@@ -108,7 +109,7 @@ int64_t rice_worst_bits(int64_t V, int64_t k, int* best_b) {
   return best;
 }
 
-CacheLayout make_layout(int64_t vocab, int64_t k, int64_t d, LogitsEncoding le, HiddenEncoding he) {
+CacheLayout make_layout(int64_t vocab, int64_t k, int64_t d, LogitsEncoding le, HiddenEncoding he, bool multiset) {
   HLD_INPUT_CHECK(vocab >= 1 && vocab <= (int64_t{1} << 31),
                   "teacher cache: vocabulary size " + std::to_string(vocab) + " outside [1, 2^31]");
   HLD_INPUT_CHECK(k >= 1 && k <= vocab, "teacher cache: top_k " + std::to_string(k) + " outside [1, vocabulary size " +
@@ -121,7 +122,8 @@ CacheLayout make_layout(int64_t vocab, int64_t k, int64_t d, LogitsEncoding le, 
   l.hidden_size = d;
   l.logits = le;
   l.hidden = he;
-  l.index_bytes = (rice_worst_bits(vocab, k, &l.rice_bits) + 7) / 8;
+  l.multiset = multiset;
+  l.index_bytes = (rice_worst_bits(vocab, k, &l.rice_bits, multiset) + 7) / 8;
   l.value_bytes = le == LogitsEncoding::kBf16 ? 2 * k : k + 4;
   l.hidden_bytes = he == HiddenEncoding::kBf16 ? 2 * d : d + 4;
   return l;
@@ -151,11 +153,11 @@ void encode_logits(const CacheLayout& l, const float* vals, const int64_t* idx, 
   int64_t prev = -1;
   for (int64_t j : order) {
     const int64_t id = idx[j];
-    if (id < 0 || id >= l.vocab_size || id == prev)
+    if (id < 0 || id >= l.vocab_size || (id == prev && !l.multiset))
       throw std::runtime_error("[teacher cache] top-k ids must be distinct and in [0, vocab): got " +
                                std::to_string(id));
     if (!std::isfinite(vals[j])) throw std::runtime_error("[teacher cache] the teacher produced a non-finite logit");
-    const uint64_t gap = static_cast<uint64_t>(id - prev - 1);
+    const uint64_t gap = static_cast<uint64_t>(l.multiset ? id - std::max<int64_t>(prev, 0) : id - prev - 1);
     for (uint64_t q = gap >> l.rice_bits; q > 0; --q) w.put(1, 1);
     w.put(0, 1);
     w.put(gap, l.rice_bits);
@@ -196,7 +198,7 @@ bool decode_logits(const CacheLayout& l, const uint8_t* in, float* vals, int64_t
     if (!r.bits(l.rice_bits, low)) return false;
     const uint64_t gap = (q << l.rice_bits) | low;
     if (gap >= static_cast<uint64_t>(l.vocab_size)) return false;
-    const int64_t id = prev + 1 + static_cast<int64_t>(gap);
+    const int64_t id = (l.multiset ? std::max<int64_t>(prev, 0) : prev + 1) + static_cast<int64_t>(gap);
     if (id >= l.vocab_size) return false;
     idx[j] = prev = id;
   }

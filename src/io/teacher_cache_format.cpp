@@ -117,6 +117,8 @@ nlohmann::json identity(const CacheIndex& ix) {
     j["layers"] = ix.layers;
     j["logits_kind"] = ix.logits_kind;
     j["logz_temperature"] = ix.has_logz ? nlohmann::json(ix.logz_temperature) : nlohmann::json();
+    if (ix.logz_relative) j["logz_reference"] = "record_max";  // (absent: raw, what older writers stored)
+    if (ix.logits_kind == "sampled") j["sample_seed"] = ix.sample_seed;
   }
   return j;
 }
@@ -291,7 +293,11 @@ nlohmann::json to_json(const CacheIndex& ix) {
   if (ix.version >= 3) {
     j["layers"] = ix.layers;
     j["logits_kind"] = ix.logits_kind;
-    j["logz"] = ix.has_logz ? nlohmann::json{{"temperature", ix.logz_temperature}, {"bytes", 4}} : nlohmann::json();
+    j["logz"] = ix.has_logz ? nlohmann::json{{"temperature", ix.logz_temperature},
+                                             {"bytes", 4},
+                                             {"reference", ix.logz_relative ? "record_max" : "raw"}}
+                            : nlohmann::json();
+    if (ix.logits_kind == "sampled") j["sample_seed"] = ix.sample_seed;
     j["records"]["logits_record_bytes"] = ix.logits_record_bytes();
     j["records"]["hidden_record_bytes"] = ix.hidden_record_bytes();
   }
@@ -342,8 +348,9 @@ CacheIndex parse_cache_index(const std::string& text, const std::string& what) {
     }
     HLD_INPUT_CHECK(ix.layer == ix.layers.front(), what + ": field 'layer' must be the first of 'layers'");
     ix.logits_kind = f.str("logits_kind");
-    HLD_INPUT_CHECK(ix.logits_kind == "topk",
-                    what + ": logits_kind '" + ix.logits_kind + "': this build reads 'topk' caches only");
+    HLD_INPUT_CHECK(ix.logits_kind == "topk" || ix.logits_kind == "sampled",
+                    what + ": logits_kind '" + ix.logits_kind + "': expected 'topk' or 'sampled'");
+    if (ix.logits_kind == "sampled") ix.sample_seed = f.u64("sample_seed");
     const auto& lz = f.at("logz");
     HLD_INPUT_CHECK(lz.is_null() || lz.is_object(), what + ": field 'logz' must be null or an object");
     ix.has_logz = lz.is_object();
@@ -354,12 +361,19 @@ CacheIndex parse_cache_index(const std::string& text, const std::string& what) {
                       what + ": logz.temperature must be a positive number");
       ix.logz_temperature = z.at("temperature").get<double>();
       HLD_INPUT_CHECK(z.i64("bytes", 0, 64) == 4, what + ": logz.bytes must be 4 (float32)");
+      const auto ref = lz.find("reference");  // absent in caches written before it: raw
+      HLD_INPUT_CHECK(ref == lz.end() || (ref->is_string() && (*ref == "raw" || *ref == "record_max")),
+                      what + ": logz.reference must be 'raw' or 'record_max'");
+      ix.logz_relative = ref != lz.end() && *ref == "record_max";
     }
+    HLD_INPUT_CHECK(ix.logits_kind != "sampled" || ix.has_logz,
+                    what + ": a sampled cache must store the log-sum-exp (field 'logz')");
   }
   const int64_t vocab = f.i64("vocab_size", 1, int64_t{1} << 31);
   ix.layout = make_layout(vocab, f.i64("top_k", 1, vocab), f.i64("hidden_size", 1, int64_t{1} << 20),
                           parse_logits_encoding(f.str("logits_encoding"), what + ": logits_encoding"),
-                          parse_hidden_encoding(f.str("hidden_encoding"), what + ": hidden_encoding"));
+                          parse_hidden_encoding(f.str("hidden_encoding"), what + ": hidden_encoding"),
+                          /*multiset=*/ix.logits_kind == "sampled");
   const Fields rec = f.child("records");
   HLD_INPUT_CHECK(rec.str("index_coding") == "rice" && rec.i64("rice_bits", 0, 63) == ix.layout.rice_bits &&
                       rec.i64("index_bytes", 0, kMaxRecord) == ix.layout.index_bytes &&

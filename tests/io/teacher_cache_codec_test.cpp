@@ -226,5 +226,38 @@ TEST(TeacherCacheCodec, ChecksumSeesEverySingleByteChange) {
   EXPECT_THROW(cache_checksum(buf.data(), buf.size(), 4), std::logic_error);
 }
 
+
+// Sampled logits store k draws with replacement: a multiset layout codes gaps without the −1, so
+// ids repeat (side by side when decoded) and the worst case (every draw at V − 1) still fits.
+TEST(TeacherCacheCodec, MultisetLayoutRoundTripsRepeatedIds) {
+  for (auto enc : {LogitsEncoding::kBf16, LogitsEncoding::kLogQ8}) {
+    const int64_t V = 50, k = 12;
+    const auto l = make_layout(V, k, 4, enc, HiddenEncoding::kBf16, /*multiset=*/true);
+    EXPECT_TRUE(l.multiset);
+    EXPECT_EQ(l.index_bytes, (rice_worst_bits(V, k, nullptr, true) + 7) / 8);
+    EXPECT_GE(rice_worst_bits(V, k, nullptr, true), rice_worst_bits(V, k));
+    const std::vector<std::vector<int64_t>> cases = {
+        {7, 0, 0, 3, 49, 49, 7, 7, 20, 0, 3, 49}, std::vector<int64_t>(k, V - 1), std::vector<int64_t>(k, 0),
+        {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}};
+    for (const auto& ids : cases) {
+      std::vector<float> vals(k);
+      for (int64_t j = 0; j < k; ++j) vals[j] = 0.25f * static_cast<float>(ids[j]) - 3.0f;  // same id, same logit
+      std::vector<uint8_t> rec(l.logits_bytes());
+      encode_logits(l, vals.data(), ids.data(), rec.data());
+      std::vector<float> v2(k);
+      std::vector<int64_t> i2(k);
+      ASSERT_TRUE(decode_logits(l, rec.data(), v2.data(), i2.data()));
+      auto sorted = ids;
+      std::sort(sorted.begin(), sorted.end());
+      EXPECT_EQ(i2, sorted);
+      const float zmax = *std::max_element(vals.begin(), vals.end());
+      for (int64_t j = 0; j < k; ++j) {
+        const float want = 0.25f * static_cast<float>(sorted[j]) - 3.0f;
+        EXPECT_NEAR(v2[j], enc == LogitsEncoding::kBf16 ? want : want - zmax, 0.05) << j;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace hld::io

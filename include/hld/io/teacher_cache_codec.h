@@ -7,9 +7,12 @@
 //            with parameter b chosen from (V, k) so that the worst case, k·(b+1) + ⌊(V−k)/2^b⌋
 //            bits, is smallest; the record reserves that worst case, so records stay fixed-size.
 //            At V = 32 000, k = 128 this is 160 bytes (plain 15-bit packing: 240).
+//            A multiset layout (sampled logits: k draws with replacement) codes gj = ij − ij−1, so
+//            an id may repeat; its worst case is k·(b+1) + ⌊(V−1)/2^b⌋ bits. A repeated id's
+//            count is the length of its run.
 //   values   in the same (ascending-index) order, either
 //            bf16   the logits rounded to bfloat16 (round-to-nearest-even): exact when the teacher
-//                   computes in bf16, otherwise a relative error ≤ 2⁻⁹ per logit; or
+//                   computes in bf16, otherwise a relative error ≤ 2⁻⁸ per logit (8 significant bits); or
 //            logq8  the log-probabilities relative to the top entry, u = z_max − z ∈ [0, R],
 //                   quantised uniformly to 8 bits with a per-token float32 scale R/255
 //                   (R = z_max − z_min over the k entries). Decoding gives z − z_max ≤ 0: KD only
@@ -55,22 +58,27 @@ struct CacheLayout {
   int64_t index_bytes = 0;   ///< worst-case Rice-coded index set, rounded up to bytes
   int64_t value_bytes = 0;   ///< 2k (bf16) | k + 4 (logq8)
   int64_t hidden_bytes = 0;  ///< 2d (bf16) | d + 4 (dir8)
+  bool multiset = false;     ///< ids may repeat (sampled logits: k draws with replacement)
 
   int64_t logits_bytes() const { return index_bytes + value_bytes; }
   int64_t bytes_per_token() const { return logits_bytes() + hidden_bytes; }
 };
 
 /// InputError (naming the bad quantity) unless 1 ≤ k ≤ vocab ≤ 2³¹ and 1 ≤ d ≤ 2²⁰.
-CacheLayout make_layout(int64_t vocab_size, int64_t top_k, int64_t hidden_size, LogitsEncoding le, HiddenEncoding he);
+/// (`multiset`: k draws with replacement, ids may repeat.)
+CacheLayout make_layout(int64_t vocab_size, int64_t top_k, int64_t hidden_size, LogitsEncoding le, HiddenEncoding he,
+                        bool multiset = false);
 
-/// Smallest worst-case bit count of a Rice-coded k-subset of [0, V) and its parameter.
-int64_t rice_worst_bits(int64_t vocab_size, int64_t top_k, int* best_b = nullptr);
+/// Smallest worst-case bit count of a Rice-coded k-subset (k-multiset) of [0, V) and its parameter.
+int64_t rice_worst_bits(int64_t vocab_size, int64_t top_k, int* best_b = nullptr, bool multiset = false);
 
-/// Writes layout.logits_bytes() bytes. `idx_K` must be k distinct ids in [0, V) (any order) and
-/// `vals_K` finite; std::runtime_error otherwise (the teacher produced something impossible).
+/// Writes layout.logits_bytes() bytes. `idx_K` must be k distinct ids in [0, V) (any order; a
+/// multiset layout allows repeats) and `vals_K` finite; std::runtime_error otherwise (the teacher
+/// produced something impossible).
 void encode_logits(const CacheLayout& layout, const float* vals_K, const int64_t* idx_K, uint8_t* out);
 
-/// Reads one logits record: ids ascending, values in the same order (logq8: z − z_max).
+/// Reads one logits record: ids ascending (a multiset's repeats side by side), values in the same
+/// order (logq8: z − z_max).
 /// Returns false when the record is malformed (gap coding overruns the record, an id ≥ V, a
 /// non-finite scale): a corrupt cache, which the caller reports with the file's name.
 bool decode_logits(const CacheLayout& layout, const uint8_t* in, float* vals_K, int64_t* idx_K);

@@ -17,10 +17,15 @@
 // Format versions: 3 = version 2 plus: several teacher layers (index "layers", ascending; each
 // token's hidden record is one hidden record per layer, in that order), the logits kind
 // ("logits_kind": topk | sampled) and the per-token full-vocabulary log-sum-exp of the teacher's
-// raw logits, log Σ_v exp(z_v / τ) at τ = "logz_temperature" (1: raw logits), stored as float32
-// after the values of each logits record (4 bytes a token; checked finite when read). The top-k
-// of a version-3 (and 2, 1) cache is stored by ascending index, so a cache written at k_max
-// serves any k ≤ k_max: the reader keeps the k largest values (ties: the lower index).
+// raw logits, log Σ_v exp(z_v / τ) at τ = "logz.temperature" (1: raw logits), stored as float32
+// after the values of each logits record (4 bytes a token; checked finite when read). With logq8
+// values (which keep z − z_max only) it is stored relative to them, log Σ_v exp((z_v − z_max)/τ),
+// marked "logz.reference": "record_max" (else "raw"), so that decoded value/τ − logz is log p_T
+// for either encoding. The top-k of a version-3 (and 2, 1) cache is stored by ascending index, so
+// a cache written at k_max serves any k ≤ k_max: the reader keeps the k largest values (ties: the
+// lower index). A "sampled" cache stores, per token, k ids drawn with replacement from
+// softmax(z/τ) at τ = logz.temperature (a multiset layout: repeats side by side, a run's length
+// is the id's draw count; teacher/sampled_logits.h), seeded by "sample_seed" and the sequence id.
 // 2 = every checksum (and row tokens hash) is XXH3-64 (util/hash.h) and the
 // teacher hash an "xxh3:" digest; 1 = the 4-lane FNV-style cache_checksum_v1 and a bare FNV-1a
 // teacher hash, written by older versions: read (and trained from), never extended.
@@ -122,7 +127,9 @@ struct CacheIndex {
   std::vector<int64_t> layers;       ///< teacher layers stored, ascending (versions 1–2: {layer})
   std::string logits_kind = "topk";  ///< topk | sampled (version 3; older: topk)
   bool has_logz = false;             ///< logits records end with the float32 log-sum-exp (version 3)
-  double logz_temperature = 1.0;     ///< τ of that log-sum-exp (log Σ exp(z/τ))
+  double logz_temperature = 1.0;     ///< τ of that log-sum-exp (log Σ exp(z/τ)); sampled: of the draws too
+  bool logz_relative = false;        ///< stored relative to the record's z_max (logq8 values; "record_max")
+  uint64_t sample_seed = 0;          ///< sampled: seed of the draws (identity)
   CacheLayout layout;  ///< vocabulary, k, width, encodings, record sizes
   CacheSelection selection;
   int64_t rows = 0;                     ///< sequences stored
