@@ -44,10 +44,18 @@ int run_flops(const FlopsArgs& a) {
   // activation checkpointing (train/resources.h).
   const auto alts = train::memory_alternatives(c, teacher ? &*teacher : nullptr, fused, a.world_size);
   const auto& mem = alts.front();
+  const auto& o = c.objective;
+  const std::string variant = config::variant_label(c);
+  nlohmann::json kd_term;  // the distillation term's configuration (null for NLL)
+  if (c.needs_teacher())
+    kd_term = {{"divergence", config::to_string(o.divergence)}, {"tail", config::to_string(o.tail)},
+               {"teacher_logits", config::to_string(c.teacher.logits)}, {"top_k", o.top_k},
+               {"temperature", o.temperature}, {"alpha", o.alpha}, {"variant", variant}};
   if (a.json) {
     auto j = budget::to_json(p, a.throughput);
     j["config"] = a.cfg.path;
     j["model"] = c.model.name;
+    j["kd_term"] = kd_term;
     j["memory_estimate"] = train::to_json(mem);
     j["memory_estimate"]["device"] = cuda ? "cuda" : "cpu";
     if (objectives::uses_regressor(c.objective.name))  // every hidden pair's regressor, counted in C_HLDC / C_HT
@@ -57,6 +65,12 @@ int run_flops(const FlopsArgs& a) {
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("hld-train flops: %s (student %s)\n", a.cfg.path.c_str(), c.model.name.c_str());
+    if (c.needs_teacher())
+      std::printf("KD term     %s on the teacher's %s %lld (tail %s), tau %g, alpha %g: %s\n",
+                  config::to_string(o.divergence),
+                  c.teacher.logits == config::TeacherLogits::kSampled ? "sampled ids, draws" : "top-k, k",
+                  (long long)o.top_k, config::to_string(o.tail), o.temperature, o.alpha,
+                  variant.empty() ? "the paper's" : ("variant: " + variant).c_str());
     std::printf("%s", budget::format_plan(p, a.throughput).c_str());
     if (objectives::uses_regressor(c.objective.name) && (teacher || c.teacher.model))
       std::printf("%s", budget::format_pair_costs(

@@ -1,7 +1,9 @@
 // Derived values of an experiment config (defaults that depend on other sections).
 #include "hld/config/experiment.h"
 
+#include <cstdio>
 #include <stdexcept>
+#include <vector>
 
 #include "hld/objectives/registry.h"
 
@@ -101,6 +103,38 @@ const char* to_string(ActivationCheckpointing a) {
       return "every_k";
   }
   return "?";
+}
+
+
+namespace {
+std::string fmt_g(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.6g", v);
+  return b;
+}
+}  // namespace
+
+std::string variant_label(const ExperimentConfig& c) {
+  std::vector<std::string> parts;
+  const auto& o = c.objective;
+  if (o.name == Objective::kNll) return "";
+  if (o.divergence != Divergence::kForwardKl) {
+    std::string d = to_string(o.divergence);
+    if (o.divergence == Divergence::kJsd) d += " \xce\xb2=" + fmt_g(o.jsd_beta);
+    if (o.divergence == Divergence::kSkewKl) d += " \xce\xbb=" + fmt_g(o.skew);
+    parts.push_back(d);
+  }
+  if (o.tail == TailMode::kBucket) parts.push_back("tail bucket");
+  if (c.teacher.logits == TeacherLogits::kSampled) parts.push_back("sampled logits");
+  if (o.name == Objective::kHldc || o.name == Objective::kHldf) {
+    if (o.hidden_map == "uniform")
+      parts.push_back("uniform layer map");
+    else if (o.hidden_pairs.size() > 1)
+      parts.push_back(std::to_string(o.hidden_pairs.size()) + " layer pairs");
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
 }
 
 }  // namespace hld::config

@@ -121,6 +121,8 @@ const std::vector<std::pair<std::string, Divergence>> kDivergences = {{"forward_
                                                                       {"tvd", Divergence::kTvd}};
 const std::vector<std::pair<std::string, TailMode>> kTailModes = {{"renormalise", TailMode::kRenormalise},
                                                                   {"bucket", TailMode::kBucket}};
+const std::vector<std::pair<std::string, TeacherLogits>> kTeacherLogits = {{"topk", TeacherLogits::kTopk},
+                                                                          {"sampled", TeacherLogits::kSampled}};
 const std::vector<std::pair<std::string, HiddenLoss>> kHiddenLosses = {
     {"nmse", HiddenLoss::kNmse}, {"cosine", HiddenLoss::kCosine}, {"mse", HiddenLoss::kMse}};
 const std::vector<std::pair<std::string, ActivationCheckpointing>> kCheckpointing = {
@@ -253,6 +255,8 @@ void fields(V& v, TeacherConfig& c) {
   v.choice("logits_encoding", c.logits_encoding, {"bf16", "logq8"});
   v.choice("hidden_encoding", c.hidden_encoding, {"bf16", "dir8"});
   v("cache_tokens", c.cache_tokens);
+  v.named("logits", c.logits, kTeacherLogits);
+  v("sample_seed", c.sample_seed);
 }
 
 template <class V>
@@ -486,6 +490,16 @@ std::string range_errors(const ExperimentConfig& c) {
     e << "objective.tail = bucket: expected objective.temperature = 1 (the teacher's tail mass comes from its "
          "log-sum-exp at temperature 1, which the cache stores; objective.temperature = "
       << o.temperature << ")\n";
+  if (c.teacher.logits == TeacherLogits::kSampled) {
+    // The draws estimate E_{p_T}[log p_T − log p_S]: the forward KL over the full vocabulary, nothing else.
+    if (o.divergence != Divergence::kForwardKl)
+      e << "objective.divergence = " << to_string(o.divergence)
+        << ": teacher.logits = sampled estimates the forward KL only (its draws weight log p_T - log p_S); use "
+           "objective.divergence = forward_kl or teacher.logits = topk\n";
+    if (o.tail == TailMode::kBucket)
+      e << "objective.tail = bucket: teacher.logits = sampled has no tail (its draws cover the whole vocabulary); "
+           "use objective.tail = renormalise\n";
+  }
   need(o.student_layer == -1 || (o.student_layer >= 1 && o.student_layer <= c.model.num_layers),
        "objective.student_layer", double(o.student_layer), "-1 or a block index in [1, model.num_layers]");
   e << config::check_hidden_pairs(c, c.teacher.model ? c.teacher.model->num_layers : -1);

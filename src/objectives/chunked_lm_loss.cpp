@@ -6,6 +6,9 @@
 //   KD_n  = τ² Σ_k p_T,k (log p_T,k − (z_idx_k/τ − lse_τ))
 //                                              ∂/∂z = τ (softmax(z/τ) − p_T^sc)   (Σ_k p_T,k = 1)
 // and the means over N rows; dL/dh = G·W, dL/dW = Gᵀ·h with G the (scaled) ∂/∂z of a chunk.
+// Sampled teacher logits (teacher.logits: sampled, teacher/sampled_logits.h) take the same path
+// with p_T,k = c_k / Σc (draw counts) as the weights and log p_T,k = vals_k/τ − logz_τ in the value:
+//   KD_n  = τ² Σ_k (c_k/Σc) (log p_T,k − log q_k)     ∂/∂z = τ (softmax(z/τ) − (c/Σc)^sc)
 // Any other divergence D(log q) of the student's log q_k = z_idx_k/τ − lse_τ (divergence.h): with
 // g = ∂D/∂log q (n, K), from autograd on the chunk's small (n, K) leaf,
 //   ∂(τ² D)/∂z = τ (g^sc − (Σ_k g_k) softmax(z/τ))   (forward KL: g = −p_T, Σ_k g_k = −1: the line above)
@@ -14,6 +17,7 @@
 #include <algorithm>
 
 #include "hld/util/compat.h"
+#include "hld/util/error.h"
 
 namespace hld::objectives {
 namespace {
@@ -56,12 +60,26 @@ torch::Tensor chunk_teacher_logp(const DivergenceSpec& d, const torch::Tensor& v
   return teacher_log_probs(d, vals.slice(0, r0, r1).to(ft), logz.numel() > 0 ? logz.slice(0, r0, r1) : logz, tau);
 }
 
+/// The forward KL's teacher side on a chunk's support: the weights p_T,k and log p_T,k of the value.
+/// Top-k: softmax(vals/τ) and its log; sampled (counts given): c/Σc and vals/τ − logz.
+std::pair<torch::Tensor, torch::Tensor> forward_kl_teacher(const torch::Tensor& vals, const torch::Tensor& logz,
+                                                           const torch::Tensor& counts, int64_t r0, int64_t r1,
+                                                           double tau, at::ScalarType ft) {
+  const auto v = vals.slice(0, r0, r1).to(ft);
+  if (counts.numel() == 0) {
+    auto log_pt = torch::log_softmax(v / tau, -1);
+    return {log_pt.exp(), log_pt};
+  }
+  const auto c = counts.slice(0, r0, r1).to(ft);
+  return {c / c.sum(-1, true), v / tau - logz.slice(0, r0, r1).to(ft).unsqueeze(1)};
+}
+
 class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
  public:
   static variable_list forward(AutogradContext* ctx, torch::Tensor h, torch::Tensor w, torch::Tensor targets,
                                torch::Tensor vals, torch::Tensor idx, double tau, int64_t chunk,
                                torch::Tensor logz, int64_t div_kind, int64_t div_tail, double div_beta,
-                               double div_skew) {
+                               double div_skew, torch::Tensor counts) {
     DivergenceSpec dspec;
     dspec.kind = static_cast<config::Divergence>(div_kind);
     dspec.tail = static_cast<config::TailMode>(div_tail);
@@ -88,9 +106,9 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
         auto lt = tau == 1.0 ? l : torch::logsumexp(zt, -1);
         lse_t.slice(0, r0, r1).copy_(lt);
         if (paper) {
-          auto log_pt = torch::log_softmax(vals.slice(0, r0, r1).to(ft) / tau, -1);
+          auto [pt, log_pt] = forward_kl_teacher(vals, logz, counts, r0, r1, tau, ft);
           auto log_ps = zt.gather(1, idx.slice(0, r0, r1)) - lt.unsqueeze(1);
-          kd_sum += (log_pt.exp() * (log_pt - log_ps)).sum();
+          kd_sum += (pt * (log_pt - log_ps)).sum();
         } else {
           auto log_qs = zt.gather(1, idx.slice(0, r0, r1)) - lt.unsqueeze(1);  // (n, K)
           kd_sum += divergence_rows(dspec, chunk_teacher_logp(dspec, vals, logz, r0, r1, tau, ft), log_qs).sum();
@@ -98,7 +116,7 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
       }
       if (r1 - r0 == N) kept = z;  // one chunk: keep its logits rather than recompute them
     }
-    ctx->save_for_backward({h, w, targets, vals, idx, lse, lse_t, kept, logz});
+    ctx->save_for_backward({h, w, targets, vals, idx, lse, lse_t, kept, logz, counts});
     save_spec(ctx, dspec);
     ctx->saved_data["tau"] = tau;
     ctx->saved_data["chunk"] = chunk;
@@ -109,7 +127,7 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto s = ctx->get_saved_variables();
     const auto &h = s[0], &w = s[1], &targets = s[2], &vals = s[3], &idx = s[4], &lse = s[5], &lse_t = s[6],
-               &kept = s[7], &logz = s[8];
+               &kept = s[7], &logz = s[8], &counts = s[9];
     const DivergenceSpec dspec = load_spec(ctx);
     const bool paper = dspec.is_paper();
     const double tau = ctx->saved_data["tau"].toDouble();
@@ -150,7 +168,7 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
       }
       if (use_nll) g.scatter_add_(1, targets.slice(0, r0, r1).unsqueeze(1), (-a).expand({n, 1}).contiguous());
       if (use_kd) {
-        auto pt = torch::softmax(vals.slice(0, r0, r1).to(ft) / tau, -1);
+        const auto pt = forward_kl_teacher(vals, logz, counts, r0, r1, tau, ft).first;
         g.scatter_add_(1, idx.slice(0, r0, r1), -(pt * b));
       }
       if (!g.defined()) g = torch::zeros_like(z);
@@ -160,7 +178,7 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
     }
     return {grad_h,          grad_w.to(w.scalar_type()), torch::Tensor(), torch::Tensor(), torch::Tensor(),
             torch::Tensor(), torch::Tensor(),           torch::Tensor(), torch::Tensor(), torch::Tensor(),
-            torch::Tensor(), torch::Tensor()};
+            torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 
   /// ∂L/∂z of one chunk for a divergence other than the paper's (see the file comment): a·(softmax(z) −
@@ -200,17 +218,24 @@ int64_t default_chunk_rows(int64_t vocab) {
 
 LmLossTerms chunked_lm_loss(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& targets,
                             const torch::Tensor& vals, const torch::Tensor& idx, double temperature,
-                            int64_t chunk_rows, const DivergenceSpec& divergence, const torch::Tensor& logz) {
+                            int64_t chunk_rows, const DivergenceSpec& divergence, const torch::Tensor& logz,
+                            const torch::Tensor& counts) {
   TORCH_CHECK(h.dim() == 2 && w.dim() == 2 && h.size(1) == w.size(1), "chunked_lm_loss: h (N, D) and W (V, D)");
   TORCH_CHECK(chunk_rows > 0, "chunked_lm_loss: chunk_rows must be positive");
   const bool kd = vals.defined();
+  const bool sampled = kd && counts.defined();
   if (kd) check_tail_signals(divergence, logz, vals.size(0));
-  const bool with_logz = kd && divergence.tail == config::TailMode::kBucket;
+  HLD_INPUT_CHECK(!sampled || divergence.is_paper(),
+                  "teacher.logits = sampled estimates the forward KL on objective.tail = renormalise only");
+  HLD_INPUT_CHECK(!sampled || (logz.defined() && logz.numel() == vals.size(0) && counts.sizes() == vals.sizes()),
+                  "teacher.logits = sampled: the teacher signals lack the draw counts or the log-sum-exp");
+  const bool with_logz = kd && (divergence.tail == config::TailMode::kBucket || sampled);
   auto out = ChunkedLmLoss::apply(h, w, targets, kd ? vals : torch::empty({0}, h.options()),
                                   kd ? idx : torch::empty({0}, targets.options()), temperature, chunk_rows,
                                   with_logz ? logz : torch::empty({0}, h.options()),
                                   static_cast<int64_t>(divergence.kind), static_cast<int64_t>(divergence.tail),
-                                  divergence.jsd_beta, divergence.skew);
+                                  divergence.jsd_beta, divergence.skew,
+                                  sampled ? counts : torch::empty({0}, h.options()));
   LmLossTerms r;
   r.nll = out[0];
   if (kd) r.kd = out[1];

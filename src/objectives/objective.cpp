@@ -50,7 +50,8 @@ LossOutput compute_loss(const config::ExperimentConfig& cfg, const PhaseSpec& ph
                             n.teacher_logits ? teacher->vals_NxK : torch::Tensor(),
                             n.teacher_logits ? teacher->idx_NxK : torch::Tensor(), o.temperature,
                             default_chunk_rows(w.size(0)), divergence_spec(o),  // the KD term's D (divergence.h)
-                            n.teacher_logits ? teacher->logz_N : torch::Tensor());
+                            n.teacher_logits ? teacher->logz_N : torch::Tensor(),
+                            n.teacher_logits ? teacher->counts_NxK : torch::Tensor());  // sampled logits
   auto nll_term = lm.nll;
   r.terms["nll"] = nll_term.detach();
   if (!n.teacher_logits) {

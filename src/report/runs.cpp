@@ -39,31 +39,6 @@ bool has_every_key(const YAML::Node& root, const config::ExperimentConfig& c) {
   return true;
 }
 
-// What a run does beyond the paper's objective (docs/objectives.md), as a short label.
-std::string variant_of(const config::ExperimentConfig& c) {
-  using config::Divergence;
-  std::vector<std::string> parts;
-  const auto& o = c.objective;
-  if (o.name == config::Objective::kNll) return "";
-  if (o.divergence != Divergence::kForwardKl) {
-    std::string d = config::to_string(o.divergence);
-    if (o.divergence == Divergence::kJsd) d += " \xce\xb2=" + fmt_hparam(o.jsd_beta);
-    if (o.divergence == Divergence::kSkewKl) d += " \xce\xbb=" + fmt_hparam(o.skew);
-    parts.push_back(d);
-  }
-  if (o.tail == config::TailMode::kBucket) parts.push_back("tail bucket");
-  if (c.teacher.logits == config::TeacherLogits::kSampled) parts.push_back("sampled logits");
-  if (o.name == config::Objective::kHldc || o.name == config::Objective::kHldf) {
-    if (o.hidden_map == "uniform")
-      parts.push_back("uniform layer map");
-    else if (o.hidden_pairs.size() > 1)
-      parts.push_back(std::to_string(o.hidden_pairs.size()) + " layer pairs");
-  }
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
-  return out;
-}
-
 // The run's config through the one config loader: a complete config reads as written; an older
 // one gets today's defaults for what it left out (said once per report).
 void read_config(const std::string& text, const std::string& file, const std::string& base_dir, RunRecord& r) {
@@ -89,7 +64,7 @@ void read_config(const std::string& text, const std::string& file, const std::st
   r.lr = c.optimizer.lr;
   r.seed = c.run.seed;
   r.model = c.model.name;
-  r.variant = variant_of(c);
+  r.variant = config::variant_label(c);
   if (c.needs_teacher()) {
     r.teacher_checkpoint = c.teacher.checkpoint;
     r.teacher_source = c.teacher.source;

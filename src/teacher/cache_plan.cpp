@@ -131,12 +131,18 @@ io::CacheIndex plan_cache(const config::ExperimentConfig& cfg, const CachePlanOp
   HLD_INPUT_CHECK(ix.version >= 3 || ix.layers.size() == 1,
                   "objective.hidden_pairs: cache format version 2 stores one teacher layer");
   ix.layer = ix.version >= 3 ? ix.layers.front() : layer;
+  const bool sampled = cfg.teacher.logits == config::TeacherLogits::kSampled;
+  HLD_INPUT_CHECK(!sampled || ix.version >= 3, "teacher.logits = sampled: cache format version 2 stores top-k only");
   ix.has_logz = ix.version >= 3;  // the full-vocabulary log-sum-exp at the caching temperature
-  ix.logz_temperature = 1.0;      // raw logits (docs/objectives.md: tail: bucket needs τ = 1)
-  ix.logits_kind = "topk";
+  // Top-k: raw logits (docs/objectives.md: tail: bucket needs τ = 1); sampled: the draws' temperature.
+  ix.logz_temperature = sampled ? cfg.objective.temperature : 1.0;
+  ix.logits_kind = sampled ? "sampled" : "topk";
+  ix.sample_seed = sampled ? cfg.teacher.sample_seed : 0;
   ix.layout = io::make_layout(shape.vocab_size, cfg.objective.top_k, shape.hidden_size,
                               io::parse_logits_encoding(cfg.teacher.logits_encoding, "teacher.logits_encoding"),
-                              io::parse_hidden_encoding(cfg.teacher.hidden_encoding, "teacher.hidden_encoding"));
+                              io::parse_hidden_encoding(cfg.teacher.hidden_encoding, "teacher.hidden_encoding"),
+                              /*multiset=*/sampled);
+  ix.logz_relative = ix.has_logz && ix.layout.logits == io::LogitsEncoding::kLogQ8;  // logq8 keeps z − z_max only
   ix.selection = make_selection(positions, cfg.run.seed, order.num_sequences());
   ix.rows = ix.selection.kind == "all" ? order.num_sequences() : positions;
   ix.chunk_rows = opts.chunk_rows;

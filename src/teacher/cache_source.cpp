@@ -12,6 +12,7 @@
 
 #include "hld/config/hidden_pairs.h"
 #include "hld/teacher/cache_plan.h"
+#include "hld/teacher/sampled_logits.h"
 #include "hld/util/error.h"
 #include "hld/util/hash.h"
 
@@ -27,7 +28,8 @@ class CacheSource : public TeacherSource {
         device_(device),
         parallel_(parallel),
         k_(req.top_k),
-        logz_(req.logz) {
+        logz_(req.logz),
+        sampled_(req.sampled) {
     const auto& ix = reader_->index();
     hint_slot_ = ix.layer_slot(req.hint_layer);
     for (int64_t m : req.pair_layers) pair_slots_.push_back(ix.layer_slot(m));
@@ -94,6 +96,7 @@ class CacheSource : public TeacherSource {
       s.vals_NxK = vals.to(device_);
       s.idx_NxK = idx.to(device_);
       if (logz_) s.logz_N = logz.to(device_);
+      if (sampled_) s.counts_NxK = run_counts(idx).to(device_);  // a repeated id's run is its draw count
     }
     if (needs.teacher_hidden) {
       auto layer = [&](int64_t slot) { return L == 1 ? hidden.select(1, 0) : hidden.select(1, slot).contiguous(); };
@@ -112,6 +115,7 @@ class CacheSource : public TeacherSource {
   bool parallel_;
   int64_t k_;                        // objective.top_k ≤ the cache's k_max
   bool logz_;                        // serve logz_N
+  bool sampled_;                     // serve counts_NxK (teacher.logits: sampled)
   int64_t hint_slot_ = 0;            // position of the hint layer in the cache's layers
   std::vector<int64_t> pair_slots_;  // of each hidden pair's teacher layer
 };
@@ -199,6 +203,23 @@ void check_cache_matches(const CacheReader& reader, const config::ExperimentConf
                           "directory");
     }
   }
+  const bool sampled = cfg.teacher.logits == config::TeacherLogits::kSampled;
+  HLD_INPUT_CHECK(sampled == (ix.logits_kind == "sampled"),
+                  mismatch(dir, "logits_kind", ix.logits_kind, sampled ? "sampled" : "topk", "teacher.logits"));
+  if (sampled) {
+    HLD_INPUT_CHECK(cfg.objective.top_k == ix.layout.top_k,
+                    "objective.top_k = " + num(cfg.objective.top_k) + ": teacher.cache '" + dir + "' holds " +
+                        num(ix.layout.top_k) +
+                        " draws per token, and a sampled cache serves exactly its number of draws (the sorted "
+                        "draws are no longer a random sample of any smaller size)");
+    HLD_INPUT_CHECK(ix.sample_seed == cfg.teacher.sample_seed,
+                    mismatch(dir, "sample_seed", num(ix.sample_seed), num(cfg.teacher.sample_seed),
+                             "teacher.sample_seed"));
+    HLD_INPUT_CHECK(ix.logz_temperature == cfg.objective.temperature,
+                    "objective.temperature = " + fmt_double(cfg.objective.temperature) + ": teacher.cache '" + dir +
+                        "' drew its samples at temperature " + fmt_double(ix.logz_temperature) +
+                        ", and sampled logits estimate the KL at the temperature they were drawn at");
+  }
   HLD_INPUT_CHECK(cfg.objective.top_k <= ix.layout.top_k,
                   "objective.top_k = " + num(cfg.objective.top_k) + " exceeds the k_max = " + num(ix.layout.top_k) +
                       " that teacher.cache '" + dir +
@@ -215,6 +236,11 @@ void check_cache_matches(const CacheReader& reader, const config::ExperimentConf
                     "objective.temperature = " + fmt_double(cfg.objective.temperature) +
                         ": objective.tail = bucket needs the log-sum-exp at this temperature, teacher.cache '" + dir +
                         "' stores it at " + fmt_double(ix.logz_temperature));
+    HLD_INPUT_CHECK(ix.layout.logits != io::LogitsEncoding::kLogQ8 || ix.logz_relative,
+                    "objective.tail = bucket: teacher.cache '" + dir +
+                        "' stores logq8 values with a raw log-sum-exp (written before its logz.reference), which "
+                        "do not give the teacher's log-probabilities; write a new cache with `hld-train "
+                        "cache-teacher CONFIG` into a new directory, or use objective.tail = renormalise");
   }
   if (ix.selection.kind == "prefix") {
     const int64_t need = std::min(positions, order.num_sequences());
@@ -240,8 +266,8 @@ std::unique_ptr<TeacherSource> make_cache_source(const config::ExperimentConfig&
                                      std::to_string(ix.chunks.size()) + " of " + std::to_string(ix.num_chunks()) +
                                      " chunks written; run `hld-train cache-teacher` again to finish it");
   reader->attach(order);
-  spdlog::info("teacher: cache '{}' ({} sequences, k {}, layer {}, logits {}, hidden {}, {} B/token)",
-               cfg.teacher.cache, ix.rows, ix.layout.top_k, ix.layer, io::to_string(ix.layout.logits),
+  spdlog::info("teacher: cache '{}' ({} sequences, {} k {}, layer {}, logits {}, hidden {}, {} B/token)",
+               cfg.teacher.cache, ix.rows, ix.logits_kind, ix.layout.top_k, ix.layer, io::to_string(ix.layout.logits),
                io::to_string(ix.layout.hidden), ix.layout.bytes_per_token());
   return std::make_unique<CacheSource>(std::move(reader), shape, device, parallel_decode, signal_request(cfg, shape));
 }

@@ -13,6 +13,7 @@
 #include "hld/teacher/cache_plan.h"
 #include "hld/teacher/cache_reader.h"
 #include "hld/teacher/cache_source.h"
+#include "hld/teacher/sampled_logits.h"
 #include "hld/util/error.h"
 
 namespace fs = std::filesystem;
@@ -46,6 +47,8 @@ void sample_error(const config::ExperimentConfig& cfg, CacheReader& reader, cons
   n_sample = std::min(n_sample, ix.rows);
   double same = 0, cos_sum = 0, cos_min = 1, max_err = 0;
   double kd_f = 0, kd_c = 0, self_f = 0, self_c = 0, logz_err = 0;
+  const bool sampled = ix.logits_kind == "sampled";
+  double est_sum = 0, est_sum2 = 0, topk_bias = 0;  // sampled: per-token estimate − full KL
   const int64_t L = static_cast<int64_t>(ix.layers.size());
   std::vector<int32_t> seq;
   std::string lraw, hraw;
@@ -74,27 +77,59 @@ void sample_error(const config::ExperimentConfig& cfg, CacheReader& reader, cons
     for (int64_t m : ix.layers) hs.push_back(out.hidden.at(m).reshape({-1, D}).to(torch::kCPU, torch::kFloat32));
     auto h_f = torch::stack(hs, 1).reshape({-1, D});  // (T·L, D), the cache's order
     h_c = h_c.reshape({-1, D});
-    if (ix.has_logz)
-      logz_err = std::max(logz_err,
-                          (torch::logsumexp(t_logits / ix.logz_temperature, -1) - logz_c).abs().max().item<double>());
-    auto [vals_f, idx_f] = cache_top_k(t_logits, K);  // the selection the writer makes
-    auto s_logits = student->forward(input).logits_BxTxV.reshape({-1, V}).to(torch::kCPU, torch::kFloat32);
-
-    // Same ids? (cached ids are ascending; sort the fresh ones the same way.)
-    auto sorted = idx_f.sort(-1);
-    auto idx_fs = std::get<0>(sorted);
-    auto vals_fs = vals_f.gather(1, std::get<1>(sorted));
-    auto same_T = (idx_fs == idx_c).all(-1);
-    same += same_T.sum().item<double>();
-    if (same_T.any().item<bool>()) {
-      auto a = vals_c - std::get<0>(vals_c.max(-1, true));
-      auto b = vals_fs - std::get<0>(vals_fs.max(-1, true));
-      max_err = std::max(max_err, (a - b).abs().index({same_T}).max().item<double>());
+    if (ix.has_logz) {  // (relative to the record's z_max with logq8 values: compare on that footing)
+      auto fresh = torch::logsumexp(t_logits / ix.logz_temperature, -1);
+      if (ix.logz_relative) {
+        const auto zmax = sampled ? t_logits.gather(1, idx_c).amax(-1) : std::get<0>(cache_top_k(t_logits, K)).amax(-1);
+        fresh = fresh - zmax / ix.logz_temperature;
+      }
+      logz_err = std::max(logz_err, (fresh - logz_c).abs().max().item<double>());
     }
-    kd_f += objectives::kd_kl(s_logits, vals_f, idx_f, tau).item<double>();
-    kd_c += objectives::kd_kl(s_logits, vals_c, idx_c, tau).item<double>();
-    self_f += objectives::kd_kl(t_logits, vals_f, idx_f, tau).item<double>();
-    self_c += objectives::kd_kl(t_logits, vals_c, idx_c, tau).item<double>();
+    auto s_logits = student->forward(input).logits_BxTxV.reshape({-1, V}).to(torch::kCPU, torch::kFloat32);
+    if (sampled) {
+      // The same draws again (same seed and sequence id), and the estimator against the full KL.
+      const auto fresh = sample_logits(t_logits, draw_uniforms(ix.sample_seed, {sid}, T, K), tau);
+      same += (fresh.idx_NxK == idx_c).all(-1).sum().item<double>();
+      SampledLogits cached{idx_c, run_counts(idx_c), vals_c, logz_c};
+      kd_f += full_kd(s_logits, t_logits, tau).item<double>();
+      kd_c += sampled_kd(s_logits, cached, tau).item<double>();
+      self_f += full_kd(t_logits, t_logits, tau).item<double>();
+      self_c += sampled_kd(t_logits, cached, tau).item<double>();
+      const auto per_token = [&](const torch::Tensor& st) {  // (T,) estimate − full KL, τ² scale
+        const auto log_ps = torch::log_softmax(st.to(torch::kFloat64) / tau, -1);
+        const auto log_pt = torch::log_softmax(t_logits.to(torch::kFloat64) / tau, -1);
+        const auto full = (log_pt.exp() * (log_pt - log_ps)).sum(-1);
+        const auto w = cached.counts_NxK.to(torch::kFloat64) / double(K);
+        const auto lpt = vals_c.to(torch::kFloat64) / tau - logz_c.to(torch::kFloat64).unsqueeze(1);
+        const auto est = (w * (lpt - log_ps.gather(1, idx_c))).sum(-1);
+        auto [tv, ti] = cache_top_k(t_logits, K);
+        const auto lq = torch::log_softmax(tv.to(torch::kFloat64) / tau, -1);
+        const auto topk = (lq.exp() * (lq - log_ps.gather(1, ti))).sum(-1);
+        return std::make_pair((est - full) * (tau * tau), (topk - full) * (tau * tau));
+      };
+      auto [d_est, d_topk] = per_token(s_logits);
+      est_sum += d_est.sum().item<double>();
+      est_sum2 += d_est.pow(2).sum().item<double>();
+      topk_bias += d_topk.sum().item<double>();
+    } else {
+      auto [vals_f, idx_f] = cache_top_k(t_logits, K);  // the selection the writer makes
+
+      // Same ids? (cached ids are ascending; sort the fresh ones the same way.)
+      auto sorted = idx_f.sort(-1);
+      auto idx_fs = std::get<0>(sorted);
+      auto vals_fs = vals_f.gather(1, std::get<1>(sorted));
+      auto same_T = (idx_fs == idx_c).all(-1);
+      same += same_T.sum().item<double>();
+      if (same_T.any().item<bool>()) {
+        auto a = vals_c - std::get<0>(vals_c.max(-1, true));
+        auto b = vals_fs - std::get<0>(vals_fs.max(-1, true));
+        max_err = std::max(max_err, (a - b).abs().index({same_T}).max().item<double>());
+      }
+      kd_f += objectives::kd_kl(s_logits, vals_f, idx_f, tau).item<double>();
+      kd_c += objectives::kd_kl(s_logits, vals_c, idx_c, tau).item<double>();
+      self_f += objectives::kd_kl(t_logits, vals_f, idx_f, tau).item<double>();
+      self_c += objectives::kd_kl(t_logits, vals_c, idx_c, tau).item<double>();
+    }
     auto cos = torch::nn::functional::cosine_similarity(h_c.to(torch::kFloat64), h_f.to(torch::kFloat64),
                                                         torch::nn::functional::CosineSimilarityFuncOptions().dim(1));
     cos_sum += cos.sum().item<double>();
@@ -114,6 +149,12 @@ void sample_error(const config::ExperimentConfig& cfg, CacheReader& reader, cons
   rep.hidden_cos_mean = cos_sum / n;
   rep.hidden_cos_min = cos_min;
   rep.logz_max_abs_err = logz_err;
+  if (sampled) {
+    rep.sampled = true;
+    rep.estimator_error = est_sum / n;
+    rep.estimator_se = std::sqrt(std::max(0.0, est_sum2 / n - rep.estimator_error * rep.estimator_error) / n);
+    rep.topk_bias = topk_bias / n;
+  }
 }
 
 }  // namespace
@@ -139,6 +180,10 @@ nlohmann::json VerifyReport::to_json() const {
             {"hidden_cos_mean", hidden_cos_mean},
             {"hidden_cos_min", hidden_cos_min},
             {"logz_max_abs_err", logz_max_abs_err}}},
+          {"logits_kind", sampled ? "sampled" : "topk"},
+          {"estimator",
+           sampled ? nlohmann::json{{"error", estimator_error}, {"se", estimator_se}, {"topk_bias", topk_bias}}
+                   : nlohmann::json()},
           {"layers", layers},
           {"logz", has_logz}};
 }

@@ -124,8 +124,14 @@ struct Writer {
           // The online teacher's forward: the same signals, whether cached or computed in the step.
           SignalRequest req{K, ix.layer, {}, ix.has_logz, ix.logz_temperature, /*bf16_order=*/true};
           if (ix.version >= 3) req.pair_layers = ix.layers;
-          const auto sig = forward_signals(teacher, input, {true, true}, req);
+          req.sampled = ix.logits_kind == "sampled";
+          req.sample_seed = ix.sample_seed;
+          std::vector<int64_t> seq_ids(static_cast<size_t>(nb));
+          for (int64_t b = 0; b < nb; ++b) seq_ids[static_cast<size_t>(b)] = static_cast<int64_t>(table[static_cast<size_t>(r0 + b)].seq_id);
+          const auto sig = forward_signals(teacher, input, {true, true}, req, seq_ids);
           vals = sig.vals_NxK, idx = sig.idx_NxK, logz = sig.logz_N;
+          // logq8 decodes z − z_max: store the log-sum-exp on the same footing (format header).
+          if (ix.logz_relative) logz = logz - std::get<0>(vals.max(-1)) / ix.logz_temperature;
           // (N, L, D): the layers of each token side by side, the record order
           hidden = ix.version >= 3 ? torch::stack(sig.hidden_pairs_NxD, 1) : sig.hidden_NxD.unsqueeze(1);
         }

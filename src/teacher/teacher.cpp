@@ -11,6 +11,7 @@
 #include "hld/config/hidden_pairs.h"
 #include "hld/objectives/losses.h"
 #include "hld/teacher/cache_source.h"
+#include "hld/teacher/sampled_logits.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
 
@@ -27,9 +28,9 @@ OnlineTeacher::OnlineTeacher(model::Transformer teacher, SignalRequest request)
   for (auto& p : teacher_->parameters()) p.set_requires_grad(false);
 }
 
-objectives::TeacherSignals OnlineTeacher::signals(const torch::Tensor& input, const std::vector<int64_t>&,
+objectives::TeacherSignals OnlineTeacher::signals(const torch::Tensor& input, const std::vector<int64_t>& seq_ids,
                                                   const objectives::Needs& needs) {
-  return forward_signals(teacher_, input, needs, req_);
+  return forward_signals(teacher_, input, needs, req_, seq_ids);
 }
 
 SignalRequest signal_request(const config::ExperimentConfig& cfg, const config::ModelConfig& teacher) {
@@ -45,6 +46,11 @@ SignalRequest signal_request(const config::ExperimentConfig& cfg, const config::
   }
   r.logz = cfg.objective.tail == config::TailMode::kBucket;
   r.logz_temperature = 1.0;  // raw logits, as a cache stores it
+  if (cfg.teacher.logits == config::TeacherLogits::kSampled) {
+    r.sampled = r.logz = true;
+    r.logz_temperature = cfg.objective.temperature;  // the draws' distribution, and log p_T's normaliser
+    r.sample_seed = cfg.teacher.sample_seed;
+  }
   return r;
 }
 
@@ -72,7 +78,8 @@ objectives::TeacherSignals forward_signals(model::Transformer& teacher, const to
 }
 
 objectives::TeacherSignals forward_signals(model::Transformer& teacher, const torch::Tensor& input_BxT,
-                                           const objectives::Needs& needs, const SignalRequest& req) {
+                                           const objectives::Needs& needs, const SignalRequest& req,
+                                           const std::vector<int64_t>& seq_ids) {
   torch::NoGradGuard ng;
   model::ForwardOptions fo;
   fo.logits = false;  // de-embedded chunk by chunk below
@@ -93,18 +100,37 @@ objectives::TeacherSignals forward_signals(model::Transformer& teacher, const to
   if (needs.teacher_logits) {
     const auto normed_NxD = out.final_normed_BxTxD.reshape({-1, out.final_normed_BxTxD.size(-1)});
     const int64_t n = normed_NxD.size(0), rows = objectives::default_chunk_rows(teacher->config().vocab_size);
-    std::vector<torch::Tensor> vals, idx, logz;
+    std::vector<torch::Tensor> vals, idx, logz, counts;
+    torch::Tensor uniforms_NxK;
+    if (req.sampled) {
+      std::vector<int64_t> ids = seq_ids;
+      if (ids.empty())
+        for (int64_t b = 0; b < input_BxT.size(0); ++b) ids.push_back(b);
+      TORCH_CHECK(static_cast<int64_t>(ids.size()) == input_BxT.size(0), "forward_signals: one sequence id per row");
+      uniforms_NxK = draw_uniforms(req.sample_seed, ids, input_BxT.size(1), req.top_k);
+    }
     for (int64_t r0 = 0; r0 < n; r0 += rows) {
-      auto logits_RxV = teacher->logits(normed_NxD.narrow(0, r0, std::min(rows, n - r0)));
+      const int64_t nr = std::min(rows, n - r0);
+      auto logits_RxV = teacher->logits(normed_NxD.narrow(0, r0, nr));
+      if (req.sampled) {
+        auto d = sample_logits(logits_RxV, uniforms_NxK.narrow(0, r0, nr), req.logz_temperature);
+        vals.push_back(d.vals_NxK);
+        idx.push_back(d.idx_NxK);
+        counts.push_back(d.counts_NxK);
+        logz.push_back(d.logz_N);
+        continue;
+      }
       auto [v_RxK, i_RxK] =
           req.bf16_order ? cache_top_k(logits_RxV, req.top_k) : objectives::top_k_logits(logits_RxV, req.top_k);
       vals.push_back(v_RxK);
       idx.push_back(i_RxK);
       if (req.logz) logz.push_back(torch::logsumexp(logits_RxV.to(torch::kFloat32) / req.logz_temperature, -1));
     }
-    s.vals_NxK = vals.size() == 1 ? vals[0] : torch::cat(vals);
-    s.idx_NxK = idx.size() == 1 ? idx[0] : torch::cat(idx);
-    if (req.logz) s.logz_N = logz.size() == 1 ? logz[0] : torch::cat(logz);
+    auto cat = [](const std::vector<torch::Tensor>& v) { return v.size() == 1 ? v[0] : torch::cat(v); };
+    s.vals_NxK = cat(vals);
+    s.idx_NxK = cat(idx);
+    if (req.logz) s.logz_N = cat(logz);
+    if (req.sampled) s.counts_NxK = cat(counts);
   }
   if (needs.teacher_hidden) {
     auto h = out.hidden.at(req.hint_layer);

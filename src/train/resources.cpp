@@ -12,6 +12,7 @@
 #include "hld/model/activation_checkpoint.h"
 #include "hld/model/model_io.h"
 #include "hld/objectives/chunked_lm_loss.h"
+#include "hld/budget/pair_costs.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
 
@@ -21,12 +22,14 @@ namespace {
 // All parameters of a model: backbone + the tied embedding (forward_cost = 2N + 2dV).
 double model_params(const config::ModelConfig& m) { return double(budget::forward_cost(m)) / 2; }
 
+// Every hidden pair's regressor (one for the paper's single pair; budget/pair_costs.h).
 double regressor_params(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher) {
   if (!teacher) return 0;
   const auto o = cfg.objective.name;
   if (o != config::Objective::kHldc && o != config::Objective::kHldf) return 0;
-  return double(budget::regressor_params(budget::regressor_kind_for(cfg.objective, o), cfg.model.hidden_size,
-                                         teacher->hidden_size, cfg.objective.regressor_expansion));
+  double n = 0;
+  for (const auto& p : budget::pair_costs(cfg, o, teacher)) n += double(p.params);
+  return n;
 }
 
 // Per-token values kept for backward by one decoder block (norm outputs, q/k/v and their norms

@@ -30,7 +30,8 @@ namespace {
 const std::pair<const char*, const char*> kAddedAfterV2[] = {
     {"objective.divergence", "forward_kl"}, {"objective.jsd_beta", "0.5"},   {"objective.skew", "0.9"},
     {"objective.tail", "renormalise"},      {"objective.hidden_pairs", "[]"}, {"objective.hidden_map", ""},
-    {"teacher.logits", "topk"}};
+    {"teacher.logits", "topk"},
+    {"teacher.sample_seed", "0"}};
 
 }  // namespace
 

@@ -18,6 +18,10 @@ using Clock = std::chrono::steady_clock;
 std::string first_nonfinite_signal(const objectives::TeacherSignals& s) {
   if (s.vals_NxK.defined() && !torch::isfinite(s.vals_NxK).all().item<bool>()) return "teacher top-k logits";
   if (s.hidden_NxD.defined() && !torch::isfinite(s.hidden_NxD).all().item<bool>()) return "teacher hidden states";
+  for (size_t i = 0; i < s.hidden_pairs_NxD.size(); ++i)
+    if (!torch::isfinite(s.hidden_pairs_NxD[i]).all().item<bool>())
+      return "teacher hidden states of hidden pair " + std::to_string(i);
+  if (s.logz_N.defined() && !torch::isfinite(s.logz_N).all().item<bool>()) return "teacher log-sum-exp";
   return "";
 }
 

@@ -70,7 +70,10 @@ TEST(DivergenceConfig, BinaryExits2NamingTheKey) {
   for (const auto& [set, key] : std::vector<std::pair<std::string, std::string>>{
            {"objective.divergence=hinge", "objective.divergence"},
            {"objective.jsd_beta=2", "objective.jsd_beta"},
-           {"objective.skew=-1", "objective.skew"}}) {
+           {"objective.skew=-1", "objective.skew"},
+           {"teacher.logits=top_k", "teacher.logits"},
+           {"teacher.logits=sampled --set objective.divergence=jsd", "objective.divergence"},
+           {"teacher.logits=sampled --set objective.tail=bucket", "objective.tail"}}) {
     const auto r = test::run_command(std::string(HLD_TRAIN_BIN) + " flops " + cfg + " --set objective.name=kd --set " +
                                      set + " 2>&1");
     EXPECT_EQ(r.exit_code, 2) << set << "\n" << r.output;
@@ -79,6 +82,16 @@ TEST(DivergenceConfig, BinaryExits2NamingTheKey) {
   const auto ok = test::run_command(std::string(HLD_TRAIN_BIN) + " flops " + cfg +
                                     " --set objective.name=kd --set objective.divergence=tvd 2>&1");
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("KD term     tvd on the teacher's top-k, k 128 (tail renormalise), tau 1, alpha 0.9: "
+                           "variant: tvd"),
+            std::string::npos)
+      << ok.output;
+  const auto paper = test::run_command(std::string(HLD_TRAIN_BIN) + " flops " + cfg +
+                                       " --set objective.name=kd --set teacher.logits=sampled --json 2>&1");
+  ASSERT_EQ(paper.exit_code, 0) << paper.output;
+  const auto j = nlohmann::json::parse(paper.output);
+  EXPECT_EQ(j.at("kd_term").at("teacher_logits"), "sampled");
+  EXPECT_EQ(j.at("kd_term").at("variant"), "sampled logits");
 }
 #endif
 
@@ -99,7 +112,7 @@ TEST(DivergenceConfig, IdentityLeavesTheKeysOutAtTheirDefaults) {
   const auto b = config::load_string("objective: {name: kd, jsd_beta: 0.3}\n");
   EXPECT_NE(train::config_fingerprint(b), train::config_fingerprint(d));
   // The other keys added with issue 20 are left out at today's defaults too.
-  for (const char* k : {"objective.hidden_pairs", "objective.hidden_map", "teacher.logits"})
+  for (const char* k : {"objective.hidden_pairs", "objective.hidden_map", "teacher.logits", "teacher.sample_seed"})
     EXPECT_EQ(id.count(k), 0u) << k;
 }
 

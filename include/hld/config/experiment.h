@@ -117,7 +117,9 @@ struct TeacherConfig {
   std::string logits_encoding = "bf16";  ///< cache: bf16 | logq8 (quantised log-probabilities)
   std::string hidden_encoding = "bf16";  ///< cache: bf16 | dir8 (8-bit unit direction + scale)
   int64_t cache_tokens = 0;              ///< tokens to cache (0: what the budget needs)
-  TeacherLogits logits = TeacherLogits::kTopk;  ///< cache: topk (paper) | sampled (k draws with counts, unbiased)
+  TeacherLogits logits = TeacherLogits::kTopk;  ///< topk (paper) | sampled (objective.top_k draws from the teacher's
+                                                ///< softmax at objective.temperature, with counts: unbiased KD)
+  uint64_t sample_seed = 0;  ///< sampled: seed of the draws (each sequence's draws depend on it and its id only)
 };
 
 struct EvalConfig {
@@ -166,6 +168,11 @@ const char* to_string(Divergence d);
 const char* to_string(TailMode t);
 const char* to_string(HiddenLoss l);
 const char* to_string(TeacherLogits l);
+
+/// What a config does beyond the paper's objective (docs/objectives.md) as a short label —
+/// "reverse_kl, tail bucket", "sampled logits", "uniform layer map" — "" for the paper's own
+/// (and for NLL): the report's variant rows and `hld-train flops` print it.
+std::string variant_label(const ExperimentConfig& c);
 const char* to_string(ActivationCheckpointing a);
 
 }  // namespace hld::config

@@ -29,10 +29,12 @@ int64_t default_chunk_rows(int64_t vocab);
 /// `divergence` picks the KD term's D (default: the paper's forward KL on renormalised top-k, in
 /// closed form); any other spec differentiates divergence_rows on each chunk's (n, K) student
 /// log-probabilities. teacher_logz_N: the teacher's log-sum-exp of logits/τ, needed by tail: bucket.
+/// teacher_counts_NxK: sampled teacher logits (draw counts of idx, with logz; teacher/sampled_logits.h):
+/// the unbiased forward-KL estimate, τ² mean Σ_k (c_k/Σc)(vals_k/τ − logz − log q_k), paper spec only.
 LmLossTerms chunked_lm_loss(const torch::Tensor& h_NxD, const torch::Tensor& w_VxD, const torch::Tensor& targets_N,
                             const torch::Tensor& teacher_vals_NxK, const torch::Tensor& teacher_idx_NxK,
                             double temperature, int64_t chunk_rows, const DivergenceSpec& divergence = {},
-                            const torch::Tensor& teacher_logz_N = {});
+                            const torch::Tensor& teacher_logz_N = {}, const torch::Tensor& teacher_counts_NxK = {});
 
 struct RowNll {
   torch::Tensor nll_N;     ///< lse − z_target per row (float32; float64 for float64 inputs)

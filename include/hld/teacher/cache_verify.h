@@ -35,6 +35,13 @@ struct VerifyReport {
                                                                        ///< logits as the student
   double hidden_cos_mean = 0, hidden_cos_min = 0;  ///< cosine of cached vs fresh states (every layer)
   double logz_max_abs_err = 0;  ///< max |Δ| of the cached log-sum-exp against the fresh one (format 3)
+  // Sampled caches: topk_same_set is then the fraction of tokens whose draws a fresh sampling
+  // repeats, kd_fresh / kd_self_fresh the full-vocabulary KL and kd_cached / kd_self_cached its
+  // sparse estimate from the cache.
+  bool sampled = false;
+  double estimator_error = 0;  ///< mean over tokens of (estimate − full KL), τ² scale, for the student
+  double estimator_se = 0;     ///< its standard error (the draws are independent per token)
+  double topk_bias = 0;        ///< the same for the top-k renormalised loss at the same k (paper's)
   std::vector<int64_t> layers;  ///< teacher layers the cache stores
   bool has_logz = false;        ///< it stores the log-sum-exp
 

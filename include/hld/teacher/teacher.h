@@ -30,6 +30,8 @@ struct SignalRequest {
   bool logz = false;                 ///< logz_N = log Σ_v exp(z_v / logz_temperature) per token
   double logz_temperature = 1.0;
   bool bf16_order = false;  ///< top-k by bf16-rounded value, lower id first (cache_top_k)
+  bool sampled = false;     ///< teacher.logits: sampled — top_k draws at logz_temperature with counts
+  uint64_t sample_seed = 0;  ///< teacher.sample_seed (with each row's sequence id: sampled_logits.h)
 };
 
 /// The top-k a cache stores: the k largest logits by their bf16 rounding, equal roundings broken
@@ -41,7 +43,8 @@ std::pair<torch::Tensor, torch::Tensor> cache_top_k(const torch::Tensor& logits_
 /// The request of an online teacher of shape `teacher` for `cfg`: objective.top_k, the hint
 /// layer, each hidden pair's teacher layer when objective.hidden_pairs / hidden_map is set
 /// (InputError naming the key when a pair lies beyond the teacher's depth), the log-sum-exp at
-/// objective.temperature for objective.tail = bucket.
+/// objective.temperature for objective.tail = bucket; teacher.logits = sampled: draws (with the
+/// log-sum-exp) at objective.temperature.
 SignalRequest signal_request(const config::ExperimentConfig& cfg, const config::ModelConfig& teacher);
 
 /// Runs the teacher forward in the training step: top-k logits and the hint-layer state.
@@ -64,10 +67,13 @@ class OnlineTeacher : public TeacherSource {
 /// logits of a whole batch never exist). Stops after the hint layer when no logits are needed.
 objectives::TeacherSignals forward_signals(model::Transformer& teacher, const torch::Tensor& input_BxT,
                                            const objectives::Needs& needs, int64_t top_k, int64_t hint_layer);
-/// The same with several layers (hidden_pairs_NxD, when needs.teacher_hidden) and the
-/// full-vocabulary log-sum-exp (logz_N float32, when needs.teacher_logits and req.logz).
+/// The same with several layers (hidden_pairs_NxD, when needs.teacher_hidden), the
+/// full-vocabulary log-sum-exp (logz_N float32, when needs.teacher_logits and req.logz) and, for
+/// req.sampled, draws with counts instead of the top-k; `seq_ids` (the rows' sequence ids) seed
+/// them (empty: 0, 1, …, as for bench's stand-in batches).
 objectives::TeacherSignals forward_signals(model::Transformer& teacher, const torch::Tensor& input_BxT,
-                                           const objectives::Needs& needs, const SignalRequest& req);
+                                           const objectives::Needs& needs, const SignalRequest& req,
+                                           const std::vector<int64_t>& seq_ids = {});
 
 /// Loads the teacher named by cfg.teacher (checkpoint, run folder or Hugging Face dir), checks it
 /// against the student (vocabulary, hint layer), and returns the configured source.
