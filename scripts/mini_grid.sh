@@ -8,11 +8,13 @@
 #                        [--jobs N] [--gpus 0,1,..] [--shard i/n] [--seeds 0,1]
 #                        [--lrs "1e-3 3e-3"] [--taus "1.0"] [--alphas "0.5 0.9"]
 #                        [--gammas "0.1"] [--p1s "0.1"] [--divergences "forward_kl reverse_kl"]
-#                        [--pairs "paper uniform"] [--set key=value ...]
+#                        [--pairs "paper uniform"] [--logits "topk sampled"] [--set key=value ...]
 #
 # --divergences repeats every KD/HLDC/HLDF point per logit divergence (forward_kl is the paper's;
 # others get a _NAME suffix), --pairs every HLDC/HLDF point per hidden-layer preset (paper: one
-# D_S/2 ↔ D_T/2 pair; uniform: every student block, suffix _uniform). See docs/objectives.md.
+# D_S/2 ↔ D_T/2 pair; uniform: every student block, suffix _uniform), --logits every distilled
+# point per kind of teacher logits (topk is the paper's; sampled: suffix _sampled, forward KL
+# only; "{logits}" in a --set value names the kind, for a cache of each). See docs/objectives.md.
 #
 # Presets (value lists; any list option overrides its preset):
 #   smoke    η {3e-3}, τ {1.0}, α {0.5}, γ {0.1}, P1 {0.1}            →  4 runs (one per method)
@@ -26,7 +28,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit "${1:-2}"; }
 
-config="" preset=default dry=0 runs_dir=runs/mini jobs=1 shard="" gpus="" seeds=0 divs=forward_kl pairs=paper
+config="" preset=default dry=0 runs_dir=runs/mini jobs=1 shard="" gpus="" seeds=0 divs=forward_kl pairs=paper logits=topk
 lrs="" taus="" alphas="" gammas="" p1s=""
 extra=()
 while [ $# -gt 0 ]; do
@@ -40,6 +42,7 @@ while [ $# -gt 0 ]; do
     --seeds) seeds=${2:?--seeds needs a value}; shift ;;
     --divergences) divs=${2:?--divergences needs a value}; shift ;;
     --pairs) pairs=${2:?--pairs needs a value}; shift ;;
+    --logits) logits=${2:?--logits needs a value}; shift ;;
     --lrs) lrs=${2:?}; shift ;;
     --taus) taus=${2:?}; shift ;;
     --alphas) alphas=${2:?}; shift ;;
@@ -64,5 +67,5 @@ for v in $lrs $taus $alphas $gammas $p1s; do
   [[ $v =~ ^[0-9.eE+-]+$ ]] || sweep_die "grid value '$v' is not a number"
 done
 
-grid_lines "$lrs" "$taus" "$alphas" "$gammas" "$p1s" | with_variants "$divs" "$pairs" | with_seeds "$seeds" |
+grid_lines "$lrs" "$taus" "$alphas" "$gammas" "$p1s" | with_variants "$divs" "$pairs" "$logits" | with_seeds "$seeds" |
   sweep_run "$config" "$runs_dir" "$jobs" "$shard" "$dry" "$gpus" "${extra[@]+"${extra[@]}"}"

@@ -5,7 +5,7 @@
 #
 #   scripts/paper_grid.sh 123m|735m [--dry-run] [--runs-dir DIR] [--jobs N] [--gpus 0,1,..]
 #                         [--shard i/n] [--seeds 0,1,2] [--divergences "forward_kl jsd"]
-#                         [--pairs "paper uniform"] [--set key=value ...]
+#                         [--pairs "paper uniform"] [--logits "topk sampled"] [--set key=value ...]
 #
 #   η ∈ {1, 4, 16}×1e-4, τ ∈ {0.5, 1}, α ∈ {0.7, 0.9}, γ ∈ {0.1, 0.05},
 #   P1 ∈ {1 %, 5 %} (123m) or {1 %, 4 %} (735m); HLDF uses η_HT = η.
@@ -13,8 +13,8 @@
 # Finished runs (eval.json present) are skipped; interrupted ones resume from their checkpoint.
 # --jobs N runs N at a time on this machine (--gpus pins one run per listed GPU); --shard i/n
 # takes every n-th run starting at i, for n machines sharing RUNS_DIR. --seeds repeats the grid
-# per seed (folders suffixed _sSEED) for the report's paired tests; --divergences / --pairs add
-# distillation variants as in mini_grid.sh. --dry-run prints the exact
+# per seed (folders suffixed _sSEED) for the report's paired tests; --divergences / --pairs /
+# --logits add distillation variants as in mini_grid.sh. --dry-run prints the exact
 # commands. HLD_TRAIN overrides the binary (default build/hld-train). Then:
 #   hld-train report RUNS_DIR/SIZE --compare-paper SIZE
 set -euo pipefail
@@ -24,7 +24,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit "${1:-2}"; }
 
-size="" dry=0 runs_dir=runs/paper jobs=1 shard="" gpus="" seeds=0 divs=forward_kl pairs=paper
+size="" dry=0 runs_dir=runs/paper jobs=1 shard="" gpus="" seeds=0 divs=forward_kl pairs=paper logits=topk
 extra=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -36,6 +36,7 @@ while [ $# -gt 0 ]; do
     --seeds) seeds=${2:?--seeds needs a value}; shift ;;
     --divergences) divs=${2:?--divergences needs a value}; shift ;;
     --pairs) pairs=${2:?--pairs needs a value}; shift ;;
+    --logits) logits=${2:?--logits needs a value}; shift ;;
     --set) extra+=("${2:?--set needs key=value}"); shift ;;
     -h|--help) usage 0 ;;
     -*) echo "paper_grid.sh: unknown option $1" >&2; usage 2 ;;
@@ -53,5 +54,5 @@ esac
 
 config="$here/../configs/paper/student_${size}_base.yaml"
 config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config")
-grid_lines "1e-4 4e-4 1.6e-3" "0.5 1.0" "0.7 0.9" "0.1 0.05" "$p1s" | with_variants "$divs" "$pairs" | with_seeds "$seeds" |
+grid_lines "1e-4 4e-4 1.6e-3" "0.5 1.0" "0.7 0.9" "0.1 0.05" "$p1s" | with_variants "$divs" "$pairs" "$logits" | with_seeds "$seeds" |
   sweep_run "$config" "$runs_dir/$size" "$jobs" "$shard" "$dry" "$gpus" "${extra[@]+"${extra[@]}"}"

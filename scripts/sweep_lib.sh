@@ -39,12 +39,15 @@ with_seeds() {
   done
 }
 
-# with_variants DIVERGENCES PAIRS: repeats every distilled line (kd, hldc, hldf) per logit
-# divergence (objective.divergence; forward_kl, the paper's, keeps the line's name, the others
-# add _NAME) and every HLDC/HLDF line per hidden-layer preset (paper: the one D_S/2 ↔ D_T/2 pair;
-# uniform: objective.hidden_map=uniform, suffix _uniform); reads lines on stdin.
+# with_variants DIVERGENCES PAIRS [LOGITS]: repeats every distilled line (kd, hldc, hldf) per
+# logit divergence (objective.divergence; forward_kl, the paper's, keeps the line's name, the
+# others add _NAME), every HLDC/HLDF line per hidden-layer preset (paper: the one D_S/2 ↔ D_T/2
+# pair; uniform: objective.hidden_map=uniform, suffix _uniform) and every distilled line per kind
+# of teacher logits (topk, the paper's; sampled: teacher.logits=sampled, suffix _sampled, forward
+# KL only, and it needs a sampled cache: "{logits}" in a --set value is replaced by the run's kind,
+# e.g. teacher.cache=DIR-{logits}-s{seed}); reads lines on stdin.
 with_variants() {
-  local divs=$1 pairs=$2 name sets d p n s
+  local divs=$1 pairs=$2 kinds=${3:-topk} name sets d p l n s
   for d in $divs; do
     case $d in forward_kl|reverse_kl|jsd|skew_kl|tvd) ;;
       *) sweep_die "--divergences: unknown divergence '$d' (forward_kl, reverse_kl, jsd, skew_kl, tvd)" ;; esac
@@ -52,17 +55,24 @@ with_variants() {
   for p in $pairs; do
     case $p in paper|uniform) ;; *) sweep_die "--pairs: unknown preset '$p' (paper, uniform)" ;; esac
   done
+  for l in $kinds; do
+    case $l in topk|sampled) ;; *) sweep_die "--logits: unknown kind '$l' (topk, sampled)" ;; esac
+  done
   while IFS=$'\t' read -r name sets; do
     case " $sets " in
       *" objective.name=nll "*) printf '%s\t%s\n' "$name" "$sets"; continue ;;
     esac
-    for d in $divs; do
-      for p in $pairs; do
-        case " $sets " in *" objective.name=kd "*) [ "$p" = paper ] || continue ;; esac
-        n=$name s=$sets
-        if [ "$d" != forward_kl ]; then n+="_$d"; s+=" objective.divergence=$d"; fi
-        if [ "$p" = uniform ]; then n+="_uniform"; s+=" objective.hidden_map=uniform"; fi
-        printf '%s\t%s\n' "$n" "$s"
+    for l in $kinds; do
+      for d in $divs; do
+        [ "$l" = topk ] || [ "$d" = forward_kl ] || continue  # sampled logits estimate the forward KL only
+        for p in $pairs; do
+          case " $sets " in *" objective.name=kd "*) [ "$p" = paper ] || continue ;; esac
+          n=$name s=$sets
+          if [ "$d" != forward_kl ]; then n+="_$d"; s+=" objective.divergence=$d"; fi
+          if [ "$p" = uniform ]; then n+="_uniform"; s+=" objective.hidden_map=uniform"; fi
+          if [ "$l" = sampled ]; then n+="_sampled"; s+=" teacher.logits=sampled"; fi
+          printf '%s\t%s\n' "$n" "$s"
+        done
       done
     done
   done
@@ -97,10 +107,15 @@ sweep_run() {
     if [ $((idx % sn)) -eq "$si" ]; then
       local dir="$runs_dir/$name"
       local cmd=("$bin" train "$config")
-      # "{seed}" in an override stands for the run's seed (e.g. a teacher cache per seed).
-      local run_seed=0
+      # "{seed}" in an override stands for the run's seed (e.g. a teacher cache per seed),
+      # "{logits}" for its kind of teacher logits (topk | sampled: a cache of that kind).
+      local run_seed=0 run_logits=topk
       [[ " $sets " =~ \ run\.seed=([0-9]+)\  ]] && run_seed=${BASH_REMATCH[1]}
-      for a in $sets "${extra[@]+"${extra[@]}"}"; do cmd+=(--set "${a//\{seed\}/$run_seed}"); done
+      [[ " $sets " =~ \ teacher\.logits=([a-z]+)\  ]] && run_logits=${BASH_REMATCH[1]}
+      for a in $sets "${extra[@]+"${extra[@]}"}"; do
+        a=${a//\{seed\}/$run_seed}
+        cmd+=(--set "${a//\{logits\}/$run_logits}")
+      done
       cmd+=(--set "run.dir=$dir")
       names+=("$name")
       cmds+=("$(printf '%q ' "${cmd[@]}")")

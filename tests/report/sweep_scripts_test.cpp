@@ -139,6 +139,38 @@ TEST(SweepScripts, ShardsPartitionTheGridAndBadArgumentsExit2) {
   EXPECT_FALSE(fs::exists("/tmp/hld_no_runs"));
 }
 
+// The variant axes: every distilled point per divergence, hidden-layer preset (HLDC/HLDF only) and
+// kind of teacher logits (sampled: forward KL only), named by suffix, with "{logits}" and
+// "{seed}" substituted; the overrides load; unknown values exit 2.
+TEST(SweepScripts, VariantAxesRepeatTheDistilledPoints) {
+  const std::string base = "HLD_TRAIN=FAKE_BIN bash " + kScripts + "mini_grid.sh " + HLD_SOURCE_DIR +
+                           "/configs/quickstart/student.yaml --preset smoke --dry-run --runs-dir /tmp/v --seeds 0,1";
+  const auto o = sh(base + " --divergences 'forward_kl tvd' --pairs 'paper uniform' --logits 'topk sampled'"
+                           " --set 'teacher.cache=/c/{logits}-s{seed}'");
+  ASSERT_EQ(o.rc, 0);
+  std::set<std::string> names;
+  for (const auto& l : lines(o.out)) {
+    const Cmd c = parse_cmd(l);
+    const std::string dir = c.kv.at("run.dir"), name = dir.substr(dir.rfind('/') + 1);
+    names.insert(name);
+    const auto cfg = config::load(c.config, c.sets);
+    const bool sampled = cfg.teacher.logits == config::TeacherLogits::kSampled;
+    EXPECT_EQ(sampled, name.find("_sampled") != std::string::npos) << l;
+    EXPECT_EQ(c.kv.at("teacher.cache"), std::string("/c/") + (sampled ? "sampled" : "topk") + "-s" +
+                                            std::to_string(cfg.run.seed)) << l;
+    EXPECT_EQ(cfg.objective.divergence == config::Divergence::kTvd, name.find("_tvd") != std::string::npos) << l;
+    EXPECT_EQ(cfg.objective.hidden_map == "uniform", name.find("_uniform") != std::string::npos) << l;
+  }
+  // Per seed: nll 1; kd (topk: 2 divergences, sampled: 1) 3; hldc and hldf 3 × 2 presets each.
+  EXPECT_EQ(names.size(), 2u * (1 + 3 + 6 + 6));
+  EXPECT_TRUE(names.count("kd_lr3e-3_a0.5_t1.0_tvd_s1"));
+  EXPECT_TRUE(names.count("hldf_lr3e-3_a0.5_t1.0_p0.1_uniform_sampled_s0"));
+  EXPECT_FALSE(names.count("kd_lr3e-3_a0.5_t1.0_tvd_sampled_s0"));
+  EXPECT_EQ(sh(base + " --logits topx").rc, 2);
+  EXPECT_EQ(sh(base + " --divergences kl").rc, 2);
+  EXPECT_EQ(sh(base + " --pairs all").rc, 2);
+}
+
 TEST(SweepScripts, MiniGridRunsSkipsFinishedAndReportsFailures) {
   const std::string tmp = testing::make_temp_dir("sweep");
   // A stand-in for hld-train: logs its arguments, "trains" by writing eval.json into run.dir, and
