@@ -84,6 +84,8 @@ void check_options(const TokenizerTrainOptions& o) {
       "tokenizer train: --character-coverage must be in (0, 1], got " + std::to_string(o.character_coverage));
   HLD_INPUT_CHECK(o.sample_docs >= 0, "tokenizer train: --sample-docs must be >= 0");
   HLD_INPUT_CHECK(o.max_sentence_bytes >= 64, "tokenizer train: max sentence bytes must be >= 64");
+  HLD_INPUT_CHECK(o.score_bits <= 20, "tokenizer train: --score-bits must be at most 20 (negative: off), got " +
+                                          std::to_string(o.score_bits));
 }
 
 }  // namespace
@@ -153,6 +155,7 @@ TokenizerTrainResult train_tokenizer(const TokenizerTrainOptions& opts) {
                        opts.verbose ? 0 : 1, append, &model, append, &err);
   HLD_INPUT_CHECK(rc == 0, "tokenizer train: SentencePiece failed: " + err);
   res.sentences = it.count();
+  if (opts.score_bits >= 0) model = snap_piece_scores(model, opts.score_bits);  // one segmentation for every client
   sample.clear();
   sample.shrink_to_fit();
 
@@ -174,6 +177,7 @@ TokenizerTrainResult train_tokenizer(const TokenizerTrainOptions& opts) {
       {"character_coverage", opts.character_coverage},
       {"sample_docs", opts.sample_docs},
       {"seed", opts.seed},
+      {"score_bits", opts.score_bits},
       {"inputs", opts.inputs},
       {"text_field", opts.reader.text_field},
       {"documents_seen", res.documents_seen},

@@ -2,9 +2,11 @@
 // encode/decode round trips (byte fallback for unseen characters), determinism, bad input.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "data_test_util.h"
+#include "hld/data/piece_scores.h"
 #include "hld/data/tokenizer.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
@@ -79,6 +81,42 @@ TEST(Tokenizer, SampleAndModelAreDeterministicForASeed) {
   const std::string a = train(tmp / "a", 7), b = train(tmp / "sub/b", 7), c = train(tmp / "c", 8);
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
+}
+
+// Scores on the 2^-5 grid (piece_scores.h): every piece's score is a multiple of 1/32 within 1/64
+// of SentencePiece's own, pieces and ids unchanged, so SentencePiece still loads and encodes with it;
+// --score-bits -1 keeps SentencePiece's scores; malformed bytes are an error.
+TEST(Tokenizer, ScoresSitOnTheBinaryGrid) {
+  TempDir tmp;
+  testing::write_c4(tmp / "in.jsonl.gz", testing::corpus_docs(300));
+  auto train = [&](const std::string& prefix, int bits) {
+    TokenizerTrainOptions o;
+    o.inputs = {tmp / "in.jsonl.gz"};
+    o.out_prefix = prefix;
+    o.vocab_size = 600;
+    o.num_threads = 1;
+    o.score_bits = bits;
+    return train_tokenizer(o).model_path;
+  };
+  const Tokenizer grid(train(tmp / "grid", kScoreGridBits)), raw(train(tmp / "raw", -1));
+  ASSERT_EQ(grid.vocab_size(), raw.vocab_size());
+  int off_grid = 0;
+  for (int32_t id = 0; id < grid.vocab_size(); ++id) {
+    ASSERT_EQ(grid.id_to_piece(id), raw.id_to_piece(id));
+    const double g = grid.score(id), r = raw.score(id);
+    EXPECT_EQ(g * 32, std::round(g * 32)) << id;
+    EXPECT_LE(std::abs(g - r), 1.0 / 64 + 1e-7) << id;
+    off_grid += r * 32 != std::round(r * 32);
+  }
+  EXPECT_GT(off_grid, grid.vocab_size() / 2);  // SentencePiece's own scores are not on it
+  EXPECT_EQ(nlohmann::json::parse(util::read_file(tmp / "grid.json"))["score_bits"], kScoreGridBits);
+  for (const auto& d : testing::corpus_docs(20)) EXPECT_EQ(grid.decode(grid.encode(d)), d);
+  // snap_piece_scores is idempotent, and refuses what is not a proto.
+  const std::string bytes = util::read_file(tmp / "grid.model");
+  EXPECT_EQ(snap_piece_scores(bytes, kScoreGridBits), bytes);
+  EXPECT_NE(snap_piece_scores(bytes, 0), bytes);
+  EXPECT_THROW(snap_piece_scores(bytes.substr(0, bytes.size() / 2), 5), std::runtime_error);
+  EXPECT_THROW(snap_piece_scores(std::string("\x0a\xff\xff\xff\xff\x0f", 6), 5), std::runtime_error);
 }
 
 TEST(Tokenizer, BadInputIsAnErrorAndWritesNothing) {

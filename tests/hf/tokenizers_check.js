@@ -6,7 +6,9 @@
 // with the same pieces in another order ("." + "..." against "..." + "." for "...."). Such
 // segmentations have the same score; SentencePiece sums scores in float32 and so picks either one
 // by the rounding of the running total, tokenizers sums in float64 (exactly) and picks the first
-// split, and no tokenizer.json can reproduce float32 rounding. `--strict` fails on those too.
+// split, and no tokenizer.json can reproduce float32 rounding. `--strict` fails on those too: a
+// tokenizer trained by `hld-train tokenizer train` has its scores on a binary grid, where both sums
+// are exact and the ties break alike (include/hld/data/piece_scores.h), so CI runs it strict.
 //   node tokenizers_check.js [--strict] NODE_MODULES_DIR TOKENIZER_JSON EXPECTED_JSONL
 'use strict';
 const fs = require('fs');

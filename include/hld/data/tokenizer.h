@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hld/data/corpus_reader.h"
+#include "hld/data/piece_scores.h"
 
 struct hld_spm;
 
@@ -54,6 +55,9 @@ struct TokenizerTrainOptions {
   int64_t max_sentence_bytes = 8192;   ///< documents are cut into pieces of at most this size
   int num_threads = 0;                 ///< SentencePiece trainer threads (0: hardware)
   bool verbose = false;                ///< show SentencePiece's own training log
+  int score_bits = kScoreGridBits;                  ///< piece scores rounded to multiples of 2^-score_bits so that
+                                       ///< SentencePiece and HF tokenizers segment alike (piece_scores.h);
+                                       ///< negative: the scores as SentencePiece trained them
 };
 
 struct TokenizerTrainResult {
@@ -65,8 +69,8 @@ struct TokenizerTrainResult {
 };
 
 /// Streams `opts.inputs`, reservoir-samples documents, trains a unigram model (byte fallback,
-/// digits split, identity normalisation so decode(encode(x)) == x) and writes `<prefix>.model`
-/// atomically. Bad arguments or inputs → InputError; nothing is written then.
+/// digits split, identity normalisation so decode(encode(x)) == x), rounds its scores onto the
+/// 2^-score_bits grid and writes `<prefix>.model` atomically. Bad arguments or inputs → InputError; nothing is written then.
 TokenizerTrainResult train_tokenizer(const TokenizerTrainOptions& opts);
 
 }  // namespace hld::data
