@@ -27,30 +27,9 @@ namespace hld::teacher {
 namespace {
 
 using testing::CacheWorld;
-
-constexpr int64_t kAll = int64_t{1} << 30;  // more sequences than the split has: cache all of it
-
-CacheWriteResult write_cache(const config::ExperimentConfig& cfg, int64_t chunk_rows = 16, int64_t sequences = kAll,
-                             int64_t stop_after = -1, int version = io::kTeacherCacheVersion) {
-  CacheWriteOptions o;
-  o.plan.version = version;
-  o.plan.chunk_rows = chunk_rows;
-  o.plan.sequences = sequences;
-  o.batch = 5;
-  o.stop_after_chunks = stop_after;
-  o.quiet = true;
-  return write_teacher_cache(cfg, o);
-}
-
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an InputError";
-  return "";
-}
+using testing::input_error;
+using testing::kAll;
+using testing::write_cache;
 
 /// Sorts each row's (idx, vals) by index so online and cached signals line up.
 std::pair<torch::Tensor, torch::Tensor> by_index(const torch::Tensor& vals, const torch::Tensor& idx) {

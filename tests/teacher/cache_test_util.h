@@ -8,15 +8,19 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "../data/data_test_util.h"
 #include "hld/config/loader.h"
+#include "hld/data/batch_stream.h"
 #include "hld/data/shards.h"
 #include "hld/data/tokenizer.h"
 #include "hld/model/model_io.h"
+#include "hld/teacher/cache_writer.h"
 #include "hld/train/trainer.h"
+#include "hld/util/error.h"
 #include "test_util.h"
 
 namespace hld::teacher::testing {
@@ -108,6 +112,44 @@ inline std::vector<double> metric_series(const std::string& run_dir, const std::
     if (j.is_object() && j.contains(key)) out.push_back(j[key].get<double>());
   }
   return out;
+}
+
+constexpr int64_t kAll = int64_t{1} << 30;  ///< more sequences than a split has: cache all of it
+
+/// cache-teacher in-process: chunks of `chunk_rows` sequences, teacher batches of 5, quiet.
+inline CacheWriteResult write_cache(const config::ExperimentConfig& cfg, int64_t chunk_rows = 16,
+                                    int64_t sequences = kAll, int64_t stop_after = -1,
+                                    int version = io::kTeacherCacheVersion) {
+  CacheWriteOptions o;
+  o.plan.version = version;
+  o.plan.chunk_rows = chunk_rows;
+  o.plan.sequences = sequences;
+  o.batch = 5;
+  o.stop_after_chunks = stop_after;
+  o.quiet = true;
+  return write_teacher_cache(cfg, o);
+}
+
+/// The message of the InputError `f` throws (a test failure when it throws none).
+inline std::string input_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an InputError";
+  return "";
+}
+
+/// The first batch of cfg's stream (4 sequences): input (4 × context) and its sequence ids.
+inline std::pair<torch::Tensor, std::vector<int64_t>> first_batch(const config::ExperimentConfig& cfg) {
+  data::BatchStream stream(cfg.data.train, 4, cfg.data.context, cfg.run.seed);
+  std::vector<int32_t> toks;
+  std::vector<int64_t> ids;
+  stream.next(toks, ids);
+  const int64_t T = cfg.data.context;
+  auto t = torch::from_blob(toks.data(), {4, T + 1}, torch::kInt32).to(torch::kInt64).narrow(1, 0, T).contiguous();
+  return {t, ids};
 }
 
 }  // namespace hld::teacher::testing

@@ -20,44 +20,18 @@ namespace hld::teacher {
 namespace {
 
 using testing::CacheWorld;
+using testing::first_batch;
+using testing::input_error;
+using testing::kAll;
+using testing::write_cache;
 using testing::metric_series;
 
 const char* kTwoPairs = "objective.hidden_pairs=[{student: 1, teacher: 1}, {student: 2, teacher: 4, loss: cosine}]";
 
-CacheWriteResult write(const config::ExperimentConfig& cfg, int version = io::kTeacherCacheVersion) {
-  CacheWriteOptions o;
-  o.plan.chunk_rows = 16;
-  o.plan.sequences = int64_t{1} << 30;
-  o.plan.version = version;
-  o.batch = 5;
-  o.quiet = true;
-  return write_teacher_cache(cfg, o);
-}
-
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an InputError";
-  return "";
-}
-
-/// The first batch of cfg's stream: input (4 × 16) and its sequence ids.
-std::pair<torch::Tensor, std::vector<int64_t>> first_batch(const config::ExperimentConfig& cfg) {
-  data::BatchStream stream(cfg.data.train, 4, cfg.data.context, cfg.run.seed);
-  std::vector<int32_t> toks;
-  std::vector<int64_t> ids;
-  stream.next(toks, ids);
-  auto t = torch::from_blob(toks.data(), {4, 17}, torch::kInt32).to(torch::kInt64).narrow(1, 0, 16).contiguous();
-  return {t, ids};
-}
-
 TEST(TeacherCacheV3, ACacheAtKmaxServesEverySmallerKBitwise) {
   CacheWorld w;
   const auto big = w.config("kd", "cache", {"objective.top_k=32", "teacher.cache=" + (w.tmp / "k32")});
-  ASSERT_EQ(write(big).index.layout.top_k, 32);
+  ASSERT_EQ(write_cache(big).index.layout.top_k, 32);
   auto [input, ids] = first_batch(big);
   torch::manual_seed(5);
   const auto student_NxV = torch::randn({input.numel(), w.vocab}) * 3;
@@ -65,7 +39,7 @@ TEST(TeacherCacheV3, ACacheAtKmaxServesEverySmallerKBitwise) {
     const auto small =
         w.config("kd", "cache",
                  {"objective.top_k=" + std::to_string(k), "teacher.cache=" + (w.tmp / ("k" + std::to_string(k)))});
-    write(small);
+    write_cache(small);
     const auto direct = make_teacher(small, torch::kCPU)->signals(input, ids, {true, false});
     auto swept_cfg = small;
     swept_cfg.teacher.cache = w.tmp / "k32";
@@ -99,7 +73,7 @@ TEST(TeacherCacheV3, TruncationKeepsTheLargestValuesLowerIdOnTies) {
 TEST(TeacherCacheV3, StoresEveryLayerThePairsNeedAndTheLogSumExp) {
   CacheWorld w;
   const auto cfg = w.config("hldc", "cache", {kTwoPairs});
-  const auto r = write(cfg);
+  const auto r = write_cache(cfg);
   EXPECT_EQ(r.index.version, 3);
   EXPECT_EQ(r.index.layers, (std::vector<int64_t>{1, 2, 4}));  // the pairs' 1 and 4, and the default hint 2
   EXPECT_TRUE(r.index.has_logz);
@@ -153,10 +127,10 @@ TEST(TeacherCacheV3, FormatTwoCachesStillLoadButRefuseTheTailBucket) {
   CacheWorld w;
   const auto v2cfg = w.config("hldc", "cache", {"teacher.cache=" + (w.tmp / "v2")});
   const auto v3cfg = w.config("hldc", "cache", {"teacher.cache=" + (w.tmp / "v3")});
-  const auto r2 = write(v2cfg, 2);
+  const auto r2 = write_cache(v2cfg, 16, kAll, -1, 2);
   EXPECT_EQ(r2.index.version, 2);
   EXPECT_FALSE(r2.index.has_logz);
-  write(v3cfg);
+  write_cache(v3cfg);
   auto [input, ids] = first_batch(v2cfg);
   const auto a = make_teacher(v2cfg, torch::kCPU)->signals(input, ids, {true, true});
   const auto b = make_teacher(v3cfg, torch::kCPU)->signals(input, ids, {true, true});
@@ -181,7 +155,7 @@ TEST(TeacherCacheV3, FormatTwoCachesStillLoadButRefuseTheTailBucket) {
   EXPECT_NE(input_error([&] { make_teacher(hot, torch::kCPU); }).find("objective.temperature = 2"), std::string::npos);
   // Format 2 holds one layer: two pairs need format 3.
   EXPECT_NE(input_error([&] {
-              write(w.config("hldc", "cache", {kTwoPairs, "teacher.cache=" + (w.tmp / "v2b")}), 2);
+              write_cache(w.config("hldc", "cache", {kTwoPairs, "teacher.cache=" + (w.tmp / "v2b")}), 16, kAll, -1, 2);
             }).find("one teacher layer"),
             std::string::npos);
   // --verify keeps working on format 2.
@@ -203,7 +177,7 @@ void two_pair_resume(const std::string& objective, int64_t stop_at) {
     return w.config(objective, "cache", {pairs, "run.dir=" + (w.tmp / name), "optimizer.lr=1e-3"});
   };
   const auto straight = with("straight"), resumed = with("resumed");
-  write(straight);
+  write_cache(straight);
   train::TrainOptions t;
   t.quiet = true;
   ASSERT_TRUE(train::run_training(straight, t).finished);

@@ -25,7 +25,10 @@ namespace hld::teacher {
 namespace {
 
 using testing::CacheWorld;
+using testing::first_batch;
+using testing::input_error;
 using testing::metric_series;
+using testing::write_cache;
 
 TEST(SampledLogits, DrawsAreUniqueIdsWithCounts) {
   auto gen = at::detail::createCPUGenerator(11);
@@ -70,11 +73,6 @@ TEST(SampledLogits, SparseEstimateIsUnbiasedWhereTopKIsNot) {
   }
 }
 
-}  // namespace
-}  // namespace hld::teacher
-
-namespace hld::teacher {
-namespace {
 
 TEST(SampledLogits, DrawsDependOnTheSeedAndTheSequenceOnly) {
   const int64_t T = 5, k = 7;
@@ -129,25 +127,6 @@ TEST(SampledLogits, ChunkedTrainingLossIsTheEstimateWithItsGradients) {
                InputError);
 }
 
-CacheWriteResult write_cache(const config::ExperimentConfig& cfg) {
-  CacheWriteOptions o;
-  o.plan.chunk_rows = 16;
-  o.plan.sequences = int64_t{1} << 30;
-  o.batch = 5;
-  o.quiet = true;
-  return write_teacher_cache(cfg, o);
-}
-
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an InputError";
-  return "";
-}
-
 const std::vector<std::string> kSampled = {"teacher.logits=sampled", "objective.top_k=16", "teacher.sample_seed=11"};
 
 std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
@@ -167,12 +146,7 @@ TEST(SampledCache, MatchesTheOnlineDrawsAndVerifiesTheEstimator) {
     EXPECT_TRUE(r.index.layout.multiset);
     EXPECT_EQ(r.index.logz_temperature, 2.0);
     EXPECT_EQ(r.index.logz_relative, std::string(enc) == "logq8");
-    data::BatchStream stream(cfg.data.train, 4, cfg.data.context, cfg.run.seed);
-    std::vector<int32_t> toks;
-    std::vector<int64_t> ids;
-    stream.next(toks, ids);
-    const auto input =
-        torch::from_blob(toks.data(), {4, 17}, torch::kInt32).to(torch::kInt64).narrow(1, 0, 16).contiguous();
+    const auto [input, ids] = first_batch(cfg);
     const auto cached = make_teacher(cfg, torch::kCPU)->signals(input, ids, {true, false});
     auto online_cfg = cfg;
     online_cfg.teacher.source = "online";
@@ -211,12 +185,7 @@ TEST(SampledCache, MatchesTheOnlineDrawsAndVerifiesTheEstimator) {
 TEST(SampledCache, IndependentCachesEstimateTheFullKlWithoutBias) {
   CacheWorld w;
   const auto base = w.config("kd", "cache", {"objective.top_k=16"});
-  data::BatchStream stream(base.data.train, 4, base.data.context, base.run.seed);
-  std::vector<int32_t> toks;
-  std::vector<int64_t> ids;
-  stream.next(toks, ids);
-  const auto input =
-      torch::from_blob(toks.data(), {4, 17}, torch::kInt32).to(torch::kInt64).narrow(1, 0, 16).contiguous();
+  const auto [input, ids] = first_batch(base);
   torch::NoGradGuard ng;
   auto teacher = model::load_model_any(w.teacher);
   teacher->eval();
@@ -254,12 +223,7 @@ TEST(SampledCache, LogQ8TopKCachesServeTheTailBucket) {
   CacheWorld w;
   const auto cfg = w.config("kd", "cache", {"teacher.logits_encoding=logq8", "objective.tail=bucket"});
   EXPECT_TRUE(write_cache(cfg).index.logz_relative);
-  data::BatchStream stream(cfg.data.train, 4, cfg.data.context, cfg.run.seed);
-  std::vector<int32_t> toks;
-  std::vector<int64_t> ids;
-  stream.next(toks, ids);
-  const auto input =
-      torch::from_blob(toks.data(), {4, 17}, torch::kInt32).to(torch::kInt64).narrow(1, 0, 16).contiguous();
+  const auto [input, ids] = first_batch(cfg);
   const auto cached = make_teacher(cfg, torch::kCPU)->signals(input, ids, {true, false});
   auto online_cfg = cfg;
   online_cfg.teacher.source = "online";
