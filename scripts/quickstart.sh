@@ -8,7 +8,7 @@
 #
 # Presets: default (~6 min on 2 cores; vocab 4096, teacher 800k tokens, students 400k tokens
 # each, the mini-grid's default points, one seed), study (the default grid with 3 seeds, so the
-# report can state intervals over seeds; 19 min 23 s measured on 2 cores) and smoke (~2 min, for
+# report can state intervals over seeds; 14–20 min measured on 2 cores) and smoke (~2 min, for
 # CI: vocab 1024, a corpus subset, small budgets, one run per method). --seeds N runs every grid
 # point with seeds 0..N-1 (a seed changes the student's initialisation and data order; each seed
 # gets its own teacher cache, because the cache holds the sequences that seed's runs read).

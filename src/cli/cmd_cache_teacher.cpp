@@ -58,10 +58,13 @@ int run_verify(const CacheArgs& a, const config::ExperimentConfig& cfg) {
                               : "  KD loss, %s: fresh %.6g cached %.6g (rel. diff %.3g)\n",
                   a.student.empty() ? "initial student" : ("student " + a.student).c_str(), rep.kd_fresh, rep.kd_cached,
                   rep.kd_rel_diff);
-      std::printf(rep.sampled ? "  KD loss, teacher as student: full vocabulary %.6g sampled estimate %.6g (rel. diff %.3g)\n"
-                              : "  KD loss, teacher as student: fresh %.6g cached %.6g (rel. diff %.3g)\n",
-                  rep.kd_self_fresh,
-                  rep.kd_self_cached, rep.kd_self_rel_diff);
+      if (rep.sampled)  // (the full KL of the teacher against itself is 0: an absolute difference)
+        std::printf("  KD loss, teacher as student: full vocabulary 0 sampled estimate %.3g (the cached values' "
+                    "rounding)\n",
+                    rep.kd_self_cached);
+      else
+        std::printf("  KD loss, teacher as student: fresh %.6g cached %.6g (rel. diff %.3g)\n", rep.kd_self_fresh,
+                    rep.kd_self_cached, rep.kd_self_rel_diff);
       if (rep.sampled)
         std::printf("  estimator error (sampled - full-vocabulary KD, per token): %+.4g +- %.2g (1 SE); "
                     "top-k renormalised at the same k: %+.4g\n",
