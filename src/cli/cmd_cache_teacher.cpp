@@ -49,26 +49,26 @@ int run_verify(const CacheArgs& a, const config::ExperimentConfig& cfg) {
     if (rep.sample_tokens > 0) {
       std::printf("sample: %lld sequences, %lld tokens vs a fresh teacher forward\n", (long long)rep.sample_sequences,
                   (long long)rep.sample_tokens);
-      if (rep.sampled)
+      const std::string who = a.student.empty() ? "initial student" : "student " + a.student;
+      if (rep.sampled) {
         std::printf("  draws identical to a fresh sampling on %.4f of tokens\n", rep.topk_same_set);
-      else
-        std::printf("  top-k ids identical on %.4f of tokens; max |value error| %.3g (values shifted to max 0)\n",
-                    rep.topk_same_set, rep.logits_max_abs_err);
-      std::printf(rep.sampled ? "  KD loss, %s: full vocabulary %.6g sampled estimate %.6g (rel. diff %.3g)\n"
-                              : "  KD loss, %s: fresh %.6g cached %.6g (rel. diff %.3g)\n",
-                  a.student.empty() ? "initial student" : ("student " + a.student).c_str(), rep.kd_fresh, rep.kd_cached,
-                  rep.kd_rel_diff);
-      if (rep.sampled)  // (the full KL of the teacher against itself is 0: an absolute difference)
+        std::printf("  KD loss, %s: full vocabulary %.6g sampled estimate %.6g (rel. diff %.3g)\n", who.c_str(),
+                    rep.kd_fresh, rep.kd_cached, rep.kd_rel_diff);
+        // (the full KL of the teacher against itself is 0: the estimate is the absolute difference)
         std::printf("  KD loss, teacher as student: full vocabulary 0 sampled estimate %.3g (the cached values' "
                     "rounding)\n",
                     rep.kd_self_cached);
-      else
-        std::printf("  KD loss, teacher as student: fresh %.6g cached %.6g (rel. diff %.3g)\n", rep.kd_self_fresh,
-                    rep.kd_self_cached, rep.kd_self_rel_diff);
-      if (rep.sampled)
         std::printf("  estimator error (sampled - full-vocabulary KD, per token): %+.4g +- %.2g (1 SE); "
                     "top-k renormalised at the same k: %+.4g\n",
                     rep.estimator_error, rep.estimator_se, rep.topk_bias);
+      } else {
+        std::printf("  top-k ids identical on %.4f of tokens; max |value error| %.3g (values shifted to max 0)\n",
+                    rep.topk_same_set, rep.logits_max_abs_err);
+        std::printf("  KD loss, %s: fresh %.6g cached %.6g (rel. diff %.3g)\n", who.c_str(), rep.kd_fresh,
+                    rep.kd_cached, rep.kd_rel_diff);
+        std::printf("  KD loss, teacher as student: fresh %.6g cached %.6g (rel. diff %.3g)\n", rep.kd_self_fresh,
+                    rep.kd_self_cached, rep.kd_self_rel_diff);
+      }
       std::printf("  hidden cosine to fresh: mean %.6f min %.6f\n", rep.hidden_cos_mean, rep.hidden_cos_min);
     }
   }

@@ -105,7 +105,6 @@ const char* to_string(ActivationCheckpointing a) {
   return "?";
 }
 
-
 namespace {
 std::string fmt_g(double v) {
   char b[32];

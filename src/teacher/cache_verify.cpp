@@ -77,43 +77,37 @@ void sample_error(const config::ExperimentConfig& cfg, CacheReader& reader, cons
     for (int64_t m : ix.layers) hs.push_back(out.hidden.at(m).reshape({-1, D}).to(torch::kCPU, torch::kFloat32));
     auto h_f = torch::stack(hs, 1).reshape({-1, D});  // (T·L, D), the cache's order
     h_c = h_c.reshape({-1, D});
+    const auto [vals_f, idx_f] = cache_top_k(t_logits, K);  // the selection a top-k writer makes
     if (ix.has_logz) {  // (relative to the record's z_max with logq8 values: compare on that footing)
       auto fresh = torch::logsumexp(t_logits / ix.logz_temperature, -1);
-      if (ix.logz_relative) {
-        const auto zmax = sampled ? t_logits.gather(1, idx_c).amax(-1) : std::get<0>(cache_top_k(t_logits, K)).amax(-1);
-        fresh = fresh - zmax / ix.logz_temperature;
-      }
+      if (ix.logz_relative)
+        fresh = fresh - (sampled ? t_logits.gather(1, idx_c) : vals_f).amax(-1) / ix.logz_temperature;
       logz_err = std::max(logz_err, (fresh - logz_c).abs().max().item<double>());
     }
     auto s_logits = student->forward(input).logits_BxTxV.reshape({-1, V}).to(torch::kCPU, torch::kFloat32);
     if (sampled) {
-      // The same draws again (same seed and sequence id), and the estimator against the full KL.
+      // The same draws again (same seed and sequence id), and the estimator against the full KL,
+      // per token in float64 (τ² scale): sparse estimate, full-vocabulary KL, top-k renormalised.
       const auto fresh = sample_logits(t_logits, draw_uniforms(ix.sample_seed, {sid}, T, K), tau);
       same += (fresh.idx_NxK == idx_c).all(-1).sum().item<double>();
-      SampledLogits cached{idx_c, run_counts(idx_c), vals_c, logz_c};
-      kd_f += full_kd(s_logits, t_logits, tau).item<double>();
-      kd_c += sampled_kd(s_logits, cached, tau).item<double>();
-      self_f += full_kd(t_logits, t_logits, tau).item<double>();
-      self_c += sampled_kd(t_logits, cached, tau).item<double>();
-      const auto per_token = [&](const torch::Tensor& st) {  // (T,) estimate − full KL, τ² scale
-        const auto log_ps = torch::log_softmax(st.to(torch::kFloat64) / tau, -1);
-        const auto log_pt = torch::log_softmax(t_logits.to(torch::kFloat64) / tau, -1);
-        const auto full = (log_pt.exp() * (log_pt - log_ps)).sum(-1);
-        const auto w = cached.counts_NxK.to(torch::kFloat64) / double(K);
-        const auto lpt = vals_c.to(torch::kFloat64) / tau - logz_c.to(torch::kFloat64).unsqueeze(1);
-        const auto est = (w * (lpt - log_ps.gather(1, idx_c))).sum(-1);
-        auto [tv, ti] = cache_top_k(t_logits, K);
-        const auto lq = torch::log_softmax(tv.to(torch::kFloat64) / tau, -1);
-        const auto topk = (lq.exp() * (lq - log_ps.gather(1, ti))).sum(-1);
-        return std::make_pair((est - full) * (tau * tau), (topk - full) * (tau * tau));
-      };
-      auto [d_est, d_topk] = per_token(s_logits);
+      const double t2 = tau * tau;
+      const auto log_ps = torch::log_softmax(s_logits.to(torch::kFloat64) / tau, -1);
+      const auto log_pt = torch::log_softmax(t_logits.to(torch::kFloat64) / tau, -1);
+      const auto w = run_counts(idx_c).to(torch::kFloat64) / double(K);
+      const auto lpt = vals_c.to(torch::kFloat64) / tau - logz_c.to(torch::kFloat64).unsqueeze(1);
+      const auto est = t2 * (w * (lpt - log_ps.gather(1, idx_c))).sum(-1);
+      const auto full = t2 * (log_pt.exp() * (log_pt - log_ps)).sum(-1);
+      const auto lq = torch::log_softmax(vals_f.to(torch::kFloat64) / tau, -1);
+      const auto topk = t2 * (lq.exp() * (lq - log_ps.gather(1, idx_f))).sum(-1);
+      kd_f += full.mean().item<double>();
+      kd_c += est.mean().item<double>();
+      // self_f += 0: the full KL of the teacher against itself
+      self_c += t2 * (w * (lpt - log_pt.gather(1, idx_c))).sum(-1).mean().item<double>();
+      const auto d_est = est - full;
       est_sum += d_est.sum().item<double>();
       est_sum2 += d_est.pow(2).sum().item<double>();
-      topk_bias += d_topk.sum().item<double>();
+      topk_bias += (topk - full).sum().item<double>();
     } else {
-      auto [vals_f, idx_f] = cache_top_k(t_logits, K);  // the selection the writer makes
-
       // Same ids? (cached ids are ascending; sort the fresh ones the same way.)
       auto sorted = idx_f.sort(-1);
       auto idx_fs = std::get<0>(sorted);

@@ -107,6 +107,7 @@ struct Writer {
       for (int64_t r0 = 0; r0 < static_cast<int64_t>(h.num_rows); r0 += batch) {
         const int64_t nb = std::min<int64_t>(batch, static_cast<int64_t>(h.num_rows) - r0);
         std::vector<int32_t> ids(static_cast<size_t>(nb * T));
+        std::vector<int64_t> seq_ids(static_cast<size_t>(nb));  // seed the draws of a sampled cache
         for (int64_t b = 0; b < nb; ++b) {
           const int64_t row = static_cast<int64_t>(h.first_row) + r0 + b;
           const int64_t sid = rows[static_cast<size_t>(row)];
@@ -114,6 +115,7 @@ struct Writer {
           std::copy(seq.begin(), seq.begin() + T, ids.begin() + b * T);
           auto& e = table[static_cast<size_t>(r0 + b)];
           e.seq_id = static_cast<uint64_t>(sid);
+          seq_ids[static_cast<size_t>(b)] = sid;
           e.tokens_hash = io::tokens_hash(ids.data() + b * T, T, ix.version);
         }
         torch::Tensor vals, idx, hidden, logz;
@@ -126,8 +128,6 @@ struct Writer {
           if (ix.version >= 3) req.pair_layers = ix.layers;
           req.sampled = ix.logits_kind == "sampled";
           req.sample_seed = ix.sample_seed;
-          std::vector<int64_t> seq_ids(static_cast<size_t>(nb));
-          for (int64_t b = 0; b < nb; ++b) seq_ids[static_cast<size_t>(b)] = static_cast<int64_t>(table[static_cast<size_t>(r0 + b)].seq_id);
           const auto sig = forward_signals(teacher, input, {true, true}, req, seq_ids);
           vals = sig.vals_NxK, idx = sig.idx_NxK, logz = sig.logz_N;
           // logq8 decodes z − z_max: store the log-sum-exp on the same footing (format header).

@@ -39,7 +39,9 @@ TEST(SampledLogits, DrawsAreUniqueIdsWithCounts) {
     for (int64_t j = 1; j < 16; ++j) {
       const bool repeat = s.idx_NxK[r][j].item<int64_t>() == s.idx_NxK[r][j - 1].item<int64_t>();
       EXPECT_GE(s.idx_NxK[r][j].item<int64_t>(), s.idx_NxK[r][j - 1].item<int64_t>());
-      if (repeat) EXPECT_EQ(s.counts_NxK[r][j].item<float>(), 0.0f);
+      if (repeat) {
+        EXPECT_EQ(s.counts_NxK[r][j].item<float>(), 0.0f);
+      }
     }
   EXPECT_GE(s.counts_NxK[0][0].item<float>(), 8.0f);  // p(0) = e^5 / (e^5 + 3) ≈ 0.98
   EXPECT_TRUE(torch::allclose(s.vals_NxK, z.gather(1, s.idx_NxK)));

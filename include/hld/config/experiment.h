@@ -168,11 +168,11 @@ const char* to_string(Divergence d);
 const char* to_string(TailMode t);
 const char* to_string(HiddenLoss l);
 const char* to_string(TeacherLogits l);
+const char* to_string(ActivationCheckpointing a);
 
 /// What a config does beyond the paper's objective (docs/objectives.md) as a short label —
 /// "reverse_kl, tail bucket", "sampled logits", "uniform layer map" — "" for the paper's own
 /// (and for NLL): the report's variant rows and `hld-train flops` print it.
 std::string variant_label(const ExperimentConfig& c);
-const char* to_string(ActivationCheckpointing a);
 
 }  // namespace hld::config

@@ -55,7 +55,7 @@ struct TokenizerTrainOptions {
   int64_t max_sentence_bytes = 8192;   ///< documents are cut into pieces of at most this size
   int num_threads = 0;                 ///< SentencePiece trainer threads (0: hardware)
   bool verbose = false;                ///< show SentencePiece's own training log
-  int score_bits = kScoreGridBits;                  ///< piece scores rounded to multiples of 2^-score_bits so that
+  int score_bits = kScoreGridBits;     ///< piece scores rounded to multiples of 2^-score_bits so that
                                        ///< SentencePiece and HF tokenizers segment alike (piece_scores.h);
                                        ///< negative: the scores as SentencePiece trained them
 };
@@ -70,7 +70,8 @@ struct TokenizerTrainResult {
 
 /// Streams `opts.inputs`, reservoir-samples documents, trains a unigram model (byte fallback,
 /// digits split, identity normalisation so decode(encode(x)) == x), rounds its scores onto the
-/// 2^-score_bits grid and writes `<prefix>.model` atomically. Bad arguments or inputs → InputError; nothing is written then.
+/// 2^-score_bits grid and writes `<prefix>.model` atomically. Bad arguments or inputs →
+/// InputError; nothing is written then.
 TokenizerTrainResult train_tokenizer(const TokenizerTrainOptions& opts);
 
 }  // namespace hld::data
