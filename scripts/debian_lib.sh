@@ -1,4 +1,4 @@
-# Sourced by the header checks (scripts/check_torch2.sh): finds the Debian archive this machine's
+# Sourced by scripts/gloo_headers.sh: finds the Debian archive this machine's
 # apt already uses and unpacks packages of another suite from it (dpkg -x, never installed), so
 # that no archive address is written into the repository.
 #   source scripts/debian_lib.sh; debian_unpack DIR SUITE PACKAGE...

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# On the GPU machine (see ../shared/gpu/README.md), after `bash .gpu-deps/device-build.sh`:
+# On the GPU machine (see ../shared/gpu/README.md), after `bash scripts/gpu/build.sh`:
 # hld-train bench and the Hugging Face peer on the same shape, in the same call, then the ratios.
 #   bash scripts/gpu/bench_vs_hf.sh [build-cuda] [--compile]     (logs to $OUT when set)
 set -euo pipefail

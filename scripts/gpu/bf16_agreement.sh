@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The issue's numerical check, on the GPU machine after `bash .gpu-deps/device-build.sh`:
+# The issue's numerical check, on the GPU machine after `bash scripts/gpu/build.sh`:
 # 50 optimizer steps of the quickstart teacher (NLL) and of a KD student against it, each in bf16
 # autocast on CUDA and in float32 on the CPU, same data, seed and initial weights; prints the largest
 # relative difference of the per-step training loss (target: within 2 %). Logs under $OUT.

@@ -14,7 +14,6 @@
 #include "hld/runtime/runtime.h"
 #include "hld/teacher/teacher.h"
 #include "hld/train/resources.h"
-#include "hld/util/compat.h"
 #include "hld/util/error.h"
 
 namespace hld::cli {
@@ -37,12 +36,11 @@ int run_flops(const FlopsArgs& a) {
   const auto p = budget::plan(c, a.world_size, teacher ? &*teacher : nullptr);
   HLD_INPUT_CHECK(a.for_device.empty() || a.for_device == "cpu" || a.for_device == "cuda",
                   "--for-device: expected cpu or cuda");
-  // --for-device cuda: a CUDA build's estimate (LibTorch 2.x fused attention) from any machine.
+  // --for-device cuda: a CUDA build's estimate (fused attention) from any machine.
   const bool cuda = a.for_device.empty() ? runtime::resolve_device(c.run.device).is_cuda() : a.for_device == "cuda";
-  const bool fused = a.for_device.empty() ? compat::kHasSdpa && cuda : cuda;
   // Per rank of --world-size ranks: the configured run first, then with/without ZeRO-1 and
   // activation checkpointing (train/resources.h).
-  const auto alts = train::memory_alternatives(c, teacher ? &*teacher : nullptr, fused, a.world_size);
+  const auto alts = train::memory_alternatives(c, teacher ? &*teacher : nullptr, cuda, a.world_size);
   const auto& mem = alts.front();
   const auto& o = c.objective;
   const std::string variant = config::variant_label(c);
@@ -96,7 +94,7 @@ void register_flops(CLI::App& app, Action& action) {
   sub->add_option("--world-size", args->world_size, "data-parallel ranks (global batch = batch_size × ranks)")
       ->check(CLI::PositiveNumber);
   sub->add_option("--for-device", args->for_device,
-                  "memory estimate for cpu or cuda (cuda: LibTorch 2.x fused attention) instead of run.device");
+                  "memory estimate for cpu or cuda (cuda: fused attention) instead of run.device");
   sub->callback([&action, args] { action = [args] { return run_flops(*args); }; });
 }
 

@@ -34,7 +34,7 @@ torch::Tensor eager_attention(const torch::Tensor& q, const torch::Tensor& k, co
   return out.view({B, H, T, D});
 }
 
-bool attention_reads_mask(const torch::Device& device) { return !(compat::kHasSdpa && device.is_cuda()); }
+bool attention_reads_mask(const torch::Device& device) { return !device.is_cuda(); }
 
 AttentionImpl::AttentionImpl(const config::ModelConfig& c, bool global)
     : heads_(c.num_heads),

@@ -132,7 +132,7 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
   if (fused_cpu_eligible(x, weight)) return rms_norm_fused_cpu(x, weight, eps_);
-  if (x.is_cuda() && compat::kHasNativeRmsNorm) return compat::native_rms_norm(x, weight, eps_);
+  if (x.is_cuda()) return compat::native_rms_norm(x, weight, eps_);
   return rms_norm(x, weight, eps_);
 }
 

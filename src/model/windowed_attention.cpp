@@ -18,12 +18,7 @@ namespace hld::model {
 
 torch::Tensor masked_attention(const torch::Tensor& q_NxCxLxD, const torch::Tensor& k_NxCxSxD,
                                const torch::Tensor& v_NxCxSxD, const torch::Tensor& allowed_LxS, double scale) {
-  if (compat::kHasSdpa) return compat::sdpa(q_NxCxLxD, k_NxCxSxD, v_NxCxSxD, allowed_LxS, scale, /*is_causal=*/false);
-  const auto acc = at::promote_types(q_NxCxLxD.scalar_type(), torch::kFloat32);
-  auto scores_NxCxLxS = torch::matmul(q_NxCxLxD, k_NxCxSxD.transpose(-1, -2)) * scale;
-  scores_NxCxLxS = scores_NxCxLxS.masked_fill(allowed_LxS.logical_not(), -std::numeric_limits<double>::infinity());
-  auto probs_NxCxLxS = torch::softmax(scores_NxCxLxS, -1, acc).to(q_NxCxLxD.scalar_type());
-  return torch::matmul(probs_NxCxLxS, v_NxCxSxD);
+  return compat::sdpa(q_NxCxLxD, k_NxCxSxD, v_NxCxSxD, allowed_LxS, scale, /*is_causal=*/false);
 }
 
 torch::Tensor banded_attention(const torch::Tensor& q_BxHxTxD, const torch::Tensor& k_BxKxTxD,
@@ -127,7 +122,7 @@ bool flash_window_matches(const torch::Device& dev, at::ScalarType dt, int64_t D
 }  // namespace
 
 bool flash_window_usable(const torch::Tensor& q_BxTxHxD, at::ScalarType dtype) {
-  if (!compat::kHasFlashWindow || !q_BxTxHxD.is_cuda()) return false;
+  if (!q_BxTxHxD.is_cuda()) return false;
   if (dtype != torch::kBFloat16 && dtype != torch::kFloat16) return false;
   const int64_t D = q_BxTxHxD.size(-1);
   if (D % 8 != 0 || D > 256) return false;

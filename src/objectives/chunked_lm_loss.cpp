@@ -88,7 +88,7 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
     const bool paper = dspec.is_paper();
     const auto cdt = compat::matmul_dtype(h), ft = float_type(h);
     const int64_t N = h.size(0);
-    const bool kd = vals.numel() > 0;  // (LibTorch 1.13's apply() takes no undefined tensors: empty = none)
+    const bool kd = vals.numel() > 0;  // (empty = no teacher logits)
     const auto wc = w.to(cdt);
     auto opts = h.options().dtype(ft);
     auto lse = torch::empty({N}, opts), lse_t = torch::empty({kd ? N : 0}, opts);

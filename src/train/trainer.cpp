@@ -163,11 +163,11 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
     const uint64_t limit = cuda ? runtime::cuda_free_memory(dev.index()) : host_memory_available();
     const int processes = cuda ? 1 : dist::read_launch_env().local_world;
     if (rank0) {  // per-rank memory with and without ZeRO-1 / checkpointing; the config decides
-      const auto alts = memory_alternatives(cfg, tshape ? &*tshape : nullptr, compat::kHasSdpa && cuda, world);
+      const auto alts = memory_alternatives(cfg, tshape ? &*tshape : nullptr, cuda, world);
       spdlog::info("memory per rank ({} rank(s)): {}\n{}", world, alts.front().describe(),
                    describe_alternatives(alts, limit ? double(limit) / std::max(1, processes) : 0));
     }
-    check_training_resources(cfg, tshape ? &*tshape : nullptr, compat::kHasSdpa && cuda, limit, dev.str(), processes,
+    check_training_resources(cfg, tshape ? &*tshape : nullptr, cuda, limit, dev.str(), processes,
                              world);
   }
 

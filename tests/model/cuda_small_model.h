@@ -1,10 +1,30 @@
 // The small model the CUDA tests compare against the CPU model: GQA, sliding and global layers,
-// sizes that keep a CPU reference forward and backward fast.
+// sizes that keep a CPU reference forward and backward fast; and HLD_NEED_CUDA, the CUDA tests'
+// guard.
 #pragma once
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <string>
 
 #include "hld/config/model_config.h"
 
+/// Skips a CUDA test on a machine without a CUDA device; with HLD_REQUIRE_CUDA=1 (the GPU
+/// machine's device check, scripts/gpu/device_check.sh) that is a failure instead.
+#define HLD_NEED_CUDA()                                                                   \
+  if (!torch::cuda::is_available()) {                                                    \
+    if (::hld::test::cuda_required()) FAIL() << "HLD_REQUIRE_CUDA=1 but no CUDA device"; \
+    GTEST_SKIP() << "no CUDA device";                                                    \
+  }
+
 namespace hld::test {
+
+inline bool cuda_required() {
+  const char* v = std::getenv("HLD_REQUIRE_CUDA");
+  return v && std::string(v) == "1";
+}
 
 inline config::ModelConfig cuda_small_model() {
   config::ModelConfig c;

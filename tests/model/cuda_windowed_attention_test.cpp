@@ -17,9 +17,6 @@
 namespace hld::model {
 namespace {
 
-#define HLD_NEED_CUDA() \
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device"
-
 double rel_diff(const torch::Tensor& a, const torch::Tensor& b) {
   const auto b64 = b.detach().cpu().to(torch::kFloat64);
   return ((a.detach().cpu().to(torch::kFloat64) - b64).abs().max() / (1e-12 + b64.abs().max())).item<double>();
@@ -56,7 +53,6 @@ double worst_vs_reference(const Inputs& in, int64_t W, double scale, torch::Dtyp
 
 TEST(CudaWindowedAttention, FlashWindowMatchesTheMaskedReference) {
   HLD_NEED_CUDA();
-  if (!compat::kHasFlashWindow) GTEST_SKIP() << "the flash sliding window needs LibTorch >= 2.6";
   torch::manual_seed(5);
   for (int64_t D : {64, 256}) {
     const auto in = random_inputs(2, 75, 4, 2, D);  // T = 4W + 11, GQA 2:1
@@ -66,6 +62,11 @@ TEST(CudaWindowedAttention, FlashWindowMatchesTheMaskedReference) {
       return compat::flash_window_attention(q, k, v, 16, scale);
     });
     EXPECT_LT(err, 2e-2) << "head_dim " << D;
+    // Negative control: the kernel with a window one key short must fail the same comparison.
+    const double wrong = worst_vs_reference(in, 16, scale, torch::kBFloat16, [&](auto q, auto k, auto v) {
+      return compat::flash_window_attention(q, k, v, 15, scale);
+    });
+    EXPECT_GT(wrong, 2e-2) << "head_dim " << D << ": a window of 15 passes for 16";
   }
 }
 
@@ -78,6 +79,10 @@ TEST(CudaWindowedAttention, BandedAttentionMatchesTheMaskedReference) {
   };
   EXPECT_LT(worst_vs_reference(in, 16, 0.2, torch::kFloat32, banded), 1e-5);
   EXPECT_LT(worst_vs_reference(in, 16, 0.2, torch::kBFloat16, banded), 2e-2);
+  auto off_by_one = [](auto q, auto k, auto v) {  // negative control: the wrong window must fail
+    return banded_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), 15, 0.2).transpose(1, 2);
+  };
+  EXPECT_GT(worst_vs_reference(in, 16, 0.2, torch::kFloat32, off_by_one), 1e-5);
 }
 
 config::ModelConfig small_model() { return test::cuda_small_model(); }

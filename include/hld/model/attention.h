@@ -19,7 +19,7 @@ torch::Tensor eager_attention(const torch::Tensor& q_BxHxTxD, const torch::Tenso
                               const torch::Tensor& v_BxKxTxD, const torch::Tensor& allowed_TxT, double scale);
 
 /// Whether Attention::forward reads its (T, T) mask for activations on `device`: only the eager
-/// path does (CPU, LibTorch 1.13); CUDA on LibTorch 2.x knows the window instead.
+/// path does (CPU); CUDA's kernels know the window instead.
 bool attention_reads_mask(const torch::Device& device);
 
 class AttentionImpl : public torch::nn::Module {

@@ -17,7 +17,7 @@ class RMSNormImpl : public torch::nn::Module {
 TORCH_MODULE(RMSNorm);
 
 /// The composite formula (any device and dtype; autocast-aware). RMSNorm's forward uses it for
-/// bf16 on CPU and on CUDA without at::rms_norm (LibTorch < 2.4; compat::native_rms_norm otherwise).
+/// bf16 on CPU (CUDA uses compat::native_rms_norm, at::rms_norm's fused kernel).
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps);
 
 /// True when the fused CPU kernels take these tensors: CPU, float32 or float64, same dtype.

@@ -1,5 +1,5 @@
 // Sliding-window attention without a (T, T) mask, the CUDA path of the sliding layers: the flash
-// kernel's own window where LibTorch has it (and it passes a check against the reference once),
+// kernel's own window where it passes a check against the reference once,
 // else blocked attention, query tiles of W rows against their band of 2W keys. Key j is visible
 // from query q iff q − W < j ≤ q, as in attention_mask; GQA without repeating K and V.
 #pragma once
@@ -9,8 +9,7 @@
 namespace hld::model {
 
 /// softmax(q kᵀ · scale + mask) v over the last two dimensions, `allowed_LxS` a boolean "may
-/// attend" mask broadcast over the leading ones (every row must allow one key): SDPA on LibTorch
-/// 2.x, the eager formula (softmax in float32 or wider) on 1.13.
+/// attend" mask broadcast over the leading ones (every row must allow one key): SDPA.
 torch::Tensor masked_attention(const torch::Tensor& q_NxCxLxD, const torch::Tensor& k_NxCxSxD,
                                const torch::Tensor& v_NxCxSxD, const torch::Tensor& allowed_LxS, double scale);
 
@@ -22,13 +21,12 @@ torch::Tensor masked_attention(const torch::Tensor& q_NxCxLxD, const torch::Tens
 torch::Tensor banded_attention(const torch::Tensor& q_BxHxTxD, const torch::Tensor& k_BxKxTxD,
                                const torch::Tensor& v_BxKxTxD, int64_t window, double scale);
 
-/// Whether compat::flash_window_attention serves inputs of this kind: LibTorch has the windowed
-/// entry point, `q` is on CUDA, `dtype` (what the attention computes in) is bf16 or fp16 and
+/// Whether compat::flash_window_attention serves inputs of this kind: `q` is on CUDA, `dtype` (what the attention computes in) is bf16 or fp16 and
 /// head_dim a multiple of 8 up to 256, and the kernel, tried once per device, dtype and head_dim
 /// on a small problem, matches the float64 reference in forward and gradients.
 bool flash_window_usable(const torch::Tensor& q_BxTxHxD, at::ScalarType dtype);
 
-/// The sliding layers' attention on CUDA (LibTorch 2.x): flash's window where flash_window_usable
+/// The sliding layers' attention on CUDA: flash's window where flash_window_usable
 /// (in autocast's dtype), else banded_attention. q (B, T, H, D), k and v (B, T, KV, D) → (B, T, H, D).
 torch::Tensor sliding_window_attention(const torch::Tensor& q_BxTxHxD, const torch::Tensor& k_BxTxKxD,
                                        const torch::Tensor& v_BxTxKxD, int64_t window, double scale);

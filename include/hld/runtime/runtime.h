@@ -16,8 +16,8 @@ torch::Device resolve_device(const std::string& spec);
 /// CPUs this process may run on (its affinity mask, as Slurm, cgroups or taskset leave it).
 int usable_cpus();
 
-/// LibTorch builds differ in their default intra-op thread count (Debian's 1.13 starts with one
-/// thread on a 2-core VM): use every usable CPU unless OMP_NUM_THREADS says otherwise.
+/// LibTorch's default intra-op thread count depends on how it was built and launched: use every
+/// usable CPU unless OMP_NUM_THREADS says otherwise.
 /// run.threads > 0 and the per-process share of multi-process runs are applied later.
 void use_all_cpus();
 

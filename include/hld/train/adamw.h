@@ -1,6 +1,6 @@
 // AdamW (decoupled weight decay, PyTorch's update order) over named parameter groups, with state
-// that checkpoints exactly: per-parameter exp_avg / exp_avg_sq tensors and a step count. On CUDA
-// with LibTorch 2.x the update is at::_fused_adamw_ (one launch per group), else per-tensor ops.
+// that checkpoints exactly: per-parameter exp_avg / exp_avg_sq tensors and a step count.
+// On CUDA the update is at::_fused_adamw_ (one launch per group), on CPU per-tensor ops.
 #pragma once
 
 #include <torch/torch.h>
@@ -55,7 +55,7 @@ class AdamW {
   /// Bytes of optimizer state this rank holds (the moments; measured from the tensors).
   int64_t state_bytes() const;
   const std::vector<Param>& params() const { return params_; }
-  /// True when updates run through the fused kernel (float32 parameters on CUDA, LibTorch ≥ 2).
+  /// True when updates run through the fused kernel (float32 parameters on CUDA).
   bool fused() const { return fused_; }
 
  private:

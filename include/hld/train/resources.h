@@ -41,7 +41,7 @@ struct MemoryEstimate {
 
 /// The estimate for `cfg` (its run.zero and run.activation_checkpointing) on one of `world`
 /// ranks, with a teacher of shape `teacher` (when the objective needs one).
-/// `fused_attention`: no [T, T] score matrices are kept (SDPA on LibTorch 2.x / CUDA).
+/// `fused_attention`: no [T, T] score matrices are kept (SDPA on CUDA).
 /// Activation checkpointing keeps a checkpointed block's input only (d values per token), plus one
 /// block's full set while it is recomputed in backward.
 MemoryEstimate estimate_training_memory(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher,
