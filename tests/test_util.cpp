@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,28 +21,61 @@
 #include <thread>
 #include <tuple>
 
+#include "hld/util/fs.h"
+
 namespace hld::test {
 
-std::string shared_artifact(const std::string& name, const std::function<void(const std::string&)>& builder) {
+namespace {
+
+/// What identifies a binary for the artifact keys: its size and modification time (a relink
+/// changes both; hashing ~200 MB per test process would not pay).
+std::string binary_stamp(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return path + ":missing";
+  return path + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec);
+}
+
+}  // namespace
+
+std::string repo_file(const std::string& rel) { return util::read_file(repo_path(rel)); }
+
+std::string shared_artifact(const std::string& name, const std::string& inputs,
+                            const std::function<void(const std::string&)>& builder) {
   namespace fs = std::filesystem;
   const fs::path root = fs::path(HLD_TEST_ARTIFACTS);
   fs::create_directories(root);
-  const fs::path dir = root / name;
+#ifdef HLD_TRAIN_BIN
+  const std::string binaries = binary_stamp("/proc/self/exe") + "\n" + binary_stamp(HLD_TRAIN_BIN);
+#else
+  const std::string binaries = binary_stamp("/proc/self/exe");
+#endif
+  const std::string key = util::hex64(util::fnv1a64(inputs + "\n" + binaries));
+  const fs::path dir = root / (name + "-" + key);
   if (fs::exists(dir / ".done")) return dir.string();
   const std::string lock = (root / (name + ".lock")).string();
   int fd = ::open(lock.c_str(), O_CREAT | O_RDWR, 0644);
   ::flock(fd, LOCK_EX);
-  if (!fs::exists(dir / ".done")) {
+  bool built = fs::exists(dir / ".done");
+  if (!built) {
+    for (const auto& e : fs::directory_iterator(root))  // earlier keys of this artifact
+      if (e.is_directory() && e.path().filename().string().rfind(name + "-", 0) == 0) fs::remove_all(e.path());
     const fs::path tmp = root / (name + ".building");
     fs::remove_all(tmp);
-    fs::remove_all(dir);
     fs::create_directories(tmp);
+    const bool failed_before = ::testing::Test::HasFailure();
     builder(tmp.string());
-    ::close(::open((tmp / ".done").c_str(), O_CREAT | O_WRONLY, 0644));
-    fs::rename(tmp, dir);
+    if (!failed_before && !::testing::Test::HasFailure()) {
+      ::close(::open((tmp / ".done").c_str(), O_CREAT | O_WRONLY, 0644));
+      fs::rename(tmp, dir);
+      built = true;
+    } else {
+      fs::remove_all(tmp);
+    }
   }
   ::flock(fd, LOCK_UN);
   ::close(fd);
+  if (!built) ADD_FAILURE() << "building the shared test artifact " << name << " failed (see above)";
   return dir.string();
 }
 

@@ -39,10 +39,18 @@ struct CommandResult {
   std::string output;  ///< stdout + stderr
 };
 
-/// A directory built once per build tree and shared by every test process (ctest runs each test
-/// in its own process): `builder(dir)` fills a temporary directory that is then renamed into
-/// place; concurrent callers wait on a file lock. Returns the directory.
-std::string shared_artifact(const std::string& name, const std::function<void(const std::string&)>& builder);
+/// A directory built once and shared by every test process (ctest runs each test in its own
+/// process), keyed on `inputs` (what the builder reads: file contents, configs, other artifacts'
+/// paths) and on the binaries that build it (hld_tests and hld-train: size and modification time),
+/// so that a changed input or a rebuilt binary builds it anew: DIR/<name>-<key>. `builder(dir)` fills
+/// a temporary directory that is renamed into place, with `.done`, only when the builder added no
+/// test failure; otherwise the test fails and nothing is kept. Concurrent callers wait on a file
+/// lock. Returns the directory.
+std::string shared_artifact(const std::string& name, const std::string& inputs,
+                            const std::function<void(const std::string&)>& builder);
+
+/// The contents of the repository file `rel` (an input of a shared artifact).
+std::string repo_file(const std::string& rel);
 
 /// The regular files directly in `dir`, name → contents (to compare outputs bitwise).
 std::map<std::string, std::string> read_dir_files(const std::string& dir);

@@ -121,6 +121,7 @@ ModelConfig model_from_hf_json(const std::string& text, const std::string& what)
   m.sliding_window = get_int(j, "sliding_window", 4096, what);
   m.sliding_window_pattern = get_int(j, "sliding_window_pattern", get_int(j, "_sliding_window_pattern", 6, what), what);
   m.rms_norm_eps = get_num(j, "rms_norm_eps", 1e-6, what);
+  m.init_std = get_num(j, "initializer_range", 0.02, what);
   m.max_position_embeddings = get_int(j, "max_position_embeddings", 131072, what);
   m.bos_token_id = get_int(j, "bos_token_id", 2, what);
   m.eos_token_id = get_int(j, "eos_token_id", 1, what);
@@ -185,7 +186,7 @@ std::string model_to_hf_json(const ModelConfig& m, const std::string& dtype) {
   j["head_dim"] = m.head_dim;
   j["hidden_activation"] = "gelu_pytorch_tanh";
   j["max_position_embeddings"] = m.max_position_embeddings;
-  j["initializer_range"] = 0.02;
+  j["initializer_range"] = m.init_std;
   j["rms_norm_eps"] = m.rms_norm_eps;
   j["use_cache"] = true;
   j["pad_token_id"] = m.pad_token_id;

@@ -151,6 +151,7 @@ void fields(V& v, ModelConfig& m) {
   v("rope_local_scaling", m.rope_local_scaling);
   v("rope_global_scaling", m.rope_global_scaling);
   v("rms_norm_eps", m.rms_norm_eps);
+  v("init_std", m.init_std);
   v("max_position_embeddings", m.max_position_embeddings);
   v("bos_token_id", m.bos_token_id);
   v("eos_token_id", m.eos_token_id);

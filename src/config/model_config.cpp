@@ -30,6 +30,7 @@ std::string ModelConfig::validate(const std::string& p) const {
   positive("rope_local_scaling", rope_local_scaling);
   positive("rope_global_scaling", rope_global_scaling);
   positive("rms_norm_eps", rms_norm_eps);
+  positive("init_std", init_std);
   if (num_heads > 0 && num_kv_heads > 0 && num_heads % num_kv_heads != 0)
     err << p << "num_heads = " << num_heads << ": expected a multiple of num_kv_heads (" << num_kv_heads << ")\n";
   if (head_dim > 0 && head_dim % 2 != 0)

@@ -17,7 +17,7 @@ TransformerImpl::TransformerImpl(const config::ModelConfig& c) : cfg_(c) {
     layers->push_back(blocks.back());
   }
   norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps));
-  init_weights();
+  init_weights(c.init_std);
 }
 
 void TransformerImpl::init_weights(double std) {

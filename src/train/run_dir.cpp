@@ -31,7 +31,7 @@ const std::pair<const char*, const char*> kAddedAfterV2[] = {
     {"objective.divergence", "forward_kl"}, {"objective.jsd_beta", "0.5"},   {"objective.skew", "0.9"},
     {"objective.tail", "renormalise"},      {"objective.hidden_pairs", "[]"}, {"objective.hidden_map", ""},
     {"teacher.logits", "topk"},
-    {"teacher.sample_seed", "0"}};
+    {"teacher.sample_seed", "0"},           {"model.init_std", "0.02"}};
 
 }  // namespace
 

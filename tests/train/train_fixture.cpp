@@ -12,15 +12,17 @@ namespace fs = std::filesystem;
 namespace hld::test {
 
 std::string small_corpus() {
-  return shared_artifact("small-corpus", [](const std::string& dir) {
-    const std::string src = repo_path("third_party/corpus/train.jsonl.gz");
-    auto sub = run_command("zcat " + src + " | head -n 3000 > " + dir + "/docs.jsonl");
+  const std::string corpus = "third_party/corpus/train.jsonl.gz", tok = "tests/data/tiny_tokenizer/tok.model";
+  const std::string prepare = "prepare --valid-fraction 0.05 --no-bos";
+  return shared_artifact("small-corpus", repo_file(corpus) + repo_file(tok) + prepare, [&](const std::string& dir) {
+    auto sub = run_command("zcat " + repo_path(corpus) + " | head -n 3000 > " + dir + "/docs.jsonl");
     ASSERT_EQ(sub.exit_code, 0) << sub.output;
-    auto tok = run_hld("tokenizer train --input " + dir + "/docs.jsonl --vocab-size 1024 --out " + dir + "/tok");
-    ASSERT_EQ(tok.exit_code, 0) << tok.output;
+    // The committed tokenizer (tests/data/tiny_tokenizer/README.md): no artefact of these fixtures is
+    // trained on the test machine except the tiny teacher, so the golden curves' inputs are fixed.
+    fs::copy_file(repo_path(tok), dir + "/tok.model");
     // `text EOS` shards: the layout the golden curves (tests/golden) were recorded on.
-    auto prep = run_hld("prepare --tokenizer " + dir + "/tok.model --input " + dir +
-                        "/docs.jsonl --valid-fraction 0.05 --no-bos --out " + dir + "/shards");
+    auto prep = run_hld(prepare + " --tokenizer " + dir + "/tok.model --input " + dir + "/docs.jsonl --out " + dir +
+                        "/shards");
     ASSERT_EQ(prep.exit_code, 0) << prep.output;
   });
 }
@@ -41,11 +43,16 @@ std::string tiny_experiment_yaml() {
 
 std::string tiny_teacher() {
   const std::string yaml = tiny_experiment_yaml();
-  return shared_artifact("tiny-teacher", [&](const std::string& dir) {
-    auto cfg = config::load_string(
-        yaml, {"run.dir=" + dir, "model.name=tiny_teacher", "model.hidden_size=96", "model.intermediate_size=192",
-               "model.num_layers=4", "model.head_dim=32", "model.query_pre_attn_scalar=32", "budget.amount=600000",
-               "optimizer.lr=0.004", "run.log_every=50"});
+  const std::vector<std::string> ov = {"model.name=tiny_teacher", "model.hidden_size=96",
+                                      "model.intermediate_size=192", "model.num_layers=4",
+                                      "model.head_dim=32", "model.query_pre_attn_scalar=32",
+                                      "budget.amount=600000", "optimizer.lr=0.004", "run.log_every=50"};
+  std::string inputs = yaml;
+  for (const auto& o : ov) inputs += "\n" + o;
+  return shared_artifact("tiny-teacher", inputs, [&](const std::string& dir) {
+    std::vector<std::string> all = ov;
+    all.push_back("run.dir=" + dir);
+    auto cfg = config::load_string(yaml, all);
     train::TrainOptions o;
     o.quiet = true;
     auto r = train::run_training(cfg, o);

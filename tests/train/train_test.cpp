@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include "hld/budget/plan.h"
 #include "hld/io/safetensors.h"
@@ -210,7 +211,19 @@ TEST(TrainIntegration, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
       {"run.dir=" + dir / "nan", "optimizer.lr=1e30", "run.checkpoint_every=1", "schedule.warmup_steps=0"});
   const std::string m = stop_message(cfg);
   EXPECT_NE(m.find("not finite"), std::string::npos) << m;
-  EXPECT_NE(m.find("step "), std::string::npos) << m;
+  std::smatch at;
+  ASSERT_TRUE(std::regex_search(m, at, std::regex("step (\\d+)"))) << m;
+  const int64_t failed = std::stoll(at[1]);
+  // The failing run (dir/nan, a checkpoint every step) keeps only checkpoints of steps before the
+  // failure, each with finite weights; the other run's checkpoint is untouched.
+  const auto kept = model::checkpoint_dirs(dir / "nan", /*complete_only=*/false);
+  EXPECT_LT(kept.size(), static_cast<size_t>(failed)) << m;
+  for (const auto& c : kept) {
+    const std::string name = fs::path(c).filename().string();
+    EXPECT_LT(std::stoll(name.substr(name.find('-') + 1)), failed) << c << " written at or past the failure: " << m;
+    for (const auto& [key, t] : io::load_safetensors(c + "/model.safetensors").tensors)
+      EXPECT_TRUE(torch::isfinite(t).all().item<bool>()) << c << " " << key;
+  }
   EXPECT_EQ(model::latest_checkpoint(dir / "r"), before);
 }
 

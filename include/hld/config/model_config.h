@@ -28,6 +28,7 @@ struct ModelConfig {
   double rope_local_scaling = 1.0;           ///< linear position scaling factor on sliding layers
   double rope_global_scaling = 1.0;          ///< linear position scaling factor on global layers (4B: 8)
   double rms_norm_eps = 1e-6;                ///< RMSNorm epsilon
+  double init_std = 0.02;                    ///< std of the normal init of every matrix (HF's initializer_range)
   int64_t max_position_embeddings = 131072;  ///< longest context the config promises
   int64_t bos_token_id = 2, eos_token_id = 1, pad_token_id = 0;
 

@@ -36,7 +36,7 @@ class TransformerImpl : public torch::nn::Module {
   /// The embedding and the first `m` blocks' parameters: what HLDF's phase 1 trains.
   std::vector<torch::Tensor> first_blocks_parameters(int64_t m) const;
   /// Hugging Face-style initialisation: normal(0, std) for matrices, zeros for norm weights.
-  void init_weights(double std = 0.02);
+  void init_weights(double std);
   /// Activation checkpointing of the block loop (model/activation_checkpoint.h): 0 off, k ≥ 1
   /// recomputes blocks k, 2k, … (1-based) in backward, storing only their inputs. Applies only
   /// while grad mode is on; results and gradients are bitwise those of the plain loop on CPU.
