@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # hld-train bench against a plain PyTorch (Python) loop training the same student on the same CPU,
 # NLL and KD, alternating runs, then the ratio and both MFUs against the matrix-product peak that
-# hld-train measures on this machine. Needs python3-torch (Debian: apt-get install python3-torch).
+# hld-train measures on this machine. The peer runs in the project's .venv (scripts/setup.sh): the same
+# torch 2.11 whose LibTorch hld-train links.
 #   bash scripts/bench/cpu_vs_torch.sh [BUILD_DIR] [--repeat N]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,8 +13,8 @@ while (($#)); do
     *) bdir=$1; shift ;;
   esac
 done
-py=/usr/bin/python3
-"$py" -c "import torch" 2>/dev/null || { echo "cpu_vs_torch: python3-torch is not installed" >&2; exit 2; }
+py=${HLD_PYTHON:-.venv/bin/python}
+"$py" -c "import torch" 2>/dev/null || { echo "cpu_vs_torch: no torch in $py (run scripts/setup.sh)" >&2; exit 2; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 threads=$(nproc)

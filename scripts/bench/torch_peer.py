@@ -3,7 +3,7 @@
 1 + w, QK-norm, rotate-half RoPE, GQA, sliding-window masks, gated tanh-GELU, tied embedding scaled
 by sqrt(d)) trained by an ordinary Python loop with torch.optim.AdamW, NLL or KD against a synthetic
 cached top-k teacher. Defaults are configs/bench/cpu_d256.yaml's shape. Prints one JSON line.
-Needs python3-torch (Debian's 1.13 serves); run by scripts/bench/cpu_vs_torch.sh."""
+Runs in the project's .venv (torch 2.11, the LibTorch hld-train links); run by scripts/bench/cpu_vs_torch.sh."""
 import argparse, json, math, time
 
 import torch
