@@ -1,6 +1,7 @@
 // `hld-train import-hf`, `export-hf`, `verify-hf`: Hugging Face Gemma 3 interoperability.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -44,8 +45,8 @@ std::string export_tokenizer(const HfArgs& a) {
     }
     if (tok.empty()) continue;
     if (fs::path(tok).is_relative() && !fs::exists(tok)) tok = (cfg.parent_path() / tok).string();
-    HLD_INPUT_CHECK(fs::is_regular_file(tok), cfg.string() + ": data.tokenizer '" + tok +
-                                                  "' does not exist (pass --tokenizer FILE)");
+    HLD_INPUT_CHECK(fs::is_regular_file(tok),
+                    cfg.string() + ": data.tokenizer '" + tok + "' does not exist (pass --tokenizer FILE)");
     return tok;
   }
   return "";
@@ -81,32 +82,39 @@ int run_export(const HfArgs& a) {
   o.dtype = a.dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat32;
   o.max_shard_bytes = hf::parse_shard_size(a.max_shard_size);
   o.tokenizer = export_tokenizer(a);
+  // The tokenizer's BOS convention is the one the model was trained on (or import-hf's: BOS).
+  const model::DataLayout layout = model::read_data_layout(model::resolve_model_dir(a.src));
+  o.add_bos = layout.bos;
   auto m = model::load_model_any(a.src);
   const auto files = hf::export_hf_dir(m, a.out, o);
   std::string list;
   for (const auto& f : files) list += (list.empty() ? "" : " ") + f;
-  spdlog::info("exported {} -> {} ({}): {}", a.src, a.out, a.dtype, list);
+  spdlog::info("exported {} -> {} ({}): {}; tokenizer add_bos_token {} ({}: {})", a.src, a.out, a.dtype, list,
+               o.add_bos, layout.source, layout.bos ? "BOS text EOS" : "text EOS");
   if (o.tokenizer.empty())
-    spdlog::warn("no tokenizer found for {} (no tokenizer.model, no run config data.tokenizer): pass --tokenizer FILE, "
-                 "or AutoTokenizer cannot load {}",
-                 a.src, a.out);
+    spdlog::warn(
+        "no tokenizer found for {} (no tokenizer.model, no run config data.tokenizer): pass --tokenizer FILE, "
+        "or AutoTokenizer cannot load {}",
+        a.src, a.out);
   return kExitOk;
 }
 
 int run_verify(const HfArgs& a) {
   auto dtype = a.dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat32;
   auto res = hf::verify_hf_dir(a.src, dtype);
-  std::printf("%-20s %14s\n", "tensor", "max rel error");
+  int width = 20;  // gradient names (grad.model.layers.0.self_attn.q_proj.weight) are longer
+  for (const auto& t : res.tensors) width = std::max(width, static_cast<int>(t.name.size()));
+  std::printf("%-*s %14s\n", width, "tensor", "max rel error");
   int bad = 0, compared = 0;
   for (const auto& t : res.tensors) {
     if (!t.compared) {
-      std::printf("%-20s %14s\n", t.name.c_str(), "(not compared)");
+      std::printf("%-*s %14s\n", width, t.name.c_str(), "(not compared)");
       continue;
     }
     ++compared;
     const bool ok = t.max_rel_error <= a.tolerance;
     bad += !ok;
-    std::printf("%-20s %14.3e%s\n", t.name.c_str(), t.max_rel_error, ok ? "" : "  FAIL");
+    std::printf("%-*s %14.3e%s\n", width, t.name.c_str(), t.max_rel_error, ok ? "" : "  FAIL");
   }
   std::printf("worst %.3e over %d tensors (tolerance %.1e): %s\n", res.worst, compared, a.tolerance,
               bad || compared == 0 ? "FAIL" : "ok");
@@ -122,9 +130,7 @@ void register_hf(CLI::App& app, Action& action) {
                   "directory with config.json and model.safetensors or model.safetensors.index.json + shards")
       ->required();
   imp->add_option("--out,-o", args->out, "output model directory")->required();
-  imp->callback([&action, args] {
-    action = [args] { return run_import(*args); };
-  });
+  imp->callback([&action, args] { action = [args] { return run_import(*args); }; });
   auto* exp = app.add_subcommand("export-hf", "hld-train model/checkpoint/run -> Hugging Face Gemma 3 directory");
   exp->add_option("MODEL", args->src, "model directory, checkpoint or run folder")->required();
   exp->add_option("--out,-o", args->out, "output Hugging Face directory")->required();

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
 #include "hld/util/error.h"
 
 namespace hld::config {
@@ -80,8 +82,9 @@ ModelConfig model_from_hf_json(const std::string& text, const std::string& what)
       if (s == "Gemma3ForConditionalGeneration" || s == "Gemma3Model")
         conditional = true;
       else if (s != "Gemma3ForCausalLM" && s != "Gemma3TextModel")
-        throw InputError(what + ": architectures: '" + s +
-                         "': expected Gemma3ForCausalLM, Gemma3TextModel, Gemma3ForConditionalGeneration or Gemma3Model");
+        throw InputError(
+            what + ": architectures: '" + s +
+            "': expected Gemma3ForCausalLM, Gemma3TextModel, Gemma3ForConditionalGeneration or Gemma3Model");
     }
   }
   if (root.contains("text_config") && !root["text_config"].is_null() && !root["text_config"].is_object())
@@ -203,7 +206,12 @@ std::string model_to_hf_json(const ModelConfig& m, const std::string& dtype) {
                           {"full_attention", rope(m.rope_global_base, m.rope_global_scaling)}};
   j["attention_bias"] = false;
   j["attention_dropout"] = 0.0;
-  j["query_pre_attn_scalar"] = m.query_pre_attn_scalar;
+  // An integer in transformers' Gemma3TextConfig (5.x validates the type): 256, not 256.0.
+  const double qpas = m.query_pre_attn_scalar;
+  if (qpas == std::floor(qpas) && std::abs(qpas) < 9e15)
+    j["query_pre_attn_scalar"] = static_cast<int64_t>(qpas);
+  else
+    j["query_pre_attn_scalar"] = qpas;
   j["sliding_window"] = m.sliding_window;
   nlohmann::ordered_json types = nlohmann::ordered_json::array();
   for (int64_t i = 0; i < m.num_layers; ++i)

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstring>
 #include <filesystem>
 #include <regex>
 #include <set>
@@ -37,6 +38,9 @@ bool is_float(io::DType d) {
   return d == io::DType::kF32 || d == io::DType::kBF16 || d == io::DType::kF16 || d == io::DType::kF64;
 }
 
+// Reference tensors under this prefix are gradients: "grad.model.layers.0.mlp.up_proj.weight".
+constexpr const char* kGradPrefix = "grad.";
+
 const char* dtype_label(torch::ScalarType t) { return t == torch::kBFloat16 ? "bfloat16" : "float32"; }
 
 }  // namespace
@@ -63,13 +67,13 @@ ImportStats load_hf_weights(model::Transformer& m, const HfWeights& w) {
     }
     const std::string name = strip_prefix(hf_name);
     auto* p = params.find(name);
-    HLD_INPUT_CHECK(p, file.path() + ": unexpected tensor '" + hf_name +
-                           "' (not part of a Gemma 3 text model of this shape)");
+    HLD_INPUT_CHECK(
+        p, file.path() + ": unexpected tensor '" + hf_name + "' (not part of a Gemma 3 text model of this shape)");
     HLD_INPUT_CHECK(p->sizes() == c10::IntArrayRef(e.shape), file.path() + ": tensor '" + hf_name + "' has shape " +
                                                                  c10::str(c10::IntArrayRef(e.shape)) + ", expected " +
                                                                  c10::str(p->sizes()));
-    HLD_INPUT_CHECK(is_float(e.dtype), file.path() + ": tensor '" + hf_name + "' has dtype " +
-                                           io::dtype_name(e.dtype) + ", expected F32, BF16 or F16");
+    HLD_INPUT_CHECK(is_float(e.dtype), file.path() + ": tensor '" + hf_name + "' has dtype " + io::dtype_name(e.dtype) +
+                                           ", expected F32, BF16 or F16");
     HLD_INPUT_CHECK(loaded.insert(name).second,
                     file.path() + ": tensor '" + hf_name + "' is a second copy of '" + name + "' under another prefix");
     p->copy_(file.view(hf_name));  // bf16/f16 → float32 straight from the mapping
@@ -129,7 +133,7 @@ std::vector<std::string> export_hf_dir(model::Transformer& m, const std::string&
   util::write_file_atomic((fs::path(dir) / "generation_config.json").string(), gen.dump(2) + "\n");
   written.push_back("generation_config.json");
   if (!o.tokenizer.empty())
-    for (auto& f : write_hf_tokenizer(o.tokenizer, dir, cfg.max_position_embeddings)) written.push_back(f);
+    for (auto& f : write_hf_tokenizer(o.tokenizer, dir, cfg.max_position_embeddings, o.add_bos)) written.push_back(f);
   return written;
 }
 
@@ -147,16 +151,22 @@ VerifyResult verify_hf_dir(const std::string& dir, torch::ScalarType dtype) {
   ids = ids.to(torch::kInt64);
   HLD_INPUT_CHECK(ids.min().item<int64_t>() >= 0 && ids.max().item<int64_t>() < m->config().vocab_size,
                   ref_path + ": 'input_ids' has ids outside [0, vocab_size)");
+  // Gradients are compared when the reference holds any (`grad.<HF name>`, d loss / d parameter).
+  bool with_grad = false;
+  for (const auto& [name, r] : ref) with_grad |= name.rfind(kGradPrefix, 0) == 0;
 
   model::ForwardOptions opts;
   for (int64_t i = 0; i <= m->config().num_layers; ++i) opts.hidden_layers.push_back(i);
   opts.final_normed = true;
-  torch::NoGradGuard ng;
+  torch::AutoGradMode grad_mode(with_grad);
   auto out = m->forward(ids, opts);
-  auto logits = out.logits_BxTxV.to(torch::kFloat32);
-  auto loss =
-      torch::nn::functional::cross_entropy(logits.narrow(1, 0, logits.size(1) - 1).reshape({-1, logits.size(2)}),
-                                           ids.narrow(1, 1, ids.size(1) - 1).reshape({-1}));
+  auto logits_BxTxV = out.logits_BxTxV.to(torch::kFloat32);
+  // The reference's loss: mean next-token NLL with labels = input_ids (transformers' ForCausalLMLoss).
+  auto loss = torch::nn::functional::cross_entropy(
+      logits_BxTxV.narrow(1, 0, logits_BxTxV.size(1) - 1).reshape({-1, logits_BxTxV.size(2)}),
+      ids.narrow(1, 1, ids.size(1) - 1).reshape({-1}));
+  if (with_grad) loss.backward();
+  auto params = m->named_parameters();
 
   VerifyResult res;
   static const std::regex layer_re("layer_(\\d+)_out");
@@ -165,7 +175,7 @@ VerifyResult verify_hf_dir(const std::string& dir, torch::ScalarType dtype) {
     torch::Tensor ours;
     std::smatch mt;
     if (name == "logits")
-      ours = logits;
+      ours = logits_BxTxV;
     else if (name == "loss")
       ours = loss.reshape(r.sizes());
     else if (name == "embeddings")
@@ -175,12 +185,15 @@ VerifyResult verify_hf_dir(const std::string& dir, torch::ScalarType dtype) {
     else if (std::regex_match(name, mt, layer_re)) {
       const int64_t i = std::stoll(mt[1].str());
       if (i >= 0 && i < m->config().num_layers) ours = out.hidden.at(i + 1);
+    } else if (name.rfind(kGradPrefix, 0) == 0) {
+      const auto* p = params.find(strip_prefix(name.substr(std::strlen(kGradPrefix))));
+      if (p && p->grad().defined()) ours = p->grad();
     }
     if (!ours.defined() || ours.sizes() != r.sizes()) {
       res.tensors.push_back({name, 0.0, false});
       continue;
     }
-    auto rf = r.to(torch::kFloat64), of = ours.to(torch::kFloat64);
+    auto rf = r.to(torch::kFloat64), of = ours.detach().to(torch::kFloat64);
     const double denom = std::max(rf.abs().max().item<double>(), 1e-30);
     const double err = (of - rf).abs().max().item<double>() / denom;
     res.tensors.push_back({name, err, true});

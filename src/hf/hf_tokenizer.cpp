@@ -115,9 +115,8 @@ struct Processor {
   ~Processor() { data::spm::api().free(sp); }
   std::string piece(int id) const {
     std::string s;
-    data::spm::api().id_to_piece(sp, id, [](void* ctx, const char* d, size_t n) {
-      static_cast<std::string*>(ctx)->assign(d, n);
-    }, &s);
+    data::spm::api().id_to_piece(
+        sp, id, [](void* ctx, const char* d, size_t n) { static_cast<std::string*>(ctx)->assign(d, n); }, &s);
     return s;
   }
   hld_spm* sp = nullptr;
@@ -145,8 +144,8 @@ Specials specials(const Processor& p) {
 }
 
 ojson added_token(int id, const std::string& content, bool special) {
-  return ojson{{"id", id},          {"content", content}, {"single_word", false}, {"lstrip", false},
-               {"rstrip", false},   {"normalized", false}, {"special", special}};
+  return ojson{{"id", id},        {"content", content},  {"single_word", false}, {"lstrip", false},
+               {"rstrip", false}, {"normalized", false}, {"special", special}};
 }
 
 }  // namespace
@@ -209,20 +208,21 @@ SpmSettings read_spm_settings(const std::string& bytes, const std::string& what)
   return s;
 }
 
-std::string tokenizer_json(const std::string& model_path) {
+std::string tokenizer_json(const std::string& model_path, bool add_bos) {
   const std::string bytes = util::read_file(model_path);
   const SpmSettings st = read_spm_settings(bytes, model_path);
-  HLD_INPUT_CHECK(st.model_type == 1, model_path + ": tokenizer.json is written for unigram SentencePiece models; "
-                                                   "this one has model_type " +
+  HLD_INPUT_CHECK(st.model_type == 1, model_path +
+                                          ": tokenizer.json is written for unigram SentencePiece models; "
+                                          "this one has model_type " +
                                           std::to_string(st.model_type) + " (2 = BPE)");
   HLD_INPUT_CHECK(!st.treat_whitespace_as_suffix,
                   model_path + ": treat_whitespace_as_suffix has no Hugging Face tokenizers equivalent");
   const Processor p(bytes, model_path);
   const auto& api = data::spm::api();
   const int n = api.piece_size(p.sp);
-  HLD_INPUT_CHECK(n == static_cast<int>(st.piece_types.size()),
-                  model_path + ": SentencePiece reports " + std::to_string(n) + " pieces, the proto holds " +
-                      std::to_string(st.piece_types.size()));
+  HLD_INPUT_CHECK(n == static_cast<int>(st.piece_types.size()), model_path + ": SentencePiece reports " +
+                                                                    std::to_string(n) + " pieces, the proto holds " +
+                                                                    std::to_string(st.piece_types.size()));
   const Specials sp = specials(p);
   HLD_INPUT_CHECK(sp.unk.id >= 0, model_path + ": the model has no unk piece");
 
@@ -246,7 +246,8 @@ std::string tokenizer_json(const std::string& model_path) {
     norms.push_back({{"type", "Replace"}, {"pattern", {{"Regex", " {2,}"}}}, {"content", " "}});
   }
   if (st.add_dummy_prefix) norms.push_back({{"type", "Prepend"}, {"prepend", "\u2581"}});
-  if (st.escape_whitespaces) norms.push_back({{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\u2581"}});
+  if (st.escape_whitespaces)
+    norms.push_back({{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\u2581"}});
 
   ojson decoders = ojson::array();
   if (st.escape_whitespaces)
@@ -256,13 +257,14 @@ std::string tokenizer_json(const std::string& model_path) {
   if (st.add_dummy_prefix) decoders.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
 
   ojson post = nullptr;
-  if (sp.bos.id >= 0) {  // add_bos_token: BOS before every sequence, as Gemma's tokenizer does
+  if (add_bos && sp.bos.id >= 0) {  // add_bos_token: BOS before every sequence, as Gemma's tokenizer does
     auto tok = [&](int type_id) { return ojson{{"SpecialToken", {{"id", sp.bos.piece}, {"type_id", type_id}}}}; };
     auto seq = [](const char* id, int type_id) { return ojson{{"Sequence", {{"id", id}, {"type_id", type_id}}}}; };
-    post = {{"type", "TemplateProcessing"},
-            {"single", {tok(0), seq("A", 0)}},
-            {"pair", {tok(0), seq("A", 0), tok(1), seq("B", 1)}},
-            {"special_tokens", {{sp.bos.piece, {{"id", sp.bos.piece}, {"ids", {sp.bos.id}}, {"tokens", {sp.bos.piece}}}}}}};
+    post = {
+        {"type", "TemplateProcessing"},
+        {"single", {tok(0), seq("A", 0)}},
+        {"pair", {tok(0), seq("A", 0), tok(1), seq("B", 1)}},
+        {"special_tokens", {{sp.bos.piece, {{"id", sp.bos.piece}, {"ids", {sp.bos.id}}, {"tokens", {sp.bos.piece}}}}}}};
   }
 
   ojson j;
@@ -279,7 +281,7 @@ std::string tokenizer_json(const std::string& model_path) {
 }
 
 std::vector<std::string> write_hf_tokenizer(const std::string& model_path, const std::string& dir,
-                                            int64_t model_max_length) {
+                                            int64_t model_max_length, bool add_bos) {
   const std::string bytes = util::read_file(model_path);
   const SpmSettings st = read_spm_settings(bytes, model_path);
   const Processor p(bytes, model_path);
@@ -287,11 +289,12 @@ std::vector<std::string> write_hf_tokenizer(const std::string& model_path, const
   std::vector<std::string> written;
   std::string json;
   if (st.model_type == 1) {
-    json = tokenizer_json(model_path);
+    json = tokenizer_json(model_path, add_bos);
   } else {
-    spdlog::warn("export-hf: {} is not a unigram SentencePiece model (model_type {}): tokenizer.json not written; "
-                 "transformers converts tokenizer.model itself when sentencepiece is installed",
-                 model_path, st.model_type);
+    spdlog::warn(
+        "export-hf: {} is not a unigram SentencePiece model (model_type {}): tokenizer.json not written; "
+        "transformers converts tokenizer.model itself when sentencepiece is installed",
+        model_path, st.model_type);
   }
   fs::create_directories(dir);
   util::write_file_atomic((fs::path(dir) / "tokenizer.model").string(), bytes);
@@ -302,11 +305,12 @@ std::vector<std::string> write_hf_tokenizer(const std::string& model_path, const
   }
 
   auto token_dict = [](const std::string& content) {
-    return ojson{{"content", content}, {"lstrip", false}, {"normalized", false}, {"rstrip", false}, {"single_word", false}};
+    return ojson{
+        {"content", content}, {"lstrip", false}, {"normalized", false}, {"rstrip", false}, {"single_word", false}};
   };
   ojson map = ojson::object();
   ojson cfg;
-  cfg["add_bos_token"] = true;
+  cfg["add_bos_token"] = add_bos;
   cfg["add_eos_token"] = false;
   ojson decoder = ojson::object();
   const auto& api = data::spm::api();
@@ -318,9 +322,13 @@ std::vector<std::string> write_hf_tokenizer(const std::string& model_path, const
     decoder[std::to_string(id)] = d;
   }
   cfg["added_tokens_decoder"] = decoder;
-  for (const auto& [key, s] : {std::pair<const char*, const Special&>{"bos_token", sp.bos}, {"eos_token", sp.eos},
-                               {"pad_token", sp.pad}, {"unk_token", sp.unk}}) {
-    if (s.id < 0) continue;
+  for (const auto& [key, s] : {std::pair<const char*, const Special&>{"bos_token", sp.bos},
+                               {"eos_token", sp.eos},
+                               {"pad_token", sp.pad},
+                               {"unk_token", sp.unk}}) {
+    // A model trained on `text EOS` declares no BOS: tools that put the tokenizer's BOS in front
+    // of a text (lm-evaluation-harness's prefix token) then use EOS, what it was trained to follow.
+    if (s.id < 0 || (!add_bos && std::string(key) == "bos_token")) continue;
     cfg[key] = s.piece;
     map[key] = token_dict(s.piece);
   }

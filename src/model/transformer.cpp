@@ -35,7 +35,12 @@ torch::Tensor TransformerImpl::embed(const torch::Tensor& ids) {
   auto scale =
       torch::scalar_tensor(static_cast<float>(std::sqrt(static_cast<double>(cfg_.hidden_size))), torch::kFloat32)
           .to(w.scalar_type());
-  return embed_tokens(ids) * scale.to(w.device());
+  // As Hugging Face's Gemma 3 embedding (padding_idx = pad_token_id): the pad token's row gets no
+  // gradient from lookups (the tied head still trains it); the values are a plain lookup's.
+  namespace F = torch::nn::functional;
+  auto opts = F::EmbeddingFuncOptions();
+  if (cfg_.pad_token_id >= 0 && cfg_.pad_token_id < cfg_.vocab_size) opts.padding_idx(cfg_.pad_token_id);
+  return F::embedding(ids, w, opts) * scale.to(w.device());
 }
 
 std::vector<torch::Tensor> TransformerImpl::first_blocks_parameters(int64_t m) const {
@@ -61,7 +66,7 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& ids, const ForwardOp
   const auto dev = x.device();
   const auto dt = x.scalar_type();
   // Masks and RoPE tables are shared by all layers of one type; the (T, T) masks only where the
-  // attention reads them (not on CUDA with LibTorch 2.x, which knows the window).
+  // attention reads them (not on CUDA, whose kernels know the window).
   const bool masks = attention_reads_mask(dev);
   torch::Tensor mask_local, mask_global;
   RopeTables rope_local, rope_global;

@@ -2,7 +2,11 @@
 //
 // Per row, with p_k the teacher's and q_k the student's probabilities at the K ids, the rests
 // q_r = 1 − Σ_k q_k (student, always) and p_r (teacher: 0 under renormalise, 1 − Σ_k p_k under
-// bucket), both clamped at a floor ε (1e-12 in float64, 1e-6 otherwise) against rounding:
+// bucket). A rest is never formed as 1 − Σ in the input's precision (when the K ids hold nearly
+// all the mass that cancels to rounding noise): log r = log1mexp(logsumexp_k log a_k), in float64,
+// with log1mexp(x) = log(1 − eˣ) computed as log(−expm1(x)) near 0 and log1p(−eˣ) below −ln 2
+// (Mächler 2012), and r ≥ a floor ε (1e-300 in float64, 1e-30 otherwise: only an empty rest,
+// K = V, reaches it):
 //   forward_kl  Σ_c p_c log(p_c / q_c)
 //   reverse_kl  Σ_c q_c log(q_c / p_c)     (renormalise: over the K ids, q renormalised too — the
 //                                            zero teacher rest would make it infinite)
@@ -38,6 +42,18 @@ torch::Tensor kl_cat(const torch::Tensor& a_N, const torch::Tensor& loga_N, cons
   return torch::where(a_N > 0, t, torch::zeros_like(t));
 }
 
+/// log(1 − Σ_k e^{loga_k}) per row, (N,), in `ft`: the mass outside the K ids, from the row's
+/// log-sum-exp in float64 (see the file comment), at least `floor`. Differentiable.
+torch::Tensor log_rest(const torch::Tensor& loga_NxK, double floor, at::ScalarType ft) {
+  // x = log Σ a ≤ log(1 − floor) < 0: the rest is at least the floor, and log1mexp finite.
+  const auto x = torch::logsumexp(loga_NxK.to(torch::kFloat64), -1).clamp_max(std::log1p(-floor));
+  const auto near0 = x > -M_LN2;
+  // Each branch on an argument where it is finite, so that neither leaks a NaN into the gradient.
+  const auto log_expm1 = torch::log(-torch::expm1(torch::where(near0, x, torch::full_like(x, -1.0))));
+  const auto log1p_exp = torch::log1p(-torch::exp(torch::where(near0, torch::full_like(x, -1.0), x)));
+  return torch::where(near0, log_expm1, log1p_exp).clamp_min(std::log(floor)).to(ft);
+}
+
 /// log(w_a·e^a + w_b·e^b) for constants w ∈ [0, 1] (log 0 = −inf is handled by logaddexp).
 torch::Tensor log_mix(const torch::Tensor& a, double wa, const torch::Tensor& b, double wb) {
   return torch::logaddexp(a + std::log(wa), b + std::log(wb));
@@ -67,24 +83,26 @@ torch::Tensor teacher_log_probs(const DivergenceSpec& spec, const torch::Tensor&
   const auto ft = float_type(vals);
   if (spec.tail == TailMode::kRenormalise) return torch::log_softmax(vals.to(ft) / tau, -1);
   check_tail_signals(spec, logz, vals.size(0));
-  return vals.to(ft) / tau - logz.to(ft).unsqueeze(1);
+  // float64: the teacher's rest, 1 − Σ_k exp(this), is formed from it (divergence_rows), and a rest
+  // of 1e-7 is below float32's rounding of log-probabilities near 1.
+  return vals.to(torch::kFloat64) / tau - logz.to(torch::kFloat64).unsqueeze(1);
 }
 
 torch::Tensor divergence_rows(const DivergenceSpec& spec, const torch::Tensor& teacher_logp,
                               const torch::Tensor& logq) {
   if (spec.is_paper()) return (teacher_logp.exp() * (teacher_logp - logq)).sum(-1);  // kd_kl's arithmetic, bitwise
   const auto ft = float_type(logq);
-  const auto logp = teacher_logp.to(ft);
+  const auto logp = teacher_logp.to(ft);  // the K terms in the student's precision; the rest from teacher_logp
 
   const bool bucket = spec.tail == TailMode::kBucket;
-  const double floor = ft == torch::kFloat64 ? 1e-12 : 1e-6;
-  const auto p = logp.exp(), q = logq.exp();                       // (N, K)
-  const auto q_r = (1.0 - q.sum(-1)).clamp_min(floor);             // (N,) student's rest
-  const auto logq_r = q_r.log();
-  torch::Tensor p_r, logp_r;                                       // (N,) teacher's rest (bucket)
+  const double floor = ft == torch::kFloat64 ? 1e-300 : 1e-30;
+  const auto p = logp.exp(), q = logq.exp();      // (N, K)
+  const auto logq_r = log_rest(logq, floor, ft);  // (N,) student's rest
+  const auto q_r = logq_r.exp();
+  torch::Tensor p_r, logp_r;  // (N,) teacher's rest (bucket)
   if (bucket) {
-    p_r = (1.0 - p.sum(-1)).clamp_min(floor);
-    logp_r = p_r.log();
+    logp_r = log_rest(teacher_logp, floor, ft);
+    p_r = logp_r.exp();
   }
 
   switch (spec.kind) {
@@ -127,10 +145,9 @@ torch::Tensor divergence_rows(const DivergenceSpec& spec, const torch::Tensor& t
   TORCH_CHECK(false, "divergence_rows: unknown divergence");
 }
 
-torch::Tensor kd_divergence(const DivergenceSpec& spec, const torch::Tensor& student_logits,
-                            const torch::Tensor& vals, const torch::Tensor& idx, const torch::Tensor& logz,
-                            double tau) {
-  auto log_pt = teacher_log_probs(spec, vals, logz, tau);  // (N, K)
+torch::Tensor kd_divergence(const DivergenceSpec& spec, const torch::Tensor& student_logits, const torch::Tensor& vals,
+                            const torch::Tensor& idx, const torch::Tensor& logz, double tau) {
+  auto log_pt = teacher_log_probs(spec, vals, logz, tau);                                    // (N, K)
   auto log_ps = torch::log_softmax(student_logits.to(float_type(student_logits)) / tau, -1)  // (N, V)
                     .gather(1, idx);                                                         // (N, K)
   return divergence_rows(spec, log_pt, log_ps).mean() * (tau * tau);

@@ -58,9 +58,9 @@ void write_conditional_copy(const std::string& dir, torch::ScalarType dtype, int
     map[name] = "model-0000" + std::to_string(k + 1) + "-of-0000" + std::to_string(shards) + ".safetensors";
   }
   for (int k = 0; k < shards; ++k)
-    io::save_safetensors(dir + "/model-0000" + std::to_string(k + 1) + "-of-0000" + std::to_string(shards) +
-                             ".safetensors",
-                         parts[k], {{"format", "pt"}});
+    io::save_safetensors(
+        dir + "/model-0000" + std::to_string(k + 1) + "-of-0000" + std::to_string(shards) + ".safetensors", parts[k],
+        {{"format", "pt"}});
   util::write_file_atomic(dir + "/model.safetensors.index.json",
                           json{{"metadata", {{"total_size", 0}}}, {"weight_map", map}}.dump(1));
 }
@@ -100,7 +100,8 @@ TEST(HfInterop, ShardSizesParseAsTransformersReadsThem) {
   EXPECT_EQ(parse_shard_size("2GiB"), 2147483648ull);
   EXPECT_EQ(parse_shard_size("100KB"), 100000ull);
   EXPECT_EQ(parse_shard_size("123"), 123ull);
-  for (const char* bad : {"", "GB", "5XB", "-1GB", "0", "5 GB", "1e3MB"}) EXPECT_THROW(parse_shard_size(bad), InputError) << bad;
+  for (const char* bad : {"", "GB", "5XB", "-1GB", "0", "5 GB", "1e3MB"})
+    EXPECT_THROW(parse_shard_size(bad), InputError) << bad;
 }
 
 TEST(HfInterop, WritesShardsAtTheLimitWithAnIndex) {
@@ -207,7 +208,8 @@ TEST(HfCli, ShardedImportExportRoundTrip) {
   auto ours = model::load_model_any(dir / "ours");
   expect_fixture_through(ours, torch::kBFloat16);
   // Export in bf16 at a small shard size and import again: the same bf16 numbers.
-  auto exp = test::run_hld("export-hf " + dir / "ours" + " --out " + dir / "hf" + " --dtype bfloat16 --max-shard-size 100KB");
+  auto exp =
+      test::run_hld("export-hf " + dir / "ours" + " --out " + dir / "hf" + " --dtype bfloat16 --max-shard-size 100KB");
   ASSERT_EQ(exp.exit_code, 0) << exp.output;
   ASSERT_TRUE(fs::exists(dir / "hf/model.safetensors.index.json"));
   const HfWeights exported(dir / "hf");
@@ -289,6 +291,7 @@ TEST(HfCli, ExportedTokenizerMatchesSentencePieceInTokenizers) {
       << "npm package tokenizers not found in " << modules << ": run scripts/npm_deps.sh (scripts/setup.sh does)";
   test::TempDir dir;
   // A trained model exported from its run folder: the tokenizer comes from the run's data.tokenizer.
+  // It was trained on `text EOS` shards: its tokenizer adds no BOS and declares none.
   auto exp = test::run_hld("export-hf " + test::tiny_teacher() + " --out " + dir / "hf" + " --dtype bfloat16");
   ASSERT_EQ(exp.exit_code, 0) << exp.output;
   for (const char* f : {"config.json", "generation_config.json", "model.safetensors", "tokenizer.model",
@@ -297,28 +300,44 @@ TEST(HfCli, ExportedTokenizerMatchesSentencePieceInTokenizers) {
   const std::string tok_path = test::small_corpus() + "/tok.model";
   EXPECT_EQ(util::read_file(dir / "hf/tokenizer.model"), util::read_file(tok_path));
   const json tc = json::parse(util::read_file(dir / "hf/tokenizer_config.json"));
-  EXPECT_EQ(tc["add_bos_token"], true);
-  EXPECT_EQ(tc["bos_token"], "<s>");
+  EXPECT_EQ(tc["add_bos_token"], false);
+  EXPECT_FALSE(tc.contains("bos_token"));
   EXPECT_EQ(json::parse(util::read_file(dir / "hf/special_tokens_map.json"))["eos_token"]["content"], "</s>");
+  // The same weights recorded as trained on `BOS text EOS`: BOS added and declared.
+  auto m = model::load_model_any(test::tiny_teacher());
+  model::save_model_dir(m, dir / "bos_model", {/*bos=*/true, "train"});
+  auto exp_bos =
+      test::run_hld("export-hf " + dir / "bos_model" + " --out " + dir / "hf_bos" + " --tokenizer " + tok_path);
+  ASSERT_EQ(exp_bos.exit_code, 0) << exp_bos.output;
+  const json tc_bos = json::parse(util::read_file(dir / "hf_bos/tokenizer_config.json"));
+  EXPECT_EQ(tc_bos["add_bos_token"], true);
+  EXPECT_EQ(tc_bos["bos_token"], "<s>");
 
   // SentencePiece's ids for every held-out document of the embedded corpus.
   const data::Tokenizer sp(tok_path);
   data::CorpusReader reader({test::repo_path("third_party/corpus/valid.jsonl.gz")});
   data::Document doc;
-  std::string expected;
+  std::string expected, expected_bos;
   int docs = 0;
   while (reader.next(doc)) {
-    expected += json{{"text", doc.text}, {"ids", sp.encode(doc.text)}, {"bos", sp.bos_id()}}.dump() + "\n";
+    expected += json{{"text", doc.text}, {"ids", sp.encode(doc.text)}, {"bos", nullptr}}.dump() + "\n";
+    expected_bos += json{{"text", doc.text}, {"ids", sp.encode(doc.text)}, {"bos", sp.bos_id()}}.dump() + "\n";
     ++docs;
   }
   ASSERT_GT(docs, 50);
   util::write_file_atomic(dir / "expected.jsonl", expected);
+  util::write_file_atomic(dir / "expected_bos.jsonl", expected_bos);
   // --strict: not even an exact tie may differ (hld-train's scores sit on a binary grid, piece_scores.h).
-  const std::string check = "node " + test::repo_path("tests/hf/tokenizers_check.js") + " --strict " + modules + " " +
-                            dir / "hf/tokenizer.json ";
+  const std::string node = "node " + test::repo_path("tests/hf/tokenizers_check.js") + " --strict " + modules + " ";
+  const std::string check = node + dir / "hf/tokenizer.json ";
   auto r = test::run_command(check + dir / "expected.jsonl");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("identical to SentencePiece"), std::string::npos) << r.output;
+  auto rb = test::run_command(node + dir / "hf_bos/tokenizer.json " + dir / "expected_bos.jsonl");
+  EXPECT_EQ(rb.exit_code, 0) << rb.output;
+  // Each check fails when the other convention is expected of it.
+  EXPECT_EQ(test::run_command(check + dir / "expected_bos.jsonl").exit_code, 1);
+  EXPECT_EQ(test::run_command(node + dir / "hf_bos/tokenizer.json " + dir / "expected.jsonl").exit_code, 1);
 
   // The check fails on one changed id.
   const size_t at = expected.find("\"ids\":[") + 7;

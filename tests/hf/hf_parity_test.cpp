@@ -21,13 +21,17 @@ namespace {
 
 const std::string kFixture = test::repo_path("tests/data/hf_gemma3_tiny");
 
+// Measured 1.3e-6 (final_normed; LibTorch 2.11 CPU against transformers 5.17's float32 tensors):
+// 1e-5 leaves room for another CPU's summation order and still fails a GELU erf/tanh swap (~1e-3).
+constexpr double kFixtureTolerance = 1e-5;
+
 TEST(HfParity, FixtureWithinTolerance) {
   auto res = verify_hf_dir(kFixture);
   int compared = 0;
   for (const auto& t : res.tensors) {
     EXPECT_TRUE(t.compared) << t.name;
     compared += t.compared;
-    EXPECT_LE(t.max_rel_error, 1e-4) << t.name;
+    EXPECT_LE(t.max_rel_error, kFixtureTolerance) << t.name;
   }
   EXPECT_GE(compared, 11);  // logits, loss, embeddings, 7 layers, final_normed
 }
@@ -38,7 +42,7 @@ TEST(HfParity, PerturbedWeightFails) {
   auto w = io::load_safetensors(kFixture + "/model.safetensors").tensors;
   w.at("model.layers.3.mlp.down_proj.weight")[0][0] += 0.05;
   io::save_safetensors(dir / "model.safetensors", w);
-  EXPECT_GT(verify_hf_dir(dir.path()).worst, 1e-4);
+  EXPECT_GT(verify_hf_dir(dir.path()).worst, kFixtureTolerance);
 }
 
 TEST(HfInterop, ExportImportRoundTripIsIdentical) {

@@ -1,14 +1,15 @@
-// Independent check of an exported tokenizer.json with Hugging Face's own `tokenizers` library
-// (its Node bindings, from npm): every document of EXPECTED — JSON lines {"text", "ids", "bos"},
-// the ids SentencePiece gives — must encode to those ids, to BOS + those ids with special tokens
-// (add_bos_token), and decode back to its text. Exits 1 at the first difference, with one
-// exception that is reported and counted: an exact tie, where both cover the same stretch of text
-// with the same pieces in another order ("." + "..." against "..." + "." for "...."). Such
-// segmentations have the same score; SentencePiece sums scores in float32 and so picks either one
-// by the rounding of the running total, tokenizers sums in float64 (exactly) and picks the first
-// split, and no tokenizer.json can reproduce float32 rounding. `--strict` fails on those too: a
-// tokenizer trained by `hld-train tokenizer train` has its scores on a binary grid, where both sums
-// are exact and the ties break alike (include/hld/data/piece_scores.h), so CI runs it strict.
+// Independent check of an exported tokenizer.json with Hugging Face's own `tokenizers` library (its
+// Node bindings, from npm): every document of EXPECTED — JSON lines {"text", "ids", "bos"}, the ids
+// SentencePiece gives — must encode to those ids, to BOS + those ids with special tokens
+// (add_bos_token; "bos": null: to the same ids, no BOS added), and decode back to its text. Exits 1
+// at the first difference, with one exception that is reported and counted: an exact tie, where
+// both cover the same stretch of text with the same pieces in another order ("." + "..." against
+// "..." + "." for "...."). Such segmentations have the same score; SentencePiece sums scores in
+// float32 and so picks either one by the rounding of the running total, tokenizers sums in float64
+// (exactly) and picks the first split, and no tokenizer.json can reproduce float32 rounding.
+// `--strict` fails on those too: a tokenizer trained by `hld-train tokenizer train` has its scores
+// on a binary grid, where both sums are exact and the ties break alike
+// (include/hld/data/piece_scores.h), so CI runs it strict.
 //   node tokenizers_check.js [--strict] NODE_MODULES_DIR TOKENIZER_JSON EXPECTED_JSONL
 'use strict';
 const fs = require('fs');
@@ -82,9 +83,10 @@ async function main() {
       process.exit(1);
     }
     const withBos = Array.from((await tok.encode(text)).getIds());
-    if (withBos.length !== got.length + 1 || withBos[0] !== bos || firstDifference(withBos.slice(1), got) >= 0) {
-      console.error(`document ${doc}: with special tokens expected BOS ${bos} + the same ids, got ` +
-                    JSON.stringify(withBos.slice(0, 8)));
+    const want = bos === null ? got : [bos].concat(got);  // "bos": null: the tokenizer adds none
+    if (firstDifference(withBos, want) >= 0 || withBos.length !== want.length) {
+      console.error(`document ${doc}: with special tokens expected ${bos === null ? 'no BOS' : 'BOS ' + bos} + ` +
+                    `the same ids, got ` + JSON.stringify(withBos.slice(0, 8)));
       process.exit(1);
     }
     const decoded = await tok.decode(ids, false);

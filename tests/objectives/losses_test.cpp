@@ -91,7 +91,9 @@ Setup make_setup(const std::string& objective) {
   s.student->to(torch::kFloat64);
   s.reg = Regressor(s.cfg.regressor_kind(), 8, 6, 4.0);
   s.reg->to(torch::kFloat64);
-  s.input = torch::randint(0, 30, {2, 5}, torch::kInt64);
+  // Inputs without the pad id 0: its embedding row gets no gradient from lookups (padding_idx, as
+  // in Hugging Face's Gemma 3), which a finite difference through the lookup would not see.
+  s.input = torch::randint(1, 30, {2, 5}, torch::kInt64);
   s.target = torch::randint(0, 30, {2, 5}, torch::kInt64);
   auto zt = torch::randn({10, 30}, torch::kFloat64);
   std::tie(s.sig.vals_NxK, s.sig.idx_NxK) = top_k_logits(zt, 5);

@@ -16,12 +16,12 @@ namespace hld::hf {
 
 /// What an import read: tensors copied into the model, multimodal tensors skipped, dtypes seen.
 struct ImportStats {
-  int64_t loaded = 0;             ///< text-model tensors copied
-  int64_t ignored = 0;            ///< vision tower / multi-modal projector tensors skipped
-  uint64_t ignored_bytes = 0;     ///< their size
+  int64_t loaded = 0;               ///< text-model tensors copied
+  int64_t ignored = 0;              ///< vision tower / multi-modal projector tensors skipped
+  uint64_t ignored_bytes = 0;       ///< their size
   std::vector<std::string> dtypes;  ///< safetensors dtypes of the loaded tensors ("BF16", ...)
-  size_t files = 0;               ///< safetensors files read
-  bool sharded = false;           ///< read through model.safetensors.index.json
+  size_t files = 0;                 ///< safetensors files read
+  bool sharded = false;             ///< read through model.safetensors.index.json
 };
 
 /// Copies `w`'s text-model tensors into `m`, one at a time (each converted to the parameter's
@@ -43,6 +43,7 @@ struct ExportOptions {
   torch::ScalarType dtype = torch::kFloat32;  ///< float32 or bfloat16
   uint64_t max_shard_bytes = 5000000000ull;   ///< transformers' default max_shard_size "5GB"
   std::string tokenizer;                      ///< SentencePiece .model to ship ("": none)
+  bool add_bos = true;  ///< the model was trained on `BOS text EOS`: the tokenizer adds BOS (hf_tokenizer.h)
 };
 
 /// Writes a folder that transformers loads as is: config.json (Gemma3ForCausalLM),
@@ -62,8 +63,11 @@ struct VerifyResult {
   double worst = 0;
 };
 
-/// Runs DIR's reference input_ids through the model and compares every reference tensor
-/// (logits, loss, embeddings, layer_{i}_out, final_normed).
+/// Runs DIR's reference input_ids through the model in `dtype` and compares every reference tensor
+/// (logits, loss, embeddings, layer_{i}_out, final_normed). When the reference holds gradients
+/// (`grad.<HF parameter name>`, d loss / d parameter of its `loss`, the mean next-token NLL with
+/// labels = input_ids, as scripts/referee/hf_reference.py writes them), the forward runs with
+/// autograd and each is compared with the parameter's gradient.
 VerifyResult verify_hf_dir(const std::string& dir, torch::ScalarType dtype = torch::kFloat32);
 
 }  // namespace hld::hf

@@ -15,9 +15,9 @@ namespace hld::objectives {
 /// Which divergence and its parameters (from config::ObjectiveConfig).
 struct DivergenceSpec {
   config::Divergence kind = config::Divergence::kForwardKl;  ///< forward_kl (paper) | reverse_kl | jsd | skew_kl | tvd
-  double jsd_beta = 0.5;                                      ///< jsd: β ∈ [0, 1] (0: forward KL, 1: reverse KL)
-  double skew = 0.1;                                          ///< skew_kl: λ ∈ (0, 1], mixture λ p_S + (1 − λ) p_T
-  config::TailMode tail = config::TailMode::kRenormalise;     ///< renormalise (paper) | bucket
+  double jsd_beta = 0.5;                                     ///< jsd: β ∈ [0, 1] (0: forward KL, 1: reverse KL)
+  double skew = 0.1;                                       ///< skew_kl: λ ∈ (0, 1], mixture λ p_S + (1 − λ) p_T
+  config::TailMode tail = config::TailMode::kRenormalise;  ///< renormalise (paper) | bucket
   /// True for the paper's forward KL on renormalised top-k (the fused closed-form path).
   bool is_paper() const { return kind == config::Divergence::kForwardKl && tail == config::TailMode::kRenormalise; }
 };
@@ -32,14 +32,16 @@ void check_tail_signals(const DivergenceSpec& spec, const torch::Tensor& logz_N,
 /// Teacher log-probabilities on the support, (N, K), at temperature τ. renormalise:
 /// log_softmax(vals/τ) over the K entries. bucket: vals/τ − logz_τ, where `logz_N` is the
 /// teacher's full-vocabulary log-sum-exp of logits/τ (requires logz_N; InputError naming
-/// objective.tail otherwise).
-torch::Tensor teacher_log_probs(const DivergenceSpec& spec, const torch::Tensor& vals_NxK,
-                                const torch::Tensor& logz_N, double temperature);
+/// objective.tail otherwise), in float64 so that the rest 1 − Σ exp keeps its digits.
+torch::Tensor teacher_log_probs(const DivergenceSpec& spec, const torch::Tensor& vals_NxK, const torch::Tensor& logz_N,
+                                double temperature);
 
 /// Per-row divergence, (N,), differentiable in `student_logq_NxK` (any float dtype; float64 stays
 /// float64). teacher_logp_NxK: the teacher's log-probabilities (or log-weights) on the support —
-/// rows sum to 1 under renormalise, to 1 − tail under bucket (the tail is 1 − Σ exp, clamped at a
-/// small floor). student_logq_NxK: log p_S at the support ids, normalised over the full vocabulary.
+/// rows sum to 1 under renormalise, to 1 − tail under bucket. student_logq_NxK: log p_S at the
+/// support ids, normalised over the full vocabulary. Each rest's log is log1mexp of the row's
+/// log-sum-exp, in float64 (never 1 − Σ in float32, which cancels when the ids hold nearly all the
+/// mass), at least log 1e-30 (float64: log 1e-300).
 torch::Tensor divergence_rows(const DivergenceSpec& spec, const torch::Tensor& teacher_logp_NxK,
                               const torch::Tensor& student_logq_NxK);
 
