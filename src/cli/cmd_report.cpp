@@ -39,6 +39,8 @@ void register_report(CLI::App& app, Action& action) {
   sub->add_option("--teacher", args->teachers, "the teacher's run folder (the Teacher row of Table 2)");
   sub->add_option("--compare-paper", args->opt.compare_paper, "set the paper's tables beside the runs: 123m | 735m");
   sub->add_flag("--no-figures", args->no_figures, "skip the gnuplot figures");
+  sub->add_flag("--strict", args->opt.strict,
+                "a figure that is not drawn (or no gnuplot) is an error: exit 1, after every file is written");
   sub->add_option("--bootstrap", args->opt.bootstrap, "bootstrap resamples for the mean-improvement interval")
       ->check(CLI::PositiveNumber);
   sub->add_option("--teacher-cost", args->teacher_cost,

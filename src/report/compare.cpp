@@ -1,4 +1,5 @@
-// Pointwise improvement over KD, sign test and bootstrap interval (see hld/report/compare.h).
+// Pointwise comparisons in the report's Δ convention, sign test and bootstrap interval (see
+// hld/report/compare.h).
 #include "hld/report/compare.h"
 
 #include <algorithm>
@@ -12,9 +13,18 @@
 namespace hld::report {
 namespace {
 
-// NLL, HLDC and HLDF points, and KD variants, are compared with the paper's KD.
-bool is_compared(const PointKey& k) {
-  return k.method == "nll" || k.method == "hldc" || k.method == "hldf" || (k.method == "kd" && !k.variant.empty());
+Comparison make(const Point& m, const Point& ref, const std::string& metric) {
+  Comparison c;
+  c.model = m.key.model;
+  c.metric = metric;
+  c.method = m.key.method;
+  c.reference = ref.key.method;
+  c.method_point = m.key;
+  c.reference_point = ref.key;
+  c.value = m.mean.at(metric);
+  c.reference_value = ref.mean.at(metric);
+  c.delta = c.value - c.reference_value;
+  return c;
 }
 
 }  // namespace
@@ -23,27 +33,29 @@ std::vector<Comparison> pointwise(const std::vector<Point>& points, const std::s
   std::vector<Comparison> out;
   for (const auto& kd : points) {
     if (kd.key.method != "kd" || !kd.key.variant.empty() || !kd.mean.count(metric)) continue;
+    // KD against NLL at its η (NLL has no α, τ of its own).
+    for (const auto& nll : points)
+      if (nll.key.method == "nll" && nll.key.variant.empty() && nll.mean.count(metric) &&
+          shares_hparams(nll.key, kd.key))
+        out.push_back(make(kd, nll, metric));
+    // HLDC, HLDF and the KD variants against the paper's KD.
     for (const auto& m : points) {
-      if (!is_compared(m.key) || !m.mean.count(metric) || !shares_hparams(m.key, kd.key)) continue;
-      Comparison c;
-      c.model = m.key.model;
-      c.metric = metric;
-      c.method = m.key.method;
-      c.method_point = m.key;
-      c.kd_point = kd.key;
-      c.kd = kd.mean.at(metric);
-      c.value = m.mean.at(metric);
-      c.improvement = c.kd - c.value;
-      out.push_back(c);
+      const bool against_kd =
+          m.key.method == "hldc" || m.key.method == "hldf" || (m.key.method == "kd" && !m.key.variant.empty());
+      if (against_kd && m.mean.count(metric) && shares_hparams(m.key, kd.key)) out.push_back(make(m, kd, metric));
     }
   }
   return out;
 }
 
-double sign_test_p(int wins, int losses) {
-  const int n = wins + losses;
+std::string comparison_label(const PointKey& method_point, const std::string& reference) {
+  return point_label(method_point) + " \xe2\x88\x92 " + method_label(reference);
+}
+
+double sign_test_p(int a, int b) {
+  const int n = a + b;
   if (n == 0) return 1.0;
-  const int k = std::min(wins, losses);
+  const int k = std::min(a, b);
   // P(X ≤ k) for X ~ Binomial(n, 1/2), summed in log space.
   double tail = 0;
   for (int i = 0; i <= k; ++i)
@@ -53,17 +65,19 @@ double sign_test_p(int wins, int losses) {
 
 std::vector<SignSummary> summarize(const std::vector<Comparison>& comps, int bootstrap, uint64_t rng_seed,
                                    double level) {
-  // Grouped in table order: model, metric (Tables 4/5 column order), method.
+  // Grouped in table order: model, metric (Tables 4/5 column order), method (KD against NLL first).
   auto metric_index = [](const std::string& id) {
     const auto& t = metric_table();
     for (size_t i = 0; i < t.size(); ++i)
       if (t[i].id == id) return static_cast<int>(i);
     return static_cast<int>(t.size());
   };
-  std::map<std::tuple<std::string, int, std::string, int, std::string, std::string>, std::vector<double>> groups;
+  std::map<std::tuple<std::string, int, std::string, int, std::string, std::string, std::string>, std::vector<double>>
+      groups;
   for (const auto& c : comps)
-    groups[{c.model, metric_index(c.metric), c.metric, method_rank(c.method), c.method, c.method_point.variant}]
-        .push_back(c.improvement);
+    groups[{c.model, metric_index(c.metric), c.metric, method_rank(c.method), c.method, c.method_point.variant,
+            c.reference}]
+        .push_back(c.delta);
   std::vector<SignSummary> out;
   for (auto& [key, xs] : groups) {
     SignSummary s;
@@ -71,23 +85,24 @@ std::vector<SignSummary> summarize(const std::vector<Comparison>& comps, int boo
     s.metric = std::get<2>(key);
     s.method = std::get<4>(key);
     s.variant = std::get<5>(key);
+    s.reference = std::get<6>(key);
     s.n = static_cast<int>(xs.size());
     double sum = 0;
     for (double x : xs) {
       // Differences below the tables' printed precision count as ties.
       if (std::abs(x) < 1e-9)
         ++s.ties;
-      else if (x > 0)
-        ++s.wins;
+      else if (x < 0)
+        ++s.lower;
       else
-        ++s.losses;
+        ++s.higher;
       sum += x;
     }
     s.mean = sum / s.n;
     std::vector<double> sorted = xs;
     std::sort(sorted.begin(), sorted.end());
     s.median = s.n % 2 ? sorted[s.n / 2] : 0.5 * (sorted[s.n / 2 - 1] + sorted[s.n / 2]);
-    s.sign_p = sign_test_p(s.wins, s.losses);
+    s.sign_p = sign_test_p(s.lower, s.higher);
 
     std::mt19937_64 rng(rng_seed);
     std::uniform_int_distribution<size_t> pick(0, xs.size() - 1);

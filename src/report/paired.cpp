@@ -63,6 +63,65 @@ std::string signed_num(double v, int decimals) {
 
 int decimals_for(const std::string& metric) { return metric_unit(metric).empty() ? 4 : 3; }
 
+// What one seed cannot give, and how to get it (the quickstart and the grid scripts).
+constexpr const char* kOneSeed =
+    "one seed gives no interval; for a 95 % interval run 3 or more seeds: scripts/quickstart.sh --preset study "
+    "or --seeds N, the grid scripts --seeds 0,1,2";
+
+// The verdict sentence, from the numbers alone.
+std::string verdict_sentence(const PairedVerdict& v) {
+  const int dec = decimals_for(v.metric);
+  const std::string unit = metric_unit(v.metric);
+  const std::string mlabel = point_label(PointKey{v.model, v.method, v.variant});
+  std::ostringstream s;
+  s << mlabel << " \xe2\x88\x92 " << method_label(v.reference) << " on " << metric_phrase(v.metric) << ": ";
+  std::string number = signed_num(v.diff.mean, dec) + (unit.empty() ? "" : " " + unit);
+  const std::string over = v.points == 1 ? "" : ", mean over " + std::to_string(v.points) + " points";
+
+  // One seed at every point: the number, the sign count over points, and what one seed cannot say.
+  if (v.seeds == 1 && v.runs == v.points) {
+    s << number << over;
+    if (v.points > 1) s << "; " << mlabel << " lower at " << v.lower_runs << " of " << v.points << " points";
+    s << "; " << kOneSeed << ".";
+    return s.str();
+  }
+
+  if (v.diff.kind != "none") number += " [" + signed_num(v.diff.lo, dec) + ", " + signed_num(v.diff.hi, dec) + "]";
+  const bool mixed = v.points_below > 0 && v.points_above > 0;  // clear effects of both signs
+  if (mixed)
+    s << "depends on the point (mean over points " << number << ")";
+  else if (v.diff.kind == "none")
+    s << number << "; "
+      << (v.seeds == 1 ? "only one seed is shared by every point: " : "no seed is shared by every point: ") << kOneSeed;
+  else if (v.diff.covers_zero())
+    s << "not distinguishable (" << number << " covers 0)";
+  else
+    s << number;
+  auto seeds_at = [](int lower, int of) { return std::to_string(lower) + " of " + std::to_string(of) + " seeds"; };
+  const std::string where = v.points == 1 ? "" : v.points == 2 ? " at both points" : " at every point";
+  // Every point has the same count: the same "lower" out of the same number of seeds.
+  const bool uniform = v.min_lower == v.max_lower && v.min_of == v.max_of;
+  s << "; " << mlabel << " lower in ";
+  if (uniform)
+    s << seeds_at(v.min_lower, v.min_of) << where;
+  else
+    s << v.lower_runs << " of " << v.runs << " seed pairs (per point " << v.min_lower << "/" << v.min_of << " to "
+      << v.max_lower << "/" << v.max_of << ")";
+  if (v.points > 1 && v.diff.kind != "none") {
+    if (mixed)
+      s << "; the interval is below 0 at " << v.points_below << " and above 0 at " << v.points_above << " of "
+        << v.points << " points";
+    else
+      s << "; the interval excludes 0 at " << v.points_excluding_zero << " of " << v.points << " points";
+  }
+  s << " (" << v.points << (v.points == 1 ? " point" : " points") << " × " << v.seeds
+    << (v.seeds == 1 ? " seed" : " seeds");
+  if (v.diff.kind == "t") s << ", 95 % Student t over seeds";
+  if (v.diff.kind == "bootstrap") s << ", 95 % bootstrap over seeds";
+  s << ").";
+  return s.str();
+}
+
 }  // namespace
 
 double student_t_quantile(double q, double df) {
@@ -164,23 +223,22 @@ std::vector<PairedPoint> paired_points(const std::vector<Point>& points, const s
   for (const auto& kd : points) {
     if (kd.key.method != "kd" || !kd.key.variant.empty()) continue;
     for (const auto& m : points)
-      if ((m.key.method == "nll" || m.key.method == "hldc" || m.key.method == "hldf" ||
-           (m.key.method == "kd" && !m.key.variant.empty())) &&
+      if ((m.key.method == "hldc" || m.key.method == "hldf" || (m.key.method == "kd" && !m.key.variant.empty())) &&
           shares_hparams(m.key, kd.key))
         pair_up(m, kd);
     for (const auto& nll : points)
-      if (nll.key.method == "nll" && shares_hparams(nll.key, kd.key)) pair_up(kd, nll);
+      if (nll.key.method == "nll" && nll.key.variant.empty() && shares_hparams(nll.key, kd.key)) pair_up(kd, nll);
   }
   return out;
 }
 
 std::vector<PairedVerdict> paired_verdicts(const std::vector<PairedPoint>& pairs, int bootstrap, uint64_t rng_seed) {
-  // Table order: model, metric, reference (KD comparisons first), method.
+  // Table order: model, metric, KD − NLL first (the baseline comparison), then the methods against KD.
   std::map<std::tuple<std::string, std::string, int, int, std::string, std::string, std::string>,
            std::vector<const PairedPoint*>>
       groups;
   for (const auto& p : pairs)
-    groups[{p.model, p.metric, p.reference == "kd" ? 0 : 1, method_rank(p.method), p.method_point.variant, p.method,
+    groups[{p.model, p.metric, p.reference == "nll" ? 0 : 1, method_rank(p.method), p.method_point.variant, p.method,
             p.reference}]
         .push_back(&p);
   std::vector<PairedVerdict> out;
@@ -208,59 +266,18 @@ std::vector<PairedVerdict> paired_verdicts(const std::vector<PairedPoint>& pairs
     }
     v.seeds = static_cast<int>(common.size());
     v.diff = mean_interval(per_seed, bootstrap, rng_seed);
-    v.min_lower = std::numeric_limits<int>::max();
+    v.min_lower = v.min_of = std::numeric_limits<int>::max();
     for (const PairedPoint* p : pts) {
       const int n = static_cast<int>(p->seeds.size());
       v.points_excluding_zero += p->diff.covers_zero() ? 0 : 1;
       if (!p->diff.covers_zero()) (p->diff.hi < 0 ? v.points_below : v.points_above) += 1;
       v.lower_runs += p->lower;
       v.runs += n;
-      if (p->lower < v.min_lower || (p->lower == v.min_lower && n > v.min_of)) v.min_lower = p->lower, v.min_of = n;
+      if (p->lower < v.min_lower || (p->lower == v.min_lower && n < v.min_of)) v.min_lower = p->lower, v.min_of = n;
       if (p->lower > v.max_lower || (p->lower == v.max_lower && n > v.max_of)) v.max_lower = p->lower, v.max_of = n;
     }
 
-    // The sentence, from the numbers alone.
-    const int dec = decimals_for(v.metric);
-    const std::string unit = metric_unit(v.metric);
-    const std::string mlabel = point_label(PointKey{v.model, v.method, v.variant});
-    const std::string head = mlabel + " \xe2\x88\x92 " + method_label(v.reference) + " on " + metric_phrase(v.metric);
-    std::ostringstream s;
-    std::string number = signed_num(v.diff.mean, dec) + (unit.empty() ? "" : " " + unit);
-    if (v.diff.kind != "none")
-      number += " [" + signed_num(v.diff.lo, dec) + ", " + signed_num(v.diff.hi, dec) + "]";
-    s << head << ": ";
-    const bool mixed = v.points_below > 0 && v.points_above > 0;  // clear effects of both signs
-    if (mixed)
-      s << "depends on the point (mean over points " << number << ")";
-    else if (v.diff.kind == "none")
-      s << number << " (" << (v.seeds == 1 ? "one seed" : "no seed shared by every point")
-        << ": no interval; run more seeds)";
-    else if (v.diff.covers_zero())
-      s << "not distinguishable (" << number << " covers 0)";
-    else
-      s << number;
-    auto seeds_at = [](int lower, int of) { return std::to_string(lower) + " of " + std::to_string(of) + " seeds"; };
-    const std::string where = v.points == 1 ? "" : v.points == 2 ? " at both points" : " at every point";
-    const bool uniform = v.min_lower == v.max_lower && v.min_of == v.max_of;
-    s << "; " << mlabel << " lower in ";
-    if (uniform)
-      s << seeds_at(v.min_lower, v.min_of) << where;
-    else
-      s << v.lower_runs << " of " << v.runs << " seed pairs (per point " << v.min_lower << "/" << v.min_of << " to "
-        << v.max_lower << "/" << v.max_of << ")";
-    if (v.points > 1) {
-      if (mixed)
-        s << "; the interval is below 0 at " << v.points_below << " and above 0 at " << v.points_above << " of "
-          << v.points << " points";
-      else
-        s << "; the interval excludes 0 at " << v.points_excluding_zero << " of " << v.points << " points";
-    }
-    s << " (" << v.points << (v.points == 1 ? " point" : " points") << " × " << v.seeds
-      << (v.seeds == 1 ? " seed" : " seeds");
-    if (v.diff.kind == "t") s << ", 95 % Student t over seeds";
-    if (v.diff.kind == "bootstrap") s << ", 95 % bootstrap over seeds";
-    s << ").";
-    v.sentence = s.str();
+    v.sentence = verdict_sentence(v);
     out.push_back(std::move(v));
   }
   return out;

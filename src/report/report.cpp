@@ -8,12 +8,16 @@
 #include <ctime>
 #include <filesystem>
 #include <sstream>
+#include <stdexcept>
+#include <tuple>
 
 #include "hld/report/compare.h"
 #include "hld/report/curves.h"
+#include "hld/report/curve_figures.h"
 #include "hld/report/figures.h"
 #include "hld/report/metrics.h"
 #include "hld/report/paired.h"
+#include "hld/report/paper_compare.h"
 #include "hld/report/paper_results.h"
 #include "hld/report/tables.h"
 #include "hld/util/error.h"
@@ -76,147 +80,69 @@ std::string compute_note(const std::vector<Point>& pts) {
   return o.str();
 }
 
-// Markdown cell "ours / paper".
-std::string pair_cell(const double* ours, const double* paper) { return fmt_metric(ours) + " / " + fmt_metric(paper); }
+// The report's conventions, stated once at the top of report.md.
+constexpr const char* kConventions =
+    "- Lower is better everywhere: log-perplexity in nats, error = 1 − accuracy; \"—\": metric not evaluated.\n"
+    "- **Δ = method − reference**, so **Δ < 0: the method is better**. Each comparison is made once: KD against "
+    "NLL (Δ = KD − NLL), every other method (HLDC, HLDF, KD variants) against KD (e.g. Δ = HLDF − KD). Every "
+    "table, sentence and CSV of this report (`delta`, `mean_diff`, `mean`) uses this Δ; the paper's Figures 2–4 "
+    "plot −Δ (\"improvement over KD\").";
 
-struct PaperSection {
-  std::string markdown;
-  Table csv;
-};
+// Order of comparisons in every table: KD − NLL first (the baseline), then the methods against
+// KD in table order; points keep their grid order.
+template <typename T>
+void in_table_order(std::vector<T>& v) {
+  std::stable_sort(v.begin(), v.end(), [](const T& a, const T& b) {
+    auto rank = [](const T& c) {
+      return std::make_tuple(c.reference == "nll" ? 0 : 1, method_rank(c.method), c.method_point.variant);
+    };
+    return rank(a) < rank(b);
+  });
+}
 
-PaperSection paper_section(const std::vector<Point>& ours, const std::string& model, const std::string& metric,
-                           const Point* teacher, const std::string& size, int bootstrap, uint64_t seed) {
-  PaperSection out;
-  const std::vector<RunRecord> paper_records = paper_runs(size);
-  const auto paper_pts = group_points(paper_records);
-  const auto table2 = paper_table2(size);
+// What each kind of figure shows, below the figures.
+constexpr const char* kFigureGuide =
+    "- `*_curves.png`: held-out loss (left) and train NLL (right) against training FLOPs for each method's best "
+    "point, mean over seeds with the min–max band; a dashed vertical line marks where HLDF's phase 1 (hidden-layer "
+    "hints only) ends and its KD phase begins.\n"
+    "- `*_hist.png`: Δ at each shared hyper-parameter point (HLDC − KD, HLDF − KD; KD − NLL when there is no HLD "
+    "run), bars left of the dashed line at 0 are points where the method is better.\n"
+    "- `*_scatter.png`: each method's value against KD's at the same point (NLL, HLDC, HLDF); below the diagonal "
+    "the method is lower than KD.\n";
+
+// The same, in one line for the terminal.
+constexpr const char* kConsoleConvention =
+    "Δ = method − reference, Δ < 0: the method is better (KD is compared with NLL, every other method with KD).";
+
+// Draws the figures, warns about each one gnuplot could not draw (by name), and returns the
+// Markdown that shows them and names the missing ones.
+std::string figures_section(const std::vector<Comparison>& pointwise_all, const std::vector<Curve>& curves,
+                            const ReportOptions& opt, ReportResult& res) {
   std::ostringstream md;
-  md << "### Beside the paper (" << size << " student: Tables 2 and " << (size == "123m" ? "4" : "5") << ")\n\n";
-
-  // Best per method: ours (by our selection metric) / the paper's Table 2.
-  const auto ids = table2_metric_ids();
-  Table best;
-  best.header = {"Method"};
-  for (const auto& id : ids) best.header.push_back(metric_spec(id).header + " (ours / paper)");
-  auto paper_row = [&](const std::string& m) -> const PaperBestRow* {
-    for (const auto& r : table2)
-      if (r.method == m) return &r;
-    return nullptr;
-  };
-  const auto ours_best = best_points(ours, metric);
-  for (const char* m : {"teacher", "nll", "kd", "hldc", "hldf"}) {
-    const Point* mine = nullptr;
-    if (std::string(m) == "teacher") mine = teacher;
-    for (const Point* p : ours_best)
-      if (p->key.method == m && p->key.variant.empty()) mine = p;
-    const PaperBestRow* pr = paper_row(m);
-    std::vector<std::string> row = {method_label(m)};
-    for (const auto& id : ids) {
-      const double* a = nullptr;
-      if (mine && mine->mean.count(id)) a = &mine->mean.at(id);
-      const double* b = pr && pr->metrics.count(id) ? &pr->metrics.at(id) : nullptr;
-      row.push_back(pair_cell(a, b));
-    }
-    best.add(row);
+  md << "## Figures\n\n";
+  if (!gnuplot_available(opt.gnuplot)) {
+    spdlog::warn("report: '{}' not found; no figures drawn (install gnuplot-nox)", opt.gnuplot);
+    res.figure_failures.push_back("every figure: gnuplot '" + opt.gnuplot + "' not found");
+    md << "_Not drawn: gnuplot (`" << opt.gnuplot << "`) was not found; install gnuplot-nox and re-run._\n\n";
+    return md.str();
   }
-  md << "Best hyper-parameters per method (ours selected by "
-     << (metric.empty() ? std::string("—") : metric_spec(metric).header) << "; paper: Table 2):\n\n"
-     << best.markdown() << "\n";
-
-  // Sign counts over the shared grid, ours vs the paper's own Table 4/5 rows.
-  const auto ours_sum = summarize(pointwise(ours, metric.empty() ? "c4" : metric), bootstrap, seed);
-  const auto paper_sum = summarize(pointwise(paper_pts, "c4"), bootstrap, seed);
-  Table signs;
-  signs.header = {"Method", "ours: beats KD / n", "ours: mean Δ", "paper (C4): beats KD / n", "paper: mean Δ"};
-  for (const char* m : {"nll", "hldc", "hldf"}) {
-    std::vector<std::string> row = {method_label(m), "—", "—", "—", "—"};
-    for (const auto& s : ours_sum)
-      if (s.method == m) {
-        row[1] = std::to_string(s.wins) + " / " + std::to_string(s.n);
-        row[2] = fmt("%+.4f", s.mean);
-      }
-    for (const auto& s : paper_sum)
-      if (s.method == m) {
-        row[3] = std::to_string(s.wins) + " / " + std::to_string(s.n);
-        row[4] = fmt("%+.4f", s.mean);
-      }
-    signs.add(row);
+  const std::string dir = (fs::path(opt.out_dir) / "figures").string();
+  FigureSet all = write_curve_figures(curves, dir, opt.gnuplot);
+  FigureSet cmp = write_figures(pointwise_all, dir, opt.gnuplot);
+  all.made.insert(all.made.end(), cmp.made.begin(), cmp.made.end());
+  all.failed.insert(all.failed.end(), cmp.failed.begin(), cmp.failed.end());
+  res.figures = all.made;
+  for (const auto& f : all.made)
+    md << "![" << fs::path(f).stem().string() << "](figures/" << fs::path(f).filename().string() << ")\n";
+  if (!all.made.empty()) md << "\n" << kFigureGuide;
+  if (!all.failed.empty()) md << "\n**Not drawn** (gnuplot failed; the tables above do not depend on it):\n\n";
+  for (const auto& f : all.failed) {
+    spdlog::warn("report: figure {} not drawn: {}", f.name, f.error);
+    res.figure_failures.push_back(f.name + ": " + f.error);
+    md << "- `" << f.name << ".png`: " << f.error << "\n";
   }
-  md << "Improvement over KD at shared hyper-parameters:\n\n" << signs.markdown() << "\n";
-
-  // Grid points present in both.
-  Table pts;
-  pts.header = {"Method", "η", "P1", "α", "τ", "γ", "C4 ours", "C4 paper", "Δ (ours − paper)"};
-  out.csv.header = {"model", "method", "lr", "p1", "alpha", "temperature", "gamma"};
-  for (const auto& id : paper_metric_ids()) {
-    out.csv.header.push_back(id + "_ours");
-    out.csv.header.push_back(id + "_paper");
-  }
-  for (const auto& p : ours) {
-    for (const auto& q : paper_pts) {
-      PointKey a = p.key, b = q.key;
-      b.model = a.model;
-      if (!(a == b)) continue;
-      const double* c4a = p.mean.count("c4") ? &p.mean.at("c4") : nullptr;
-      const double* c4b = q.mean.count("c4") ? &q.mean.at("c4") : nullptr;
-      const auto& k = p.key;
-      auto hp = [](double v, bool applies) { return applies ? fmt_hparam(v) : std::string(); };
-      const bool kdlike = k.method != "nll";
-      pts.add({point_label(k), fmt_hparam(k.lr), hp(k.p1, k.method == "hldf"), hp(k.alpha, kdlike),
-               hp(k.temperature, kdlike), hp(k.gamma, k.method == "hldc"), fmt_metric(c4a), fmt_metric(c4b),
-               c4a && c4b ? fmt("%+.3f", *c4a - *c4b) : "—"});
-      std::vector<std::string> row = {model,
-                                      k.method,
-                                      fmt_hparam(k.lr),
-                                      hp(k.p1, k.method == "hldf"),
-                                      hp(k.alpha, kdlike),
-                                      hp(k.temperature, kdlike),
-                                      hp(k.gamma, k.method == "hldc")};
-      for (const auto& id : paper_metric_ids()) {
-        row.push_back(p.mean.count(id) ? fmt("%.6g", p.mean.at(id)) : "");
-        row.push_back(q.mean.count(id) ? fmt("%.6g", q.mean.at(id)) : "");
-      }
-      out.csv.add(row);
-    }
-  }
-  md << "Grid points present in both (" << pts.rows.size() << " of the paper's " << paper_pts.size() << "):\n\n"
-     << pts.markdown() << "\n";
-  out.markdown = md.str();
-  return out;
-}
-
-// "− − +": per-seed signs of method − reference, in seed order.
-std::string signs(const PairedPoint& p) {
-  std::string out;
-  for (double d : p.diffs) out += std::string(out.empty() ? "" : " ") + (std::abs(d) < 1e-9 ? "0" : d < 0 ? "−" : "+");
-  return out;
-}
-
-Table paired_table(const std::vector<PairedPoint>& pairs, bool precise) {
-  Table t;
-  t.header = {"Method", "vs", "Point", "Metric", "Seeds", "Mean Δ (method − ref)", "95 % interval", "Interval",
-              "Per-seed signs"};
-  if (precise) t.header = {"model", "metric", "method", "reference", "point", "seeds", "n", "mean_diff", "ci_lo", "ci_hi",
-                           "interval", "lower", "higher", "ties", "diffs"};
-  for (const auto& p : pairs) {
-    std::string seeds, diffs;
-    for (size_t i = 0; i < p.seeds.size(); ++i) {
-      seeds += (i ? " " : "") + std::to_string(p.seeds[i]);
-      diffs += (i ? " " : "") + fmt("%.6g", p.diffs[i]);
-    }
-    const bool has = p.diff.kind != "none";
-    if (precise)
-      t.add({p.model, p.metric, point_id(p.method_point), p.reference, describe_point(p.method_point), seeds,
-             std::to_string(p.diff.n), fmt("%.6g", p.diff.mean), has ? fmt("%.6g", p.diff.lo) : "",
-             has ? fmt("%.6g", p.diff.hi) : "", p.diff.kind, std::to_string(p.lower), std::to_string(p.higher),
-             std::to_string(p.ties), diffs});
-    else
-      t.add({point_label(p.method_point), method_label(p.reference), describe_point(p.method_point),
-             metric_spec(p.metric).header, std::to_string(p.diff.n), fmt("%+.4f", p.diff.mean),
-             has ? "[" + fmt("%+.4f", p.diff.lo) + ", " + fmt("%+.4f", p.diff.hi) + "]" : "—",
-             p.diff.kind == "t" ? "Student t" : p.diff.kind, signs(p)});
-  }
-  return t;
+  md << "\n";
+  return md.str();
 }
 
 }  // namespace
@@ -231,9 +157,7 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
   res.runs = static_cast<int>(runs.size());
   for (const auto& r : runs) res.finished += r.finished ? 1 : 0;
 
-  std::vector<RunRecord> students;
-  for (const auto& r : runs) students.push_back(r);
-  const auto points = group_points(students);
+  const auto points = group_points(runs);
   const Point teacher = teacher_point(teachers);
   const Point* teacher_ptr = teachers.empty() ? nullptr : &teacher;
 
@@ -243,8 +167,9 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
   std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
   md << "# hld-train report\n\n"
      << res.runs << " runs (" << res.finished << " evaluated), " << teachers.size() << " teacher run(s); written "
-     << date << ".\nLower is better everywhere: log-perplexity in nats, error = 1 − accuracy. "
-     << "\"—\": metric not evaluated. Δ = KD − method (> 0: the method beats KD).\n\n";
+     << date << ".\n\n"
+     << kConventions << "\n\n";
+  summary << kConsoleConvention << "\n";
   if (res.finished < res.runs) {
     md << "Not evaluated yet (no eval.json):";
     for (const auto& r : runs)
@@ -252,9 +177,10 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
     md << "\n\n";
   }
 
-  Table runs_csv, best_csv, imp_csv, sign_csv, paper_csv_table, paired_csv, verdict_csv, curves_csv, teacher_cost_csv;
-  verdict_csv.header = {"model", "metric", "method", "reference", "points", "seeds", "mean_diff", "ci_lo", "ci_hi",
-                        "interval", "lower_runs", "runs", "sentence"};
+  Table runs_csv, best_csv, pointwise_csv, sign_csv, paper_csv_table, paired_csv, verdict_csv, curves_csv,
+      teacher_cost_csv;
+  verdict_csv.header = {"model", "metric", "method",   "reference",  "points", "seeds",   "mean_diff",
+                        "ci_lo", "ci_hi",  "interval", "lower_runs", "runs",   "sentence"};
   curves_csv.header = {"model", "method", "point", "kind", "step", "flops", "mean", "min", "max", "runs"};
   std::vector<Comparison> all_pointwise;
   std::vector<Curve> curves;
@@ -279,6 +205,7 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
     std::vector<PairedPoint> paired;
     for (const auto& id : shown_metrics(pts, false, false)) {
       auto pp = paired_points(pts, id, opt.bootstrap, opt.seed);
+      in_table_order(pp);
       paired.insert(paired.end(), pp.begin(), pp.end());
     }
     append_rows(paired_csv, paired_table(paired, true));
@@ -287,9 +214,9 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
       md << "No pairs: needs KD runs and NLL/HLDC/HLDF runs at the same (η, τ, α) and seed.\n\n";
     } else {
       const auto verdicts = paired_verdicts(paired, opt.bootstrap, opt.seed);
-      md << "Runs paired by seed (same seed: same data order and initialisation); Δ = method − reference, "
-            "below 0: the method is better. Interval: Student t over seeds (bootstrap over seeds from 5 seeds); "
-            "over several points, each seed's Δ is averaged over the points first.\n\n";
+      md << "Runs paired by seed (same seed: same data order and initialisation), Δ per seed. Interval: Student t "
+            "over seeds (bootstrap over seeds from 5 seeds); over several points, each seed's Δ is averaged over "
+            "the points first.\n\n";
       for (const auto& v : verdicts)
         if (v.metric == sel) {
           md << "- " << v.sentence << "\n";
@@ -301,9 +228,10 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
       md << "\n" << paired_table(shown, false).markdown() << "\n";
       for (const auto& v : verdicts) {
         const bool has = v.diff.kind != "none";
-        verdict_csv.add({v.model, v.metric, point_id(PointKey{v.model, v.method, v.variant}), v.reference, std::to_string(v.points), std::to_string(v.seeds),
-                         fmt("%.6g", v.diff.mean), has ? fmt("%.6g", v.diff.lo) : "", has ? fmt("%.6g", v.diff.hi) : "",
-                         v.diff.kind, std::to_string(v.lower_runs), std::to_string(v.runs), v.sentence});
+        verdict_csv.add({v.model, v.metric, point_id(PointKey{v.model, v.method, v.variant}), v.reference,
+                         std::to_string(v.points), std::to_string(v.seeds), fmt("%.6g", v.diff.mean),
+                         has ? fmt("%.6g", v.diff.lo) : "", has ? fmt("%.6g", v.diff.hi) : "", v.diff.kind,
+                         std::to_string(v.lower_runs), std::to_string(v.runs), v.sentence});
       }
     }
 
@@ -325,20 +253,21 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
       append_rows(teacher_cost_csv, tc.csv);
     }
 
-    // Pointwise improvement over KD (Figures 2–7 data) on every metric that has pairs.
+    // Pointwise comparisons at shared hyper-parameters (Figures 2–7 data) on every metric.
     std::vector<Comparison> pw;
     for (const auto& id : shown_metrics(pts, false, false)) {
       auto c = pointwise(pts, id);
+      in_table_order(c);
       pw.insert(pw.end(), c.begin(), c.end());
     }
     all_pointwise.insert(all_pointwise.end(), pw.begin(), pw.end());
-    md << "### Improvement over KD at shared hyper-parameters (Figures 2–7 data)\n\n";
+    md << "### Shared hyper-parameters, point by point (Figures 2–7 data)\n\n";
     if (pw.empty()) {
       md << "No pairs: needs KD runs and NLL/HLDC/HLDF runs at the same (η, τ, α).\n\n";
     } else {
       const auto sums = summarize(pw, opt.bootstrap, opt.seed);
-      md << "Per hyper-parameter point (seed means): sign count, exact two-sided sign test, bootstrap "
-            "interval of the mean Δ.\n\n"
+      md << "Per hyper-parameter point (means over seeds): how often the method is lower than its reference, an "
+            "exact two-sided sign test, and a bootstrap interval of the mean Δ over the points.\n\n"
          << summary_table(sums, false).markdown() << "\n";
       append_rows(sign_csv, summary_table(sums, true));
       std::vector<Comparison> detail;
@@ -346,8 +275,8 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
         if (c.metric == sel) detail.push_back(c);
       if (!detail.empty())
         md << "Each pair on " << metric_spec(sel).header << ":\n\n"
-           << improvement_table(detail, false).markdown() << "\n";
-      append_rows(imp_csv, improvement_table(pw, true));
+           << pointwise_table(detail, false).markdown() << "\n";
+      append_rows(pointwise_csv, pointwise_table(pw, true));
     }
 
     md << "### All runs (Tables 4/5 layout)\n\n" << runs_table(pts, false).markdown() << "\n";
@@ -360,24 +289,8 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
     }
   }
 
-  // Figures.
-  const std::string fig_dir = (fs::path(opt.out_dir) / "figures").string();
-  if (opt.figures && (!all_pointwise.empty() || !curves.empty())) {
-    if (gnuplot_available(opt.gnuplot)) {
-      res.figures = write_curve_figures(curves, fig_dir, opt.gnuplot);
-      if (!all_pointwise.empty())
-        for (const auto& f : write_figures(all_pointwise, fig_dir, opt.gnuplot)) res.figures.push_back(f);
-      if (!res.figures.empty()) {
-        md << "## Figures\n\n";
-        for (const auto& f : res.figures)
-          md << "![" << fs::path(f).stem().string() << "](figures/" << fs::path(f).filename().string() << ")\n";
-        md << "\n";
-      }
-    } else {
-      spdlog::warn("report: '{}' not found; skipping figures (install gnuplot-nox)", opt.gnuplot);
-      md << "_Figures skipped: gnuplot not found._\n";
-    }
-  }
+  if (opt.figures && (!all_pointwise.empty() || !curves.empty()))
+    md << figures_section(all_pointwise, curves, opt, res);
 
   auto put = [&](const std::string& name, const std::string& text) {
     const std::string path = (fs::path(opt.out_dir) / name).string();
@@ -387,7 +300,7 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
   put("report.md", md.str());
   put("runs.csv", runs_csv.csv());
   put("best.csv", best_csv.csv());
-  put("improvement.csv", imp_csv.header.empty() ? improvement_table({}, true).csv() : imp_csv.csv());
+  put("pointwise.csv", pointwise_csv.header.empty() ? pointwise_table({}, true).csv() : pointwise_csv.csv());
   put("sign_tests.csv", sign_csv.header.empty() ? summary_table({}, true).csv() : sign_csv.csv());
   put("paired.csv", paired_csv.header.empty() ? paired_table({}, true).csv() : paired_csv.csv());
   put("verdicts.csv", verdict_csv.csv());
@@ -396,6 +309,12 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
   if (!paper_size_arg.empty()) put("paper_comparison.csv", paper_csv_table.csv());
   for (const auto& f : res.figures) res.files.push_back(f);
   res.summary = summary.str();
+  if (opt.strict && !res.figure_failures.empty()) {
+    std::string names;
+    for (const auto& f : res.figure_failures) names += (names.empty() ? "" : "; ") + f;
+    throw std::runtime_error("report --strict: " + std::to_string(res.figure_failures.size()) +
+                             " figure(s) not drawn (the tables are written): " + names);
+  }
   return res;
 }
 

@@ -2,6 +2,7 @@
 #include "hld/report/tables.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "hld/report/metrics.h"
@@ -35,6 +36,13 @@ bool has(const std::string& method, const char* hp) {
 }
 
 std::string hp_cell(const PointKey& k, const char* hp, double v) { return has(k.method, hp) ? fmt_hparam(v) : ""; }
+
+// "− − +": per-seed signs of Δ, in seed order.
+std::string signs(const PairedPoint& p) {
+  std::string out;
+  for (double d : p.diffs) out += std::string(out.empty() ? "" : " ") + (std::abs(d) < 1e-9 ? "0" : d < 0 ? "−" : "+");
+  return out;
+}
 
 }  // namespace
 
@@ -81,7 +89,8 @@ std::vector<const Point*> best_points(const std::vector<Point>& points, const st
   std::vector<std::pair<std::string, std::string>> kinds;
   for (const char* method : {"nll", "kd", "hldc", "hldf"})
     for (const auto& p : points)
-      if (p.key.method == method && std::find(kinds.begin(), kinds.end(), std::pair{p.key.method, p.key.variant}) == kinds.end())
+      if (p.key.method == method &&
+          std::find(kinds.begin(), kinds.end(), std::pair{p.key.method, p.key.variant}) == kinds.end())
         kinds.emplace_back(p.key.method, p.key.variant);
   std::stable_sort(kinds.begin(), kinds.end(), [](const auto& a, const auto& b) {
     return method_rank(a.first) != method_rank(b.first) ? method_rank(a.first) < method_rank(b.first)
@@ -210,8 +219,7 @@ Table best_table(const std::vector<Point>& points, const std::string& metric, co
   };
   if (teacher) t.add(point_row(*teacher, precise ? "teacher" : "Teacher"));
   const size_t first_student = t.rows.size();
-  for (const Point* p : best)
-    t.add(point_row(*p, precise ? point_id(p->key) : point_label(p->key)));
+  for (const Point* p : best) t.add(point_row(*p, precise ? point_id(p->key) : point_label(p->key)));
 
   if (!precise) {  // bold the best student value of each metric column
     for (size_t c = 0; c < metrics.size(); ++c) {
@@ -232,28 +240,30 @@ Table best_table(const std::vector<Point>& points, const std::string& metric, co
   return t;
 }
 
-Table improvement_table(const std::vector<Comparison>& comps, bool precise) {
+Table pointwise_table(const std::vector<Comparison>& comps, bool precise) {
   Table t;
   if (precise)
-    t.header = {"model", "metric", "method", "lr", "alpha", "temperature", "gamma", "p1", "kd", "value", "improvement"};
+    t.header = {"model", "metric", "method", "reference",       "lr",   "alpha", "temperature",
+                "gamma", "p1",     "value",  "reference_value", "delta"};
   else
-    t.header = {"Method", "η", "α", "τ", "γ", "P1", "KD", "method", "KD − method"};
+    t.header = {"Comparison", "η", "α", "τ", "γ", "P1", "Method", "Reference", "Δ"};
   for (const auto& c : comps) {
     const auto& k = c.method_point;
+    // The KD point of the pair names its α and τ (NLL has none of its own).
+    const PointKey& kd = c.reference == "kd" ? c.reference_point : c.method_point;
     std::vector<std::string> r;
     if (precise)
-      r = {c.model, c.metric, point_id(c.method_point)};
+      r = {c.model, c.metric, point_id(c.method_point), point_id(c.reference_point)};
     else
-      r = {point_label(c.method_point)};
-    // NLL has no α/τ of its own: show the KD point's, which identify the pair.
+      r = {comparison_label(c.method_point, c.reference)};
     r.push_back(fmt_hparam(k.lr));
-    r.push_back(fmt_hparam(c.kd_point.alpha));
-    r.push_back(fmt_hparam(c.kd_point.temperature));
+    r.push_back(fmt_hparam(kd.alpha));
+    r.push_back(fmt_hparam(kd.temperature));
     r.push_back(hp_cell(k, "gamma", k.gamma));
     r.push_back(hp_cell(k, "p1", k.p1));
-    r.push_back(fmt(precise ? "%.6g" : "%.3f", c.kd));
     r.push_back(fmt(precise ? "%.6g" : "%.3f", c.value));
-    r.push_back(fmt(precise ? "%.6g" : "%+.3f", c.improvement));
+    r.push_back(fmt(precise ? "%.6g" : "%.3f", c.reference_value));
+    r.push_back(fmt(precise ? "%.6g" : "%+.3f", c.delta));
     t.add(r);
   }
   return t;
@@ -262,29 +272,30 @@ Table improvement_table(const std::vector<Comparison>& comps, bool precise) {
 Table summary_table(const std::vector<SignSummary>& sums, bool precise) {
   Table t;
   if (precise)
-    t.header = {"model", "metric", "method", "n",      "wins",  "losses",
-                "ties",  "mean",   "median", "sign_p", "ci_lo", "ci_hi"};
+    t.header = {"model", "metric", "method", "reference", "n",     "lower", "higher",
+                "ties",  "mean",   "median", "sign_p",    "ci_lo", "ci_hi"};
   else
     t.header = {"Model",
                 "Metric",
-                "Method",
+                "Comparison",
                 "n",
-                "beats KD",
-                "loses",
+                "method lower",
+                "higher",
                 "ties",
                 "mean Δ",
                 "median Δ",
                 "sign test p",
-                "95% bootstrap CI of mean Δ"};
+                "95 % bootstrap interval of the mean Δ"};
   for (const auto& s : sums) {
-    std::vector<std::string> r = {s.model,
-                                  precise ? s.metric : metric_spec(s.metric).header,
-                                  precise ? point_id(PointKey{s.model, s.method, s.variant})
-                                          : point_label(PointKey{s.model, s.method, s.variant}),
-                                  std::to_string(s.n),
-                                  std::to_string(s.wins),
-                                  std::to_string(s.losses),
-                                  std::to_string(s.ties)};
+    const PointKey k{s.model, s.method, s.variant};
+    std::vector<std::string> r = {s.model, precise ? s.metric : metric_spec(s.metric).header};
+    if (precise) {
+      r.push_back(point_id(k));
+      r.push_back(s.reference);
+    } else {
+      r.push_back(comparison_label(k, s.reference));
+    }
+    for (int v : {s.n, s.lower, s.higher, s.ties}) r.push_back(std::to_string(v));
     if (precise) {
       for (double v : {s.mean, s.median, s.sign_p, s.ci_lo, s.ci_hi}) r.push_back(fmt("%.6g", v));
     } else {
@@ -294,6 +305,33 @@ Table summary_table(const std::vector<SignSummary>& sums, bool precise) {
       r.push_back("[" + fmt("%+.4f", s.ci_lo) + ", " + fmt("%+.4f", s.ci_hi) + "]");
     }
     t.add(r);
+  }
+  return t;
+}
+
+Table paired_table(const std::vector<PairedPoint>& pairs, bool precise) {
+  Table t;
+  t.header = {"Comparison", "Point", "Metric", "Seeds", "Mean Δ", "95 % interval", "Interval", "Per-seed signs of Δ"};
+  if (precise)
+    t.header = {"model", "metric", "method",   "reference", "point",  "seeds", "n",    "mean_diff",
+                "ci_lo", "ci_hi",  "interval", "lower",     "higher", "ties",  "diffs"};
+  for (const auto& p : pairs) {
+    std::string seeds, diffs;
+    for (size_t i = 0; i < p.seeds.size(); ++i) {
+      seeds += (i ? " " : "") + std::to_string(p.seeds[i]);
+      diffs += (i ? " " : "") + fmt("%.6g", p.diffs[i]);
+    }
+    const bool has_interval = p.diff.kind != "none";
+    if (precise)
+      t.add({p.model, p.metric, point_id(p.method_point), p.reference, describe_point(p.method_point), seeds,
+             std::to_string(p.diff.n), fmt("%.6g", p.diff.mean), has_interval ? fmt("%.6g", p.diff.lo) : "",
+             has_interval ? fmt("%.6g", p.diff.hi) : "", p.diff.kind, std::to_string(p.lower), std::to_string(p.higher),
+             std::to_string(p.ties), diffs});
+    else
+      t.add({comparison_label(p.method_point, p.reference), describe_point(p.method_point),
+             metric_spec(p.metric).header, std::to_string(p.diff.n), fmt("%+.4f", p.diff.mean),
+             has_interval ? "[" + fmt("%+.4f", p.diff.lo) + ", " + fmt("%+.4f", p.diff.hi) + "]" : "— (one seed)",
+             p.diff.kind == "t" ? "Student t" : p.diff.kind, signs(p)});
   }
   return t;
 }

@@ -64,13 +64,13 @@ TEST(ReportPaired, VerdictSentencesComeFromTheNumbers) {
   for (uint64_t s = 0; s < 3; ++s) {
     runs.push_back(run("nll", s, kd[s] + 0.30 + 0.01 * s));
     runs.push_back(run("kd", s, kd[s]));
-    runs.push_back(run("hldf", s, kd[s] - 0.15 + 0.01 * s));  // lower in every seed
+    runs.push_back(run("hldf", s, kd[s] - 0.15 + 0.01 * s));          // lower in every seed
     runs.push_back(run("hldc", s, kd[s] + (s == 1 ? -0.02 : 0.02)));  // mixed signs
   }
   const auto pairs = paired_points(group_points(runs), "valid");
-  ASSERT_EQ(pairs.size(), 4u);  // nll, hldc, hldf vs KD; KD vs NLL
+  ASSERT_EQ(pairs.size(), 3u);  // hldc, hldf vs KD; KD vs NLL (each comparison once: no NLL vs KD)
   const auto verdicts = paired_verdicts(pairs);
-  ASSERT_EQ(verdicts.size(), 4u);
+  ASSERT_EQ(verdicts.size(), 3u);
   for (const auto& v : verdicts) {
     EXPECT_EQ(v.seeds, 3) << v.sentence;
     EXPECT_LE(v.diff.lo, v.diff.mean);
@@ -79,7 +79,9 @@ TEST(ReportPaired, VerdictSentencesComeFromTheNumbers) {
       EXPECT_NEAR(v.diff.mean, -0.14, 1e-9);
       EXPECT_EQ(v.lower_runs, 3);
       EXPECT_EQ(v.sentence.find("not distinguishable"), std::string::npos) << v.sentence;
-      EXPECT_NE(v.sentence.find("HLDF \xe2\x88\x92 KD on held-out loss: \xe2\x88\x92" "0.140 nats ["), std::string::npos)
+      EXPECT_NE(v.sentence.find("HLDF \xe2\x88\x92 KD on held-out loss: \xe2\x88\x92"
+                                "0.140 nats ["),
+                std::string::npos)
           << v.sentence;
       EXPECT_NE(v.sentence.find("lower in 3 of 3 seeds"), std::string::npos) << v.sentence;
     }
@@ -91,7 +93,14 @@ TEST(ReportPaired, VerdictSentencesComeFromTheNumbers) {
     if (v.method == "kd") {
       EXPECT_EQ(v.reference, "nll");
       EXPECT_LT(v.diff.hi, 0) << v.sentence;
+      EXPECT_NEAR(v.diff.mean, -0.31, 1e-9);  // KD − NLL: −(0.30 + 0.01 s) averaged over s = 0, 1, 2
+      EXPECT_EQ(v.sentence.rfind("KD \xe2\x88\x92 NLL on held-out loss: \xe2\x88\x92"
+                                 "0.310 nats [",
+                                 0),
+                0u)
+          << v.sentence;
     }
+    EXPECT_NE(v.method, "nll") << "NLL is the reference of KD, never compared with KD a second time";
   }
 }
 
@@ -110,38 +119,56 @@ TEST(ReportPaired, ClearEffectsOfBothSignsSayItDependsOnThePoint) {
   EXPECT_NE(v[0].sentence.find("below 0 at 1 and above 0 at 1 of 2 points"), std::string::npos) << v[0].sentence;
 }
 
-TEST(ReportPaired, OneSeedSaysThereIsNoInterval) {
+TEST(ReportPaired, OneSeedSaysThereIsNoIntervalAndHowToGetOne) {
   const std::vector<RunRecord> runs = {run("kd", 0, 3.5), run("hldf", 0, 3.4)};
   const auto v = paired_verdicts(paired_points(group_points(runs), "valid"));
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].diff.kind, "none");
-  EXPECT_NE(v[0].sentence.find("one seed: no interval"), std::string::npos) << v[0].sentence;
+  EXPECT_EQ(v[0].sentence,
+            "HLDF \xe2\x88\x92 KD on held-out loss: \xe2\x88\x92"
+            "0.100 nats; one seed gives no interval; for a 95 % "
+            "interval run 3 or more seeds: scripts/quickstart.sh --preset study or --seeds N, the grid scripts "
+            "--seeds 0,1,2.");
 }
 
-// A run folder with a metrics.jsonl: train records every step, held-out every 2 steps.
-void write_curve_run(const std::string& dir, const testing::FakeRun& fr, const std::vector<double>& valid,
-                     double flops_per_step, int phase1_steps = 0, const std::string& cache = "") {
-  testing::write_run(dir, fr);
-  if (!cache.empty()) {
-    std::string y = util::read_file(dir + "/config.yaml");
-    y += "teacher:\n  checkpoint: " + (fs::path(dir).parent_path() / "teacher").string() + "\n  source: cache\n  cache: " +
-         cache + "\n";
-    util::write_file_atomic(dir + "/config.yaml", y);
-  }
-  std::string lines = "{\"step\": 1, \"phase\": \"train\", \"flops/spent\": 1e9, \"train/loss\"";  // torn line
-  lines += "\n";
-  for (size_t i = 0; i < valid.size(); ++i) {
-    const int64_t step = static_cast<int64_t>(2 * (i + 1));
-    const double f = step * flops_per_step;
-    const std::string phase = step <= phase1_steps ? "hint" : (phase1_steps ? "kd" : "train");
-    lines += "{\"step\": " + std::to_string(step) + ", \"phase\": \"" + phase + "\", \"flops/spent\": " +
-             std::to_string(f) + ", \"train/loss\": " + std::to_string(valid[i] + 0.2) + ", \"train/nll\": " +
-             std::to_string(valid[i] + 0.1) + "}\n";
-    lines += "{\"step\": " + std::to_string(step) + ", \"valid/loss\": " + std::to_string(valid[i]) +
-             ", \"flops/spent\": " + std::to_string(f) + "}\n";
-  }
-  util::write_file_atomic(dir + "/metrics.jsonl", lines);
+TEST(ReportPaired, UnevenSeedsAreCountedPerPoint) {
+  // α 0.5 with seeds 0 and 1, α 0.9 with seed 0 only: one seed is shared by every point.
+  std::vector<RunRecord> runs = {run("kd", 0, 3.5, 0.5),   run("kd", 1, 3.6, 0.5),   run("kd", 0, 3.5, 0.9),
+                                 run("hldc", 0, 3.6, 0.5), run("hldc", 1, 3.7, 0.5), run("hldc", 0, 3.6, 0.9)};
+  const auto v = paired_verdicts(paired_points(group_points(runs), "valid"));
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].seeds, 1);
+  EXPECT_EQ(v[0].runs, 3);
+  const std::string& s = v[0].sentence;
+  EXPECT_NE(s.find("only one seed is shared by every point: one seed gives no interval"), std::string::npos) << s;
+  EXPECT_NE(s.find("lower in 0 of 3 seed pairs (per point 0/1 to 0/2)"), std::string::npos) << s;
+  EXPECT_EQ(s.find("at both points"), std::string::npos) << "the points have different seeds: " << s;
 }
+
+TEST(ReportPaired, OneSeedOverSeveralPointsCountsPointsNotIntervals) {
+  // Four points (four α), one seed each: HLDF lower at 3 of them.
+  std::vector<RunRecord> runs;
+  const double d[4] = {-0.10, -0.05, -0.02, +0.03};
+  int i = 0;
+  for (double alpha : {0.5, 0.7, 0.8, 0.9}) {
+    runs.push_back(run("kd", 0, 3.5, alpha));
+    runs.push_back(run("hldf", 0, 3.5 + d[i++], alpha));
+  }
+  const auto v = paired_verdicts(paired_points(group_points(runs), "valid"));
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].points, 4);
+  EXPECT_EQ(v[0].seeds, 1);
+  const std::string& s = v[0].sentence;
+  EXPECT_NE(s.find("\xe2\x88\x92"
+                   "0.035 nats, mean over 4 points; HLDF lower at 3 of 4 points; one seed gives no "
+                   "interval"),
+            std::string::npos)
+      << s;
+  EXPECT_EQ(s.find("excludes 0"), std::string::npos) << "no interval, so nothing about intervals excluding 0: " << s;
+  EXPECT_EQ(s.find("1 of 1 seeds"), std::string::npos) << s;
+}
+
+using testing::write_curve_run;
 
 TEST(ReportCurves, MeanAndBandOverSeedsAndThePhaseBoundary) {
   const std::string root = testing::make_temp_dir("curves");
@@ -164,7 +191,7 @@ TEST(ReportCurves, MeanAndBandOverSeedsAndThePhaseBoundary) {
   EXPECT_NEAR(v.points[1].hi, 4.2, 1e-9);
   EXPECT_EQ(v.points[1].n, 2);
   ASSERT_TRUE(v.phase_end_flops.has_value());
-  EXPECT_DOUBLE_EQ(*v.phase_end_flops, 20);  // the last "hint" record: step 2 × 10 FLOPs
+  EXPECT_DOUBLE_EQ(*v.phase_end_flops, 20);        // the last "hint" record: step 2 × 10 FLOPs
   EXPECT_NEAR(*flops_to_reach(v, 3.6), 50, 1e-9);  // between 40 (4.1) and 60 (3.1)
   EXPECT_FALSE(flops_to_reach(v, 3.0).has_value());
   EXPECT_NEAR(*value_at(v, 30), 4.6, 1e-9);

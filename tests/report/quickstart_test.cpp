@@ -1,7 +1,9 @@
 // The quickstart (the main job) end to end at smoke scale with 2 seeds, with the real binary:
 // tokenizer, shards, teacher, one cache per seed, the four students per seed under one FLOPs
 // budget, eval and the report (the golden study: its seed-paired table checked against the runs'
-// own eval.json); then a re-run that must skip every finished stage.
+// own eval.json; its three figures decoded and every panel checked); a short console without
+// warnings, full logs in the run folder; then a --verbose re-run that must skip every finished
+// stage.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -12,8 +14,11 @@
 #include <map>
 #include <sstream>
 
+#include "hld/report/curve_figures.h"
+#include "hld/report/figures.h"
 #include "hld/report/table.h"
 #include "hld/util/fs.h"
+#include "figure_checks.h"
 #include "test_util.h"
 
 #ifdef HLD_TRAIN_BIN
@@ -22,21 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-// A PNG whose signature and IHDR chunk are intact, with a plausible size.
-void expect_png(const std::string& path) {
-  const std::string b = util::read_file(path);
-  ASSERT_GT(b.size(), 100u) << path;
-  EXPECT_EQ(b.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << path;
-  EXPECT_EQ(b.substr(12, 4), "IHDR") << path;
-  auto be32 = [&](size_t at) {
-    return (uint32_t(uint8_t(b[at])) << 24) | (uint32_t(uint8_t(b[at + 1])) << 16) |
-           (uint32_t(uint8_t(b[at + 2])) << 8) | uint32_t(uint8_t(b[at + 3]));
-  };
-  EXPECT_GE(be32(16), 100u) << path;  // width
-  EXPECT_GE(be32(20), 100u) << path;  // height
-  EXPECT_NE(b.find("IEND"), std::string::npos) << path;
-}
 
 // Rows of a CSV (RFC 4180, the report's own reader: it refuses rows of the wrong width), header first.
 std::vector<std::vector<std::string>> csv(const std::string& path) { return parse_csv(util::read_file(path), path); }
@@ -48,7 +38,19 @@ TEST(Quickstart, SmokePresetWithTwoSeedsRunsTheWholeStudyAndResumes) {
                           test::repo_path("scripts/quickstart.sh") + " --preset smoke --seeds 2 --out " + out;
   auto r = test::run_command(cmd);
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // The quiet console: the plan, a line per stage and run, the result, where to read on; no warning.
   EXPECT_NE(r.output.find("| HLDF |"), std::string::npos) << "the Table 2-style comparison is printed\n" << r.output;
+  EXPECT_NE(r.output.find("HLDF \xe2\x88\x92 KD on held-out loss"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("report:  " + out + "/report/report.md"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("figure:  " + out + "/report/figures/qs_student_curves.png"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("warn"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find(" train | loss"), std::string::npos) << "training progress stays in the logs\n" << r.output;
+  EXPECT_LT(std::count(r.output.begin(), r.output.end(), '\n'), 50) << r.output;
+  for (const char* log :
+       {"data.log", "teacher.log", "teacher-cache-s0.log", "teacher-cache-s1.log", "plan.log", "report.log"})
+    EXPECT_TRUE(fs::exists(out + "/logs/" + log)) << log;
+  EXPECT_NE(util::read_file(out + "/logs/teacher.log").find(" train | loss"), std::string::npos)
+      << "the teacher's training log is kept";
 
   // Four students per seed, each evaluated, with a finite held-out log-perplexity and FLOPs equal
   // within one optimizer step (the NLL run's per-step cost, the cheapest full step, times the most
@@ -90,7 +92,9 @@ TEST(Quickstart, SmokePresetWithTwoSeedsRunsTheWholeStudyAndResumes) {
                           "HLDF \xe2\x88\x92 KD on held-out loss", "KD \xe2\x88\x92 NLL on held-out loss",
                           "_curves.png", "Teacher-inclusive compute (--teacher-cost full)", "Break-even (KD vs NLL)"})
     EXPECT_NE(md.find(row), std::string::npos) << row;
-  for (const char* name : {"runs.csv", "best.csv", "improvement.csv", "sign_tests.csv", "paired.csv", "verdicts.csv",
+  EXPECT_EQ(md.find("NLL \xe2\x88\x92 KD"), std::string::npos) << "each comparison once, KD against NLL";
+  EXPECT_EQ(md.find("Not drawn"), std::string::npos) << md;
+  for (const char* name : {"runs.csv", "best.csv", "pointwise.csv", "sign_tests.csv", "paired.csv", "verdicts.csv",
                            "curves.csv", "teacher_cost.csv"}) {
     const auto rows = csv(rep + "/" + name);
     ASSERT_GE(rows.size(), 2u) << name;
@@ -123,18 +127,19 @@ TEST(Quickstart, SmokePresetWithTwoSeedsRunsTheWholeStudyAndResumes) {
     EXPECT_NEAR(mean, sum / 2, 1e-5 * std::max(1.0, std::abs(mean))) << m << " vs " << ref;
     EXPECT_EQ(std::stoi(row[11]), lower) << m << " vs " << ref;
   }
-  EXPECT_EQ(valid_rows, 4) << "NLL, HLDC, HLDF against KD and KD against NLL";
+  EXPECT_EQ(valid_rows, 3) << "HLDC and HLDF against KD, KD against NLL";
 
+  // The three figures, every panel drawn with every method.
   size_t pngs = 0;
-  for (const auto& e : fs::directory_iterator(rep + "/figures"))
-    if (e.path().extension() == ".png") {
-      expect_png(e.path().string());
-      ++pngs;
-    }
+  for (const auto& e : fs::directory_iterator(rep + "/figures")) pngs += e.path().extension() == ".png";
   EXPECT_EQ(pngs, 3u) << "the loss curves, a histogram and a scatter plot";
+  testing::expect_panels(rep + "/figures/qs_student_curves.png", kCurveFigure, 2, {"nll", "kd", "hldc", "hldf"});
+  testing::expect_panels(rep + "/figures/qs_student_valid_hist.png", kComparisonFigure, 1, {"hldc", "hldf"});
+  testing::expect_panels(rep + "/figures/qs_student_valid_scatter.png", kComparisonFigure, 1, {"nll", "hldc", "hldf"});
 
-  // Re-running skips every finished stage: no training step, no new cache chunk.
-  r = test::run_command(cmd);
+  // Re-running skips every finished stage: no training step, no new cache chunk (--verbose: the
+  // commands' own output, which would show a training step).
+  r = test::run_command(cmd + " --verbose");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output.find(" train | loss"), std::string::npos) << "nothing is retrained\n" << r.output;
   size_t skipped = 0;

@@ -42,7 +42,7 @@ TEST(ReportCli, WritesTheReport) {
   ASSERT_EQ(run("report " + root + "/runs --out " + root + "/rep --compare-paper 123m", &out), 0) << out;
   EXPECT_NE(out.find("| HLDF |"), std::string::npos) << out;
   for (const char* f :
-       {"report.md", "runs.csv", "best.csv", "improvement.csv", "sign_tests.csv", "paper_comparison.csv"}) {
+       {"report.md", "runs.csv", "best.csv", "pointwise.csv", "sign_tests.csv", "paper_comparison.csv"}) {
     ASSERT_TRUE(fs::exists(root + "/rep/" + f)) << f;
     EXPECT_GT(fs::file_size(root + "/rep/" + f), 0u) << f;
   }

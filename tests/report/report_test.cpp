@@ -1,14 +1,13 @@
-// `report` end to end on synthetic run folders: every file is written, non-empty and parses; the
-// figures are PNGs when gnuplot exists; bad folders are InputErrors naming the file.
+// `report` end to end on synthetic run folders: every file is written, non-empty and parses, in one
+// Δ convention with each comparison once; bad folders are InputErrors naming the file. The figures
+// have their own tests (figures_test.cpp).
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 
 #include "hld/report/metrics.h"
 #include "hld/report/report.h"
 #include "hld/report/table.h"
-#include "hld/report/figures.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
 #include "run_fixtures.h"
@@ -58,7 +57,14 @@ std::string make_grid(bool with_c4) {
   return root;
 }
 
-TEST(Report, WritesTablesCsvAndFigures) {
+// Occurrences of `needle` in `hay`.
+size_t count(const std::string& hay, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
+  return n;
+}
+
+TEST(Report, WritesTablesAndCsvInOneDeltaConvention) {
   const std::string root = make_grid(true);
   const std::string teacher = testing::make_temp_dir("teacher");
   FakeRun t;
@@ -70,10 +76,11 @@ TEST(Report, WritesTablesCsvAndFigures) {
   ReportOptions opt;
   opt.out_dir = root + "/report";
   opt.bootstrap = 500;
+  opt.figures = false;
   const auto res = report_dirs({root}, {teacher}, opt);
   EXPECT_EQ(res.runs, 23);  // 2 × (1 NLL + 2 α × (2 KD + 1 HLDC + 2 HLDF)) + 1 unfinished
   EXPECT_EQ(res.finished, 22);
-  for (const char* f : {"report.md", "runs.csv", "best.csv", "improvement.csv", "sign_tests.csv"}) {
+  for (const char* f : {"report.md", "runs.csv", "best.csv", "pointwise.csv", "sign_tests.csv"}) {
     const std::string p = opt.out_dir + "/" + f;
     ASSERT_TRUE(fs::exists(p)) << p;
     EXPECT_GT(fs::file_size(p), 50u) << p;
@@ -89,9 +96,31 @@ TEST(Report, WritesTablesCsvAndFigures) {
   // HLDF's best point: η 1e-3, α 0.9 (lowest C4), mean of seeds 0 and 1.
   const double expect_c4 = 4.0 + 0.01 - 0.09 + 0.0015 + 0.1 - 0.01;
   EXPECT_NEAR(std::stod(best[6][2]), expect_c4, 1e-6);
-  const auto imp = parse_csv(util::read_file(opt.out_dir + "/improvement.csv"), "improvement.csv");
-  EXPECT_GT(imp.size(), 20u);
-  EXPECT_GT(parse_csv(util::read_file(opt.out_dir + "/sign_tests.csv"), "sign_tests.csv").size(), 3u);
+  // pointwise.csv: Δ = value − reference_value, HLDC/HLDF against KD and KD against NLL only.
+  const auto pw = parse_csv(util::read_file(opt.out_dir + "/pointwise.csv"), "pointwise.csv");
+  ASSERT_EQ(pw[0], (std::vector<std::string>{"model", "metric", "method", "reference", "lr", "alpha", "temperature",
+                                             "gamma", "p1", "value", "reference_value", "delta"}));
+  // Per metric (c4, hellaswag, valid): KD 4 points − NLL, HLDC 4 − KD, HLDF 4 − KD.
+  EXPECT_EQ(pw.size(), 1u + 3 * 12);
+  for (size_t i = 1; i < pw.size(); ++i) {
+    EXPECT_EQ(pw[i][3], pw[i][2] == "kd" ? "nll" : "kd") << i;
+    EXPECT_NE(pw[i][2], "nll") << i;
+    EXPECT_NEAR(std::stod(pw[i][11]), std::stod(pw[i][9]) - std::stod(pw[i][10]), 1e-5) << i;
+    if (pw[i][1] == "c4" && pw[i][2] == "hldf") {
+      EXPECT_NEAR(std::stod(pw[i][11]), -0.01, 1e-6) << i;
+    }
+    if (pw[i][1] == "c4" && pw[i][2] == "kd") {
+      EXPECT_LT(std::stod(pw[i][11]), 0) << i;  // KD − NLL: −0.1·α + 0.0015
+    }
+  }
+  const auto signs = parse_csv(util::read_file(opt.out_dir + "/sign_tests.csv"), "sign_tests.csv");
+  ASSERT_EQ(signs[0][5], "lower");
+  for (const auto& r : signs)
+    if (r[1] == "c4" && r[2] == "hldf") {
+      EXPECT_EQ(r[3], "kd");
+      EXPECT_EQ(r[5], "4");                       // lower at every point
+      EXPECT_NEAR(std::stod(r[8]), -0.01, 1e-6);  // mean Δ
+    }
   // Seed-paired: each HLDF point against the KD point it shares (η, α, τ) with, seeds 0 and 1.
   const auto paired = parse_csv(util::read_file(opt.out_dir + "/paired.csv"), "paired.csv");
   ASSERT_EQ(paired[0][0], "model");
@@ -121,23 +150,22 @@ TEST(Report, WritesTablesCsvAndFigures) {
   const std::string md = util::read_file(opt.out_dir + "/report.md");
   for (const char* s : {"## student_tiny", "Table 2 layout", "Tables 4/5 layout", "| Teacher |", "| HLDF |",
                         "Seed-paired comparisons", "HLDF \xe2\x88\x92 KD on C4 log-perplexity", "unfinished",
-                        "sign test"})
+                        "sign test", "| KD \xe2\x88\x92 NLL |", "| HLDF \xe2\x88\x92 KD |"})
     EXPECT_NE(md.find(s), std::string::npos) << s;
   EXPECT_NE(res.summary.find("| HLDF |"), std::string::npos);
-
-  if (gnuplot_available()) {
-    ASSERT_FALSE(res.figures.empty());
-    for (const auto& f : res.figures) {
-      std::ifstream in(f, std::ios::binary);
-      char magic[8] = {};
-      in.read(magic, 8);
-      EXPECT_EQ(std::string(magic, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << f;
-    }
-    EXPECT_TRUE(fs::exists(opt.out_dir + "/figures/student_tiny_c4_hist.png"));
-    EXPECT_TRUE(fs::exists(opt.out_dir + "/figures/student_tiny_c4_scatter.png"));
-  } else {
-    GTEST_LOG_(WARNING) << "gnuplot not installed: figure checks skipped";
+  // One Δ convention, stated once at the top, for the file and for the terminal; each comparison
+  // in one direction only.
+  EXPECT_EQ(count(md, "Δ = method \xe2\x88\x92 reference"), 1u) << md;
+  EXPECT_LT(md.find("Δ = method \xe2\x88\x92 reference"), md.find("## student_tiny"));
+  EXPECT_EQ(count(res.summary, "Δ = method \xe2\x88\x92 reference"), 1u) << res.summary;
+  for (const std::string& text : {md, res.summary}) {
+    EXPECT_EQ(text.find("NLL \xe2\x88\x92 KD"), std::string::npos) << text;
+    EXPECT_EQ(text.find("KD \xe2\x88\x92 method"), std::string::npos) << text;
+    EXPECT_EQ(text.find("beats KD"), std::string::npos) << text;  // the old KD − method wording
   }
+  EXPECT_NE(res.summary.find("KD \xe2\x88\x92 NLL on C4 log-perplexity"), std::string::npos) << res.summary;
+  EXPECT_TRUE(res.figures.empty());
+  EXPECT_FALSE(fs::exists(opt.out_dir + "/figures"));
   fs::remove_all(root);
   fs::remove_all(teacher);
 }
@@ -166,7 +194,8 @@ TEST(Report, ComparePaperSetsTheRunsBesideTable2) {
   const std::string md = util::read_file(opt.out_dir + "/report.md");
   EXPECT_NE(md.find("Beside the paper"), std::string::npos);
   EXPECT_NE(md.find("3.000"), std::string::npos);    // the paper's HLDF C4
-  EXPECT_NE(md.find("23 / 24"), std::string::npos);  // the paper's HLDF sign count
+  EXPECT_NE(md.find("23 / 24"), std::string::npos);  // the paper's HLDF sign count (below KD at 23 of 24)
+  EXPECT_NE(md.find("| KD \xe2\x88\x92 NLL |"), std::string::npos);
   const auto cmp = parse_csv(util::read_file(opt.out_dir + "/paper_comparison.csv"), "paper_comparison.csv");
   // η 1e-3 / 4e-3 are not grid points of the paper; the unfinished run (η 4e-4, α 0.9, τ 1,
   // P1 0.01: defaults) is, with no metrics of its own yet.

@@ -1,5 +1,5 @@
 // Test helpers: fake run folders in the layout the trainer writes (resolved config.yaml +
-// eval.json), so that report tests go through the real readers.
+// eval.json, metrics.jsonl), so that report tests go through the real readers.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "hld/util/fs.h"
 
@@ -51,6 +52,34 @@ inline void write_run(const std::string& dir, const FakeRun& r) {
   }
   nlohmann::json e = {{"model", r.model}, {"metrics", m}, {"flops", r.flops}, {"tokens", 1000}};
   util::write_file_atomic(dir + "/eval.json", e.dump(2));
+}
+
+/// A run folder with a metrics.jsonl: at steps 2, 4, ... a train record (train/loss, train/nll,
+/// its phase: "hint" up to `phase1_steps`, then "kd"; "train" without a first phase) and a held-out
+/// record per value of `valid`; FLOPs grow by `flops_per_step`. A first line is torn (as a crash
+/// leaves it). `cache`: the run reads that teacher cache (config teacher.*).
+inline void write_curve_run(const std::string& dir, const FakeRun& fr, const std::vector<double>& valid,
+                            double flops_per_step, int phase1_steps = 0, const std::string& cache = "") {
+  write_run(dir, fr);
+  if (!cache.empty()) {
+    std::string y = util::read_file(dir + "/config.yaml");
+    y += "teacher:\n  checkpoint: " + (std::filesystem::path(dir).parent_path() / "teacher").string() +
+         "\n  source: cache\n  cache: " + cache + "\n";
+    util::write_file_atomic(dir + "/config.yaml", y);
+  }
+  std::string lines = "{\"step\": 1, \"phase\": \"train\", \"flops/spent\": 1e9, \"train/loss\"";  // torn line
+  lines += "\n";
+  for (size_t i = 0; i < valid.size(); ++i) {
+    const int64_t step = static_cast<int64_t>(2 * (i + 1));
+    const double f = step * flops_per_step;
+    const std::string phase = step <= phase1_steps ? "hint" : (phase1_steps ? "kd" : "train");
+    lines += "{\"step\": " + std::to_string(step) + ", \"phase\": \"" + phase +
+             "\", \"flops/spent\": " + std::to_string(f) + ", \"train/loss\": " + std::to_string(valid[i] + 0.2) +
+             ", \"train/nll\": " + std::to_string(valid[i] + 0.1) + "}\n";
+    lines += "{\"step\": " + std::to_string(step) + ", \"valid/loss\": " + std::to_string(valid[i]) +
+             ", \"flops/spent\": " + std::to_string(f) + "}\n";
+  }
+  util::write_file_atomic(dir + "/metrics.jsonl", lines);
 }
 
 }  // namespace hld::report::testing

@@ -61,7 +61,8 @@ TEST(ReportCompare, BootstrapIntervalIsDeterministicAndBracketsTheMean) {
     c.model = "m";
     c.metric = "c4";
     c.method = "hldf";
-    c.improvement = 0.01 + 0.001 * (i % 5) - (i == 3 ? 0.05 : 0.0);
+    c.reference = "kd";
+    c.delta = -(0.01 + 0.001 * (i % 5)) + (i == 3 ? 0.05 : 0.0);  // Δ < 0 (HLDF lower) at 19 of 20
     cs.push_back(c);
   }
   const auto a = summarize(cs, 5000, 1), b = summarize(cs, 5000, 1);
@@ -70,8 +71,9 @@ TEST(ReportCompare, BootstrapIntervalIsDeterministicAndBracketsTheMean) {
   EXPECT_EQ(a[0].ci_hi, b[0].ci_hi);
   EXPECT_LT(a[0].ci_lo, a[0].mean);
   EXPECT_GT(a[0].ci_hi, a[0].mean);
-  EXPECT_EQ(a[0].wins, 19);
-  EXPECT_EQ(a[0].losses, 1);
+  EXPECT_EQ(a[0].lower, 19);
+  EXPECT_EQ(a[0].higher, 1);
+  EXPECT_LT(a[0].mean, 0);
   EXPECT_NEAR(a[0].sign_p, 2.0 * 21.0 / 1048576.0, 1e-15);
 }
 
@@ -94,30 +96,45 @@ TEST(ReportCompare, PairsFollowSharedHyperParameters) {
   add("kd", 1e-3, 0.7, 1.0, 3.0);
   add("kd", 1e-3, 0.9, 1.0, 3.2);
   add("kd", 4e-3, 0.7, 1.0, 3.5);
-  add("nll", 1e-3, 0.5, 0.5, 3.1);    // α, τ irrelevant for NLL: pairs with both KD at η 1e-3
+  add("nll", 1e-3, 0.5, 0.5, 3.1);    // α, τ irrelevant for NLL: both KD at η 1e-3 are compared with it
   add("hldf", 1e-3, 0.9, 1.0, 3.15);  // pairs only with KD (1e-3, 0.9, 1.0)
   add("hldf", 1e-3, 0.9, 1.0, 3.25, 0, 0.05);
   const auto pts = group_points(runs);
   const auto cs = pointwise(pts, "c4");
-  ASSERT_EQ(cs.size(), 4u);
-  int nll = 0, hldf = 0;
+  ASSERT_EQ(cs.size(), 4u);  // KD (2 points) − NLL, HLDF (2 points) − KD; never NLL − KD as well
+  int kd_vs_nll = 0, hldf = 0;
   for (const auto& c : cs) {
-    if (c.method == "nll") ++nll;
+    EXPECT_NE(c.method, "nll");
+    if (c.method == "kd") {
+      ++kd_vs_nll;
+      EXPECT_EQ(c.reference, "nll");
+      EXPECT_DOUBLE_EQ(c.reference_value, 3.1);
+      EXPECT_NEAR(c.delta, c.value - 3.1, 1e-12);  // KD − NLL: −0.1 at α 0.7, +0.1 at α 0.9
+    }
     if (c.method == "hldf") {
       ++hldf;
-      EXPECT_DOUBLE_EQ(c.kd, 3.2);
-      EXPECT_NEAR(c.improvement, 3.2 - c.value, 1e-12);
+      EXPECT_EQ(c.reference, "kd");
+      EXPECT_DOUBLE_EQ(c.reference_value, 3.2);
+      EXPECT_NEAR(c.delta, c.value - 3.2, 1e-12);
     }
   }
-  EXPECT_EQ(nll, 2);
+  EXPECT_EQ(kd_vs_nll, 2);
   EXPECT_EQ(hldf, 2);
+  const auto sums = summarize(cs, 200, 0);
+  ASSERT_EQ(sums.size(), 2u);
+  EXPECT_EQ(sums[0].method, "kd");
+  EXPECT_EQ(sums[0].reference, "nll");
+  EXPECT_EQ(sums[0].lower, 1);
+  EXPECT_EQ(sums[0].higher, 1);
+  EXPECT_EQ(sums[1].method, "hldf");
+  EXPECT_EQ(sums[1].lower, 1);  // P1 0.01: 3.15 < 3.2; P1 0.05: 3.25 > 3.2
 
   add("kd", 1e-3, 0.9, 1.0, 3.3, 1);
   add("hldf", 1e-3, 0.9, 1.0, 3.28, 1);
   const auto paired = paired_points(group_points(runs), "c4");
   // hldf P1 0.01 has seeds 0 and 1, each paired with the KD run of its seed; P1 0.05 has seed 0
-  // only; NLL (seed 0) pairs with both KD points at η 1e-3, and each of those KD points with NLL.
-  int hldf_pairs = 0, kd_vs_nll = 0;
+  // only; both KD points at η 1e-3 are paired with NLL (seed 0), and NLL is never paired with KD again.
+  int hldf_pairs = 0, kd_pairs = 0;
   for (const auto& p : paired) {
     if (p.method == "hldf" && p.method_point.p1 == 0.01) {
       ++hldf_pairs;
@@ -128,12 +145,13 @@ TEST(ReportCompare, PairsFollowSharedHyperParameters) {
       EXPECT_EQ(p.diff.kind, "t");
     }
     if (p.method == "kd") {
-      ++kd_vs_nll;
+      ++kd_pairs;
       EXPECT_EQ(p.reference, "nll");
     }
+    EXPECT_NE(p.method, "nll");
   }
   EXPECT_EQ(hldf_pairs, 1);
-  EXPECT_EQ(kd_vs_nll, 2);
+  EXPECT_EQ(kd_pairs, 2);
 }
 
 }  // namespace

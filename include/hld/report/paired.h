@@ -34,32 +34,34 @@ Interval mean_interval(const std::vector<double>& xs, int bootstrap = 10000, uin
 
 /// One method point against one reference point, run by run over their shared seeds.
 struct PairedPoint {
-  std::string model, metric, method, reference;  ///< reference: "kd" (for nll, hldc, hldf) or "nll" (for kd)
+  std::string model, metric, method, reference;  ///< reference: "kd" (for hldc, hldf, KD variants) or "nll" (for kd)
   PointKey method_point, reference_point;
-  std::vector<uint64_t> seeds;  ///< shared seeds, ascending
-  std::vector<double> diffs;    ///< method − reference per seed (< 0: the method is better)
-  Interval diff;                ///< mean of diffs with its interval
+  std::vector<uint64_t> seeds;          ///< shared seeds, ascending
+  std::vector<double> diffs;            ///< method − reference per seed (< 0: the method is better)
+  Interval diff;                        ///< mean of diffs with its interval
   int lower = 0, higher = 0, ties = 0;  ///< seeds where the method is below / above / equal (|Δ| < 1e-9)
 };
 
-/// Every NLL, HLDC and HLDF point against each KD point it shares hyper-parameters with, and every
-/// KD point against the NLL point at its η, on `metric`. Points without a shared seed are skipped.
+/// Every HLDC, HLDF and KD-variant point against each KD point it shares hyper-parameters with,
+/// and every KD point against the NLL point at its η, on `metric` (each comparison once, in the
+/// direction of compare.h). Points without a shared seed are skipped.
 std::vector<PairedPoint> paired_points(const std::vector<Point>& points, const std::string& metric,
                                        int bootstrap = 10000, uint64_t rng_seed = 0);
 
 /// One comparison (model, metric, method vs reference) over all its points.
 struct PairedVerdict {
   std::string model, metric, method, reference;
-  std::string variant;     ///< the method's variant ("" for the paper's)
-  int points = 0;          ///< paired points
-  int seeds = 0;           ///< seeds shared by every point (the interval's n)
-  Interval diff;           ///< over seeds of the per-seed mean over points
-  int points_excluding_zero = 0;  ///< points whose own interval excludes 0 ...
+  std::string variant;                     ///< the method's variant ("" for the paper's)
+  int points = 0;                          ///< paired points
+  int seeds = 0;                           ///< seeds shared by every point (the interval's n)
+  Interval diff;                           ///< over seeds of the per-seed mean over points
+  int points_excluding_zero = 0;           ///< points whose own interval excludes 0 ...
   int points_below = 0, points_above = 0;  ///< ... split by side (below: the method is better there)
-  int lower_runs = 0, runs = 0;   ///< seed pairs where the method is lower, of all pairs
-  int min_lower = 0, min_of = 0;  ///< the point with the fewest lower seeds: min_lower of min_of
-  int max_lower = 0, max_of = 0;  ///< and the one with the most
-  std::string sentence;           ///< e.g. "HLDF − KD on held-out loss: −0.150 nats [−0.190, −0.110], …"
+  int lower_runs = 0, runs = 0;            ///< seed pairs where the method is lower, of all pairs
+  int min_lower = 0, min_of = 0;           ///< the point with the fewest lower seeds (ties: fewest seeds)
+  int max_lower = 0, max_of = 0;           ///< and the one with the most (ties: most seeds)
+  std::string sentence;  ///< e.g. "HLDF − KD on held-out loss: −0.150 nats [−0.190, −0.110], …";
+                         ///< with one seed it says there is no interval and how to get one
 };
 
 /// Groups `pairs` by (model, metric, method, reference) and states each group's verdict.

@@ -1,5 +1,6 @@
 // The paper's table layouts built from hyper-parameter points: all runs (Tables 4/5), best
-// hyper-parameters per method (Table 2), pointwise improvement over KD and its sign statistics.
+// hyper-parameters per method (Table 2), the pointwise comparisons (Δ = method − reference) and
+// their sign statistics.
 // `precise` tables (CSV) print 6 significant digits; the others (Markdown) the paper's 3 decimals.
 #pragma once
 
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "hld/report/compare.h"
+#include "hld/report/paired.h"
 #include "hld/report/runs.h"
 #include "hld/report/table.h"
 
@@ -39,12 +41,17 @@ Table runs_table(const std::vector<Point>& points, bool precise);
 /// best student value.
 Table best_table(const std::vector<Point>& points, const std::string& metric, const Point* teacher, bool precise);
 
-/// Per-pair improvement over KD (point means): Method, η, α, τ, γ, P1, metric, KD, method, KD − method.
-Table improvement_table(const std::vector<Comparison>& comps, bool precise);
+/// One row per pointwise comparison (point means): Comparison ("HLDF − KD"), η, α, τ, γ, P1, the
+/// method's value, the reference's value, Δ = method − reference.
+Table pointwise_table(const std::vector<Comparison>& comps, bool precise);
 
-/// Sign statistics: Model, Metric, Method, n, wins, losses, ties, mean, median, sign-test p,
-/// bootstrap interval.
+/// Sign statistics per comparison: Model, Metric, Comparison, n, method lower / higher / ties,
+/// mean and median Δ, sign-test p, bootstrap interval of the mean Δ.
 Table summary_table(const std::vector<SignSummary>& sums, bool precise);
+
+/// Seed-paired comparisons, one row per point: Comparison, Point, Metric, seeds, mean Δ, its
+/// interval and kind, per-seed signs (precise: every number, for paired.csv).
+Table paired_table(const std::vector<PairedPoint>& pairs, bool precise);
 
 /// One-line description of a point's hyper-parameters ("η 0.0016, α 0.7, τ 1, P1 0.05").
 std::string describe_point(const PointKey& k);
