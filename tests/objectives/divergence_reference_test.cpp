@@ -13,6 +13,7 @@
 #include <string>
 
 #include "hld/objectives/divergence.h"
+#include "objectives/divergence_spec.h"
 
 namespace hld::objectives {
 namespace {
@@ -22,14 +23,7 @@ using config::TailMode;
 
 const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
 
-DivergenceSpec spec(Divergence kind, TailMode tail, double beta = 0.5, double skew = 0.1) {
-  DivergenceSpec s;
-  s.kind = kind;
-  s.tail = tail;
-  s.jsd_beta = beta;
-  s.skew = skew;
-  return s;
-}
+using test::spec;
 
 /// Σ_c a_c log(a_c / b_c) over the last dimension, 0 log 0 = 0.
 torch::Tensor kl(const torch::Tensor& a, const torch::Tensor& b) {

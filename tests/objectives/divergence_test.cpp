@@ -14,6 +14,7 @@
 #include "hld/objectives/divergence.h"
 #include "hld/objectives/losses.h"
 #include "hld/util/error.h"
+#include "objectives/divergence_spec.h"
 
 namespace hld::objectives {
 namespace {
@@ -40,14 +41,7 @@ Case make_case(int64_t N, int64_t V, int64_t K, double tau, uint64_t seed) {
   return c;
 }
 
-DivergenceSpec spec(Divergence kind, TailMode tail, double beta = 0.5, double skew = 0.1) {
-  DivergenceSpec s;
-  s.kind = kind;
-  s.tail = tail;
-  s.jsd_beta = beta;
-  s.skew = skew;
-  return s;
-}
+using test::spec;
 
 double kd(const DivergenceSpec& s, const Case& c, const torch::Tensor& student, double tau = 1.0) {
   return kd_divergence(s, student, c.vals, c.idx, c.logz, tau).item<double>();
