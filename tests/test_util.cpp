@@ -58,8 +58,14 @@ std::string shared_artifact(const std::string& name, const std::string& inputs,
   ::flock(fd, LOCK_EX);
   bool built = fs::exists(dir / ".done");
   if (!built) {
-    for (const auto& e : fs::directory_iterator(root))  // earlier keys of this artifact
-      if (e.is_directory() && e.path().filename().string().rfind(name + "-", 0) == 0) fs::remove_all(e.path());
+    // Earlier keys of this artifact: exactly <name>-<16 hex digits>, so that an artifact whose name
+    // merely starts with this one's (another test process may be reading it) is never removed.
+    for (const auto& e : fs::directory_iterator(root)) {
+      const std::string f = e.path().filename().string();
+      if (e.is_directory() && f.size() == name.size() + 17 && f.rfind(name + "-", 0) == 0 &&
+          f.find_first_not_of("0123456789abcdef", name.size() + 1) == std::string::npos)
+        fs::remove_all(e.path());
+    }
     const fs::path tmp = root / (name + ".building");
     fs::remove_all(tmp);
     fs::create_directories(tmp);
