@@ -13,6 +13,7 @@
 
 #include "hld/config/yaml_reader.h"
 #include "hld/config/hidden_pairs.h"
+#include "hld/config/stop_conditions.h"
 #include "hld/util/error.h"
 
 namespace fs = std::filesystem;
@@ -176,6 +177,8 @@ void fields(V& v, RunConfig& c) {
   v("zero", c.zero);
   v.named("activation_checkpointing", c.activation_checkpointing, kCheckpointing);
   v("activation_checkpointing_k", c.activation_checkpointing_k);
+  v("exit_signals", c.exit_signals);
+  v("time_limit", c.time_limit);
 }
 
 template <class V>
@@ -544,6 +547,17 @@ std::string range_errors(const ExperimentConfig& c) {
        "0 (replicated optimizer state) or 1 (ZeRO-1: AdamW state sharded over ranks)");
   need(c.run.activation_checkpointing_k >= 1, "run.activation_checkpointing_k", double(c.run.activation_checkpointing_k),
        "a positive integer");
+  // run.exit_signals, run.time_limit: their parsers name the key and what they expect.
+  try {
+    parse_exit_signals(c.run.exit_signals, "run.exit_signals");
+  } catch (const InputError& err) {
+    e << err.what() << "\n";
+  }
+  try {
+    parse_duration_s(c.run.time_limit, "run.time_limit");
+  } catch (const InputError& err) {
+    e << err.what() << "\n";
+  }
   need(c.eval.batch_size >= 1, "eval.batch_size", double(c.eval.batch_size), "a positive integer");
   need(c.eval.max_examples >= 0, "eval.max_examples", double(c.eval.max_examples), "a non-negative integer");
   const std::string& pt = c.eval.prefix_token;

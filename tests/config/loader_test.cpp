@@ -142,6 +142,8 @@ TEST(ConfigLoader, CompleteYamlRoundTripsEveryKey) {
                                    "run.peak_flops=1.5e11",
                                    "run.max_bad_steps=2",
                                    "run.check_resources=false",
+                                   "run.exit_signals=SIGUSR2",
+                                   "run.time_limit=23h50m",
                                    "data.train=a b",
                                    "data.valid=v",
                                    "data.tokenizer=t.model",

@@ -31,6 +31,12 @@ struct RunConfig {
   int64_t zero = 0;                  ///< 0: replicated optimizer state | 1: ZeRO-1 (AdamW state sharded over ranks)
   ActivationCheckpointing activation_checkpointing = ActivationCheckpointing::kNone;  ///< none | blocks | every_k
   int64_t activation_checkpointing_k = 2;  ///< every_k: recompute every k-th block (store its input only)
+  /// Signals that end a run cleanly: every rank finishes its step, one checkpoint is written and the
+  /// process exits with kExitRequeue (75); a second signal ends it at once. "none": default actions.
+  std::string exit_signals = "SIGTERM,SIGINT,SIGUSR1";
+  /// Wall-clock limit from the process's start ("23h50m", "90m", "3600s"; "none": no limit); Slurm's
+  /// job end time (SLURM_JOB_END_TIME) applies too. The run checkpoints and exits 75 before it.
+  std::string time_limit = "none";
 };
 
 struct DataConfig {
