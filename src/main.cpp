@@ -1,5 +1,6 @@
 // hld-train: one binary, many subcommands. main() only wires CLI11 to the command modules and
-// maps errors to exit codes (0 ok, 2 bad input, 1 anything else).
+// maps errors to exit codes (0 ok, 2 bad input, 75 stopped with work saved or a peer/network
+// failure: rerun to resume, 1 anything else).
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -36,6 +37,9 @@ int main(int argc, char** argv) {
   } catch (const hld::InputError& e) {
     spdlog::error("{}", e.what());
     return hld::kExitBadInput;
+  } catch (const hld::RetryableError& e) {
+    spdlog::error("{} (exit code {}: rerun the same command to resume)", e.what(), int(hld::kExitRequeue));
+    return hld::kExitRequeue;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return hld::kExitFailure;
