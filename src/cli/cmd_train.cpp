@@ -5,7 +5,9 @@
 #include <memory>
 
 #include "hld/cli/common.h"
+#include "hld/config/stop_conditions.h"
 #include "hld/runtime/runtime.h"
+#include "hld/runtime/stop_signals.h"
 #include "hld/train/trainer.h"
 #include "hld/util/error.h"
 
@@ -29,13 +31,15 @@ void register_train(CLI::App& app, Action& action) {
   sub->callback([&action, args] {
     action = [args] {
       auto cfg = args->cfg.load();
+      // Before the rendezvous starts any thread: a signal from now on stops at the next step.
+      runtime::install_stop_signals(config::parse_exit_signals(cfg.run.exit_signals, "run.exit_signals"));
       auto coll = dist::from_environment(runtime::resolve_device(cfg.run.device));
       train::TrainOptions o;
       o.collective = coll.get();
       o.stop_after_steps = args->stop_after;
       o.quiet = args->quiet;
-      train::run_training(cfg, o);
-      return kExitOk;
+      const auto r = train::run_training(cfg, o);
+      return r.stopped.empty() ? kExitOk : kExitRequeue;
     };
   });
 }

@@ -9,6 +9,7 @@
 #include "hld/io/safetensors.h"
 #include "hld/model/model_io.h"
 #include "hld/util/error.h"
+#include "hld/util/fault.h"
 #include "hld/util/fs.h"
 #include "hld/util/hash.h"
 
@@ -26,8 +27,10 @@ io::TensorMap named(const torch::nn::Module& m) {
 }  // namespace
 
 nlohmann::json TrainState::to_json() const {
-  return {{"step", step},           {"phase", phase}, {"phase_step", phase_step},  {"flops", flops}, {"tokens", tokens},
-          {"bad_steps", bad_steps}, {"data", data},   {"fingerprint", fingerprint}};
+  nlohmann::json j = {{"step", step},           {"phase", phase}, {"phase_step", phase_step},  {"flops", flops},
+                      {"tokens", tokens},       {"bad_steps", bad_steps}, {"data", data},   {"fingerprint", fingerprint}};
+  if (!identity.is_null()) j["identity"] = identity;
+  return j;
 }
 
 TrainState TrainState::from_json(const nlohmann::json& j, const std::string& what) {
@@ -41,6 +44,7 @@ TrainState TrainState::from_json(const nlohmann::json& j, const std::string& wha
     s.bad_steps = j.value("bad_steps", int64_t{0});
     s.data = j.at("data");
     s.fingerprint = j.at("fingerprint").get<std::string>();
+    s.identity = j.value("identity", nlohmann::json());
   } catch (const std::exception& e) {
     throw InputError(what + ": malformed checkpoint state: " + e.what());
   }
@@ -65,6 +69,7 @@ std::string save_checkpoint(const std::string& run_dir, const TrainState& state,
     // The model's data layout comes from the stream's position, which carries the shards' `bos`.
     const bool bos = state.data.is_object() && state.data.value("bos", false);
     model::save_model_dir(m, tmp.string(), {bos, "train"});
+    util::fault_point("checkpoint.model_written");
     io::save_safetensors((tmp / "optimizer.safetensors").string(), opt.state(),
                          {{"steps", std::to_string(opt.steps())}});
     if (reg) io::save_safetensors((tmp / "regressor.safetensors").string(), named(**reg));
@@ -72,7 +77,10 @@ std::string save_checkpoint(const std::string& run_dir, const TrainState& state,
     j["optimizer_steps"] = opt.steps();
     for (const auto& e : fs::directory_iterator(tmp))
       j["checksums"][e.path().filename().string()] = util::file_checksum(e.path().string()).str();
-    util::write_file_atomic((tmp / "state.json").string(), j.dump(1));
+    util::AtomicFile state((tmp / "state.json").string());
+    state.write(j.dump(1));
+    util::fault_point("checkpoint.before_state_rename");
+    state.commit();
     util::fsync_dir(tmp.string());
   } catch (const std::exception& e) {
     std::error_code ec;
@@ -82,6 +90,7 @@ std::string save_checkpoint(const std::string& run_dir, const TrainState& state,
         std::string("checkpoint of step ") + std::to_string(state.step) + " not written (" + e.what() + "); " +
         (prev.empty() ? "no earlier checkpoint exists" : "the previous checkpoint " + prev + " is intact"));
   }
+  util::fault_point("checkpoint.before_dir_rename");
   if (fs::exists(final_dir)) fs::remove_all(final_dir);
   fs::rename(tmp, final_dir);
   util::fsync_dir(root.string());

@@ -5,8 +5,10 @@
 #include <torch/torch.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -88,7 +90,7 @@ std::string describe_changes(const std::map<std::string, std::string>& stored,
 }
 
 MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) {
-  if (fs::exists(path)) {
+  if (fs::is_regular_file(path)) {
     std::ifstream in(path);
     std::string kept, line;
     while (std::getline(in, line)) {
@@ -102,7 +104,8 @@ MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) {
     util::write_file_atomic(path, kept);
   }
   f_ = std::fopen(path.c_str(), "a");
-  if (!f_) throw std::runtime_error("cannot open metrics file '" + path + "'");
+  if (!f_) throw std::runtime_error("cannot open metrics file '" + path + "': " + std::strerror(errno));
+  path_ = path;
 }
 
 MetricsLog::~MetricsLog() {
@@ -111,8 +114,10 @@ MetricsLog::~MetricsLog() {
 
 void MetricsLog::write(const nlohmann::json& record) {
   const std::string s = record.dump() + "\n";
-  std::fwrite(s.data(), 1, s.size(), f_);
-  std::fflush(f_);
+  // A record that cannot be written stops the run (the last checkpoint is intact): a metrics file
+  // with holes would make the report's curves silently wrong.
+  if (std::fwrite(s.data(), 1, s.size(), f_) != s.size() || std::fflush(f_) != 0)
+    throw std::runtime_error("cannot write metrics file '" + path_ + "': " + std::strerror(errno));
 }
 
 double measured_peak_flops(const std::string& device, const std::string& dtype) {

@@ -27,8 +27,10 @@
 #include "hld/train/run_dir.h"
 #include "hld/train/schedule.h"
 #include "hld/train/step.h"
+#include "hld/train/stop_policy.h"
 #include "hld/util/compat.h"
 #include "hld/util/error.h"
+#include "hld/util/fault.h"
 #include "hld/util/fs.h"
 
 namespace fs = std::filesystem;
@@ -87,6 +89,37 @@ std::vector<AdamW::Param> phase_params(model::Transformer& m, objectives::Regres
   return out;
 }
 
+/// The complete config a refused resume is compared with: the checkpoint's own identity, or for
+/// checkpoints written before it was kept, RUN/config.yaml (which the user may have edited).
+std::map<std::string, std::string> stored_identity(const TrainState& st, const std::string& run_dir, int world) {
+  std::map<std::string, std::string> out;
+  if (st.identity.is_object()) {
+    for (auto it = st.identity.begin(); it != st.identity.end(); ++it)
+      out[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+    return out;
+  }
+  try {
+    const std::string stored_path = (fs::path(run_dir) / "config.yaml").string();
+    out = config_identity(config::load_string(util::read_file(stored_path), {}, run_dir), world);
+  } catch (const std::exception&) {
+    // an unreadable stored config: the refusal still stands, without the list
+  }
+  return out;
+}
+
+/// Total bytes of a checkpoint's weights and AdamW moments (float32), for the save-time estimate.
+double checkpoint_bytes(model::Transformer& m, objectives::Regressor* reg) {
+  double n = 0;
+  for (const auto& p : m->parameters()) n += double(p.numel());
+  if (reg && *reg)
+    for (const auto& p : (*reg)->parameters()) n += double(p.numel());
+  return 12.0 * n;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace
 
 TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions& opts) {
@@ -114,15 +147,9 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
       const bool legacy =
           st.fingerprint.rfind("v2:", 0) != 0 && st.fingerprint == legacy_config_fingerprint(cfg, world);
       if (!legacy) {
-        // Name the keys that changed, against the complete config the run folder holds.
-        std::string changes;
-        try {
-          const std::string stored_path = (fs::path(run_dir) / "config.yaml").string();
-          const auto stored = config::load_string(util::read_file(stored_path), {}, run_dir);
-          changes = describe_changes(config_identity(stored, world), config_identity(cfg, world));
-        } catch (const std::exception&) {
-          // an unreadable stored config: the refusal below still stands, without the list
-        }
+        // Name the keys that changed, against the config the checkpoint was trained with.
+        const auto stored = stored_identity(st, run_dir, world);
+        const std::string changes = stored.empty() ? "" : describe_changes(stored, config_identity(cfg, world));
         throw InputError("run.dir '" + run_dir + "' holds a checkpoint of a different configuration (" + ckpt + ")" +
                          (changes.empty() ? std::string() : ": " + changes) +
                          "; use a new run.dir or the original config");
@@ -135,6 +162,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
       st.fingerprint = fingerprint;
     }
   }
+  st.identity = nlohmann::json(config_identity(cfg, world));  // kept with every checkpoint
   HLD_INPUT_CHECK(
       coll.all_equal(ckpt.empty() ? -1 : st.step) && coll.all_equal(static_cast<int64_t>(util::fnv1a64(fingerprint))),
       "run.dir '" + run_dir +
@@ -248,6 +276,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
 
   // ---- phases --------------------------------------------------------------------------------
   int64_t steps_run = 0;  // in this call
+  StopPolicy stopper(cfg.run, checkpoint_bytes(student, reg ? &reg : nullptr));
   for (int p = st.phase; p < static_cast<int>(plan.phases.size()); ++p) {
     const auto& ph = plan.phases[p];
     const objectives::PhaseSpec& spec = phases.at(p);
@@ -261,10 +290,28 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
                    opt.state_bytes(), opt.sharded() ? "ZeRO-1 slices" : "replicated");
     // Checkpoints hold the full optimizer state whatever the world size: ZeRO-1 gathers it first
     // (a collective, so every rank takes part; rank 0 writes).
+    int64_t saved_step = -1;
     auto save = [&] {
+      const auto t0 = std::chrono::steady_clock::now();
       opt.gather_state();
       if (rank0) result.last_checkpoint = save_checkpoint(run_dir, st, student, phase_reg, opt, cfg.run.keep_checkpoints);
       opt.drop_gathered_state();
+      stopper.saved(seconds_since(t0));
+      saved_step = st.step;
+    };
+    // Stopped by a signal or the time limit at the step every rank agreed on: one checkpoint (unless
+    // this step's periodic one exists), and every rank leaves once it is complete.
+    auto stop_here = [&](const std::string& why) {
+      const auto t0 = std::chrono::steady_clock::now();
+      if (saved_step != st.step) save();
+      coll.barrier();
+      if (rank0)
+        spdlog::warn("{}: stopped by {} after step {}; checkpoint {} written in {:.2f} s; run the same command to "
+                     "resume (exit code {})",
+                     run_dir, why, st.step, result.last_checkpoint, seconds_since(t0), int(kExitRequeue));
+      result.state = st;
+      result.stopped = why;
+      return result;
     };
     const double peak_lr = constant_lr && cfg.schedule.hint_lr > 0 ? cfg.schedule.hint_lr : cfg.optimizer.lr;
     std::optional<Prefetcher> prefetch;
@@ -281,8 +328,10 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
       const double lr = constant_lr ? hint_lr(st.phase_step, peak_lr, cfg.schedule)
                                     : wsd_lr(st.phase_step, ph.steps, peak_lr, cfg.schedule);
       if (opts.before_step) opts.before_step(steps_run);
+      const auto t_step = std::chrono::steady_clock::now();
       const StepResult r = train_step(ctx, next, lr);
       if (stream) st.data = r.position;
+      const std::string stop = folder ? stopper.agree(coll, seconds_since(t_step)) : "";
       if (!r.bad.empty()) {
         if (st.bad_steps >= cfg.run.max_bad_steps)
           throw std::runtime_error(
@@ -292,6 +341,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
         spdlog::warn("step {}: {} is not finite; skipping this batch ({} of {} allowed)", st.step + 1, r.bad,
                      st.bad_steps + 1, cfg.run.max_bad_steps);
         ++st.bad_steps;
+        if (!stop.empty()) return stop_here(stop);
         continue;
       }
       ++st.step;
@@ -314,10 +364,13 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
       if (cfg.run.eval_every > 0 && st.step % cfg.run.eval_every == 0 && valid && rank0)
         metrics->write(validate(st.step, st.flops));
       if (folder && cfg.run.checkpoint_every > 0 && st.step % cfg.run.checkpoint_every == 0) save();
+      const bool last_step = p + 1 == static_cast<int>(plan.phases.size()) && st.phase_step == ph.steps;
+      if (!stop.empty() && !last_step) return stop_here(stop);  // the last one just finishes the run
     }
     // Phase done: the next phase starts with a fresh optimizer (HLDF drops the regressor).
     ++st.phase;
     st.phase_step = 0;
+    if (p + 1 < static_cast<int>(plan.phases.size())) util::fault_point("train.phase_boundary");
     if (p + 1 == static_cast<int>(plan.phases.size()) && rank0 && folder) {
       AdamW empty({}, cfg.optimizer);
       result.last_checkpoint = save_checkpoint(run_dir, st, student, nullptr, empty, cfg.run.keep_checkpoints);

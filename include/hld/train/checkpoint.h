@@ -23,6 +23,9 @@ struct TrainState {
   int64_t bad_steps = 0;    ///< non-finite steps skipped so far
   nlohmann::json data;      ///< BatchStream::position()
   std::string fingerprint;  ///< hash of the config sections that must not change on resume
+  /// config_identity of the run that wrote the checkpoint (key → value; null in older
+  /// checkpoints): what a refused resume names the changed keys against.
+  nlohmann::json identity;
   nlohmann::json to_json() const;
   static TrainState from_json(const nlohmann::json& j, const std::string& what);
 };

@@ -31,15 +31,18 @@ std::string legacy_config_fingerprint(const config::ExperimentConfig& cfg, int w
 std::string describe_changes(const std::map<std::string, std::string>& stored,
                              const std::map<std::string, std::string>& now);
 
-/// Appends one JSON object per line; on resume, drops records past the restored step.
+/// Appends one JSON object per line; on resume, drops records past the restored step (and a torn
+/// last line), so the file holds one record per step as an uninterrupted run's would.
 class MetricsLog {
  public:
   MetricsLog(const std::string& path, int64_t resume_step);
   ~MetricsLog();
+  /// Appends and flushes `record`; std::runtime_error naming the file when that fails (full disk).
   void write(const nlohmann::json& record);
 
  private:
   std::FILE* f_ = nullptr;
+  std::string path_;
 };
 
 /// Peak FLOP/s of `device` for float32 matrix products, measured once (a few large matmuls) and

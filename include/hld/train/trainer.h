@@ -44,6 +44,9 @@ struct TrainOptions {
 struct TrainResult {
   TrainState state;
   bool finished = false;   ///< the whole budget was spent
+  /// Why the run stopped early after writing a checkpoint at the step every rank agreed on
+  /// ("SIGTERM", "the time limit", ...; "" when it did not): `train` then exits with kExitRequeue.
+  std::string stopped;
   double valid_loss = -1;  ///< held-out NLL at the end (-1 without validation data)
   std::string last_checkpoint;
   budget::BudgetPlan plan;  ///< the plan the run followed (phases, steps, per-token costs)
