@@ -11,6 +11,8 @@
 #include "hld/teacher/teacher.h"
 #include "hld/dist/launch_env.h"
 #include "hld/cli/common.h"
+#include "hld/config/stop_conditions.h"
+#include "hld/runtime/stop_signals.h"
 #include "hld/util/fs.h"
 #include "hld/teacher/cache_verify.h"
 #include "hld/teacher/cache_writer.h"
@@ -97,6 +99,7 @@ void write_cache_cost(const config::ExperimentConfig& cfg, double tokens) {
 int run_cache(const CacheArgs& a) {
   const auto cfg = a.cfg.load();
   if (a.verify) return run_verify(a, cfg);
+  runtime::install_stop_signals(config::parse_exit_signals(cfg.run.exit_signals, "run.exit_signals"));
   teacher::CacheWriteOptions o;
   o.plan.sequences = a.sequences;
   o.plan.chunk_rows = a.chunk_sequences;
@@ -111,7 +114,7 @@ int run_cache(const CacheArgs& a) {
               r.index.complete() ? "complete" : "incomplete", (long long)r.index.chunks.size(),
               (long long)r.index.num_chunks(), tokens > 0 ? double(r.index.total_bytes()) / tokens : 0.0,
               (long long)r.index.layout.bytes_per_token());
-  return kExitOk;
+  return r.stopped.empty() ? kExitOk : kExitRequeue;
 }
 
 }  // namespace

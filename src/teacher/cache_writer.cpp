@@ -20,9 +20,12 @@
 #include <filesystem>
 #include <functional>
 
+#include "hld/config/stop_conditions.h"
 #include "hld/data/batch_stream.h"
 #include "hld/model/model_io.h"
+#include "hld/runtime/deadline.h"
 #include "hld/runtime/runtime.h"
+#include "hld/runtime/stop_signals.h"
 #include "hld/teacher/cache_reader.h"
 #include "hld/teacher/teacher.h"
 #include "hld/train/progress.h"
@@ -320,21 +323,34 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
                 sps * ix.context, train::format_duration(sps > 0 ? (todo_rows - done_rows) / sps : -1).c_str());
     std::fflush(stdout);
   };
+  // A caught signal or the wall-clock deadline ends the loop between chunks: the chunk in hand is
+  // finished and recorded first (runtime/stop_signals.h, runtime/deadline.h).
+  const runtime::Deadline deadline(config::parse_duration_s(cfg.run.time_limit, "run.time_limit"));
+  double chunk_s = 0;  // the latest chunk's time: the next one must fit before the deadline
   for (int64_t c = 0; c < ix.num_chunks(); ++c) {
     if (done[static_cast<size_t>(c)]) continue;
     if (opts.stop_after_chunks >= 0 && res.chunks_written >= opts.stop_after_chunks) break;
+    if (const int sig = runtime::stop_signal()) res.stopped = config::signal_name(sig);
+    else if (deadline.limited() && deadline.seconds_left() < 1.5 * chunk_s + 1.0)
+      res.stopped = "the time limit (" + deadline.source() + ")";
+    if (!res.stopped.empty()) break;
+    const auto t_chunk = Clock::now();
     io::CacheChunkEntry e = w.write_chunk(c, progress);
     res.bytes_written += e.bytes;
     ix.chunks.push_back(e);
     std::sort(ix.chunks.begin(), ix.chunks.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
     write_index(dir, ix);
     ++res.chunks_written;
+    chunk_s = std::chrono::duration<double>(Clock::now() - t_chunk).count();
   }
   res.index = ix;
   res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   spdlog::info("cache-teacher: {} chunks written, {} kept, {} of {} finished; {} in {:.1f}s{}", res.chunks_written,
                res.chunks_kept, ix.chunks.size(), ix.num_chunks(), util::human_bytes(double(res.bytes_written)),
                res.seconds, ix.complete() ? "" : " (incomplete: run again to continue)");
+  if (!res.stopped.empty())
+    spdlog::warn("cache-teacher: stopped by {} after {} chunks; run the same command to continue (exit code {})",
+                 res.stopped, ix.chunks.size(), int(kExitRequeue));
   return res;
 }
 

@@ -27,6 +27,9 @@ struct CacheWriteResult {
   int64_t chunks_kept = 0;     ///< finished earlier and left untouched
   uint64_t bytes_written = 0;
   double seconds = 0;
+  /// Why it stopped after its last finished chunk ("SIGTERM", "the time limit"; "" when it did
+  /// not): `cache-teacher` then exits with kExitRequeue and a re-run continues.
+  std::string stopped;
 };
 
 /// InputError when util::free_disk_bytes(dir) < need, naming both figures.
