@@ -3,6 +3,9 @@
 # variables set (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR=127.0.0.1, a free
 # MASTER_PORT), prefixes each rank's output with [rank i], waits, and stops the others as soon as
 # one fails. Exit status: 0 when every rank succeeded, else the first failing rank's status.
+# SIGINT, SIGTERM and SIGUSR1 are forwarded to every rank, which then stop together with a
+# checkpoint and exit 75 (docs/distributed.md, "Preemption"); a rank that exits 75 does not make
+# the launcher stop the others (they are stopping, or fail on their own, the same way).
 #
 #   scripts/launch_local.sh 2 configs/quickstart/nll.yaml --set run.threads=1
 #
@@ -38,7 +41,11 @@ cleanup() {
   local sig=$1
   for p in "${pids[@]}"; do kill "-$sig" "$p" 2>/dev/null; done
 }
-trap 'cleanup TERM; sleep 1; cleanup KILL; exit 130' INT TERM
+forwarded=0
+forward() { forwarded=1; cleanup "$1"; }
+trap 'forward INT' INT
+trap 'forward TERM' TERM
+trap 'forward USR1' USR1
 
 for ((i = 0; i < n; i++)); do
   RANK=$i WORLD_SIZE=$n LOCAL_RANK=$i LOCAL_WORLD_SIZE=$n MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
@@ -58,7 +65,9 @@ while [ "$remaining" -gt 0 ]; do
       wait "$p"; rc=$?
       done_[$i]=1
       remaining=$((remaining - 1))
-      if [ "$rc" -ne 0 ] && [ "$status" -eq 0 ]; then
+      if [ "$rc" -ne 0 ] && [ "$status" -eq 0 ] && { [ "$rc" -eq 75 ] || [ "$forwarded" -eq 1 ]; }; then
+        status=$rc  # stopping with a checkpoint (or a peer failure): the others do the same
+      elif [ "$rc" -ne 0 ] && [ "$status" -eq 0 ]; then
         status=$rc
         echo "launch_local.sh: rank $i exited with status $rc; stopping the other ranks" >&2
         cleanup TERM

@@ -3,7 +3,11 @@
 // with it) collectives, bucketed gradient all-reduce, errors rewritten into one clear line.
 #include "hld/dist/process_group.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
@@ -58,6 +62,26 @@ std::string short_message(const std::exception& e) {
 
 bool is_loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1"; }
 
+/// How this rank is named in its peers' errors: the host name, and the IPv4 address of the
+/// interface Gloo uses when GLOO_SOCKET_IFNAME names one.
+std::string own_address(const LaunchEnv& env) {
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  std::string out = host;
+  if (env.gloo_ifname.empty()) return out;
+  ifaddrs* all = nullptr;
+  if (::getifaddrs(&all) != 0) return out;
+  for (ifaddrs* a = all; a; a = a->ifa_next)
+    if (a->ifa_addr && a->ifa_addr->sa_family == AF_INET && env.gloo_ifname == a->ifa_name) {
+      char ip[INET_ADDRSTRLEN] = {0};
+      ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, ip, sizeof ip);
+      out += std::string(" ") + ip + " on " + env.gloo_ifname;
+      break;
+    }
+  ::freeifaddrs(all);
+  return out;
+}
+
 }  // namespace
 
 #if HLD_HAVE_C10D
@@ -72,6 +96,7 @@ struct ProcessGroupCollective::Impl {
 #endif
   torch::Device comm_device{torch::kCPU};
   std::string backend;
+  std::string peers;  // "rank 1 (host 10.0.0.2 on eth1)", for the errors of failed collectives
 
   /// Calls `f(process_group)` on whichever backend is active (their types differ between
   /// LibTorch versions, their collective signatures do not).
@@ -90,19 +115,51 @@ struct ProcessGroupCollective::Impl {
 
 namespace {
 
-/// Runs `f`, rewriting any c10d/Gloo failure into one runtime_error that says what to check.
+/// Runs `f`, rewriting any c10d/Gloo failure of a collective into one RetryableError (exit code 75:
+/// the job is requeued and resumes from its last checkpoint) that names the peers and what to check.
 template <class F>
-auto guarded(const LaunchEnv& env, const char* op, F&& f) {
+auto guarded(const LaunchEnv& env, const std::string& peers, const char* op, F&& f) {
   try {
     return f();
   } catch (const InputError&) {
     throw;
   } catch (const std::exception& e) {
-    throw std::runtime_error(
-        fmt::format("[dist] {} failed on rank {} of {}: {} -- a peer process exited or hung, or the network "
+    throw RetryableError(
+        fmt::format("[dist] {} failed on rank {} of {}: {} -- peer {} exited or hung, or the network to it "
                     "failed (collectives time out after {} s, HLD_DIST_TIMEOUT)",
-                    op, env.rank, env.world, short_message(e), env.timeout_s));
+                    op, env.rank, env.world, short_message(e), peers.empty() ? "process" : peers, env.timeout_s));
   }
+}
+
+/// Runs the process group's set-up, rewriting a failure into a runtime_error (exit code 1: a bad
+/// GLOO_SOCKET_IFNAME or NCCL set-up is not fixed by a rerun).
+template <class F>
+void setup_guarded(const LaunchEnv& env, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    throw std::runtime_error(
+        fmt::format("[dist] process group set-up failed on rank {} of {}: {}", env.rank, env.world, short_message(e)));
+  }
+}
+
+/// Every rank publishes how it is named and reads the others' (after the rendezvous, so every
+/// rank is there): "rank 1 (node02 10.0.0.2 on eth1)", or "ranks 1 (...), 2 (...)".
+std::string exchange_peer_names(c10d::Store& store, const LaunchEnv& env) {
+  const std::string mine = own_address(env);
+  store.set("hld/addr/" + std::to_string(env.rank), std::vector<uint8_t>(mine.begin(), mine.end()));
+  std::string out;
+  int listed = 0;
+  for (int r = 0; r < env.world; ++r) {
+    if (r == env.rank) continue;
+    if (++listed > 4) {
+      out += ", ...";
+      break;
+    }
+    const auto v = store.get("hld/addr/" + std::to_string(r));
+    out += (out.empty() ? "" : ", ") + std::to_string(r) + " (" + std::string(v.begin(), v.end()) + ")";
+  }
+  return (env.world > 2 ? "ranks " : "rank ") + out;
 }
 
 /// Joins the TCPStore and waits until all `world` processes have arrived, checking that they
@@ -194,6 +251,12 @@ ProcessGroupCollective::ProcessGroupCollective(const LaunchEnv& env, const torch
   const auto t0 = Clock::now();
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(env.timeout_s * 1000.0));
   impl_->store = rendezvous(env, timeout);
+  try {
+    impl_->peers = exchange_peer_names(*impl_->store, env);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("[dist] rank {} lost the rendezvous at {}:{}: {} (rank 0 exited?)", env.rank,
+                                         env.master_addr, env.master_port, short_message(e)));
+  }
 
   bool use_nccl = false;
 #if HLD_HAVE_NCCL
@@ -201,7 +264,7 @@ ProcessGroupCollective::ProcessGroupCollective(const LaunchEnv& env, const torch
 #endif
   if (device.is_cuda() && !use_nccl)
     spdlog::warn("[dist] this build has no NCCL: CUDA gradients are all-reduced with Gloo through host memory");
-  guarded(env, "process group set-up", [&] {
+  setup_guarded(env, [&] {
 #if HLD_HAVE_NCCL
     if (use_nccl) {
       c10::cuda::set_device(device.index());
@@ -251,7 +314,7 @@ void ProcessGroupCollective::allreduce_mean(std::vector<torch::Tensor>& tensors)
   std::deque<Flight> flights;
   auto finish_oldest = [&] {
     Flight& f = flights.front();
-    guarded(env_, "gradient all-reduce", [&] { f.work->wait(); });
+    guarded(env_, impl_->peers, "gradient all-reduce", [&] { f.work->wait(); });
     f.flat_N.div_(env_.world);
     unflatten_bucket(f.flat_N, tensors, buckets[f.bucket]);
     flights.pop_front();
@@ -259,8 +322,8 @@ void ProcessGroupCollective::allreduce_mean(std::vector<torch::Tensor>& tensors)
   for (size_t i = 0; i < buckets.size(); ++i) {
     Flight f{i, flatten_bucket(tensors, buckets[i], impl_->comm_device), {}};
     std::vector<at::Tensor> one{f.flat_N};
-    f.work =
-        guarded(env_, "gradient all-reduce", [&] { return impl_->call([&](auto& pg) { return pg.allreduce(one); }); });
+    f.work = guarded(env_, impl_->peers, "gradient all-reduce",
+                     [&] { return impl_->call([&](auto& pg) { return pg.allreduce(one); }); });
     flights.push_back(std::move(f));
     if (flights.size() >= kInFlight) finish_oldest();
   }
@@ -275,7 +338,7 @@ void ProcessGroupCollective::broadcast(std::vector<torch::Tensor>& tensors) {
     std::vector<at::Tensor> one{flat_N};
     c10d::BroadcastOptions o;
     o.rootRank = 0;
-    guarded(env_, "broadcast of the initial weights",
+    guarded(env_, impl_->peers, "broadcast of the initial weights",
             [&] { impl_->call([&](auto& pg) { return pg.broadcast(one, o); })->wait(); });
     if (env_.rank != 0) unflatten_bucket(flat_N, tensors, b);
   }
@@ -286,7 +349,7 @@ std::vector<torch::Tensor> ProcessGroupCollective::allgather(const torch::Tensor
   std::vector<at::Tensor> in{mine_N.to(impl_->comm_device).contiguous()};
   std::vector<std::vector<at::Tensor>> out(1);
   for (int r = 0; r < env_.world; ++r) out[0].push_back(torch::empty_like(in[0]));
-  guarded(env_, "parameter all-gather (ZeRO-1)",
+  guarded(env_, impl_->peers, "parameter all-gather (ZeRO-1)",
           [&] { impl_->call([&](auto& pg) { return pg.allgather(out, in); })->wait(); });
   return out[0];
 }
@@ -294,12 +357,13 @@ std::vector<torch::Tensor> ProcessGroupCollective::allgather(const torch::Tensor
 double ProcessGroupCollective::allreduce_sum(double v) {
   auto t = torch::full({1}, v, torch::TensorOptions().dtype(torch::kFloat64).device(impl_->comm_device));
   std::vector<at::Tensor> one{t};
-  guarded(env_, "scalar all-reduce", [&] { impl_->call([&](auto& pg) { return pg.allreduce(one); })->wait(); });
+  guarded(env_, impl_->peers, "scalar all-reduce",
+          [&] { impl_->call([&](auto& pg) { return pg.allreduce(one); })->wait(); });
   return t.item<double>();
 }
 
 void ProcessGroupCollective::barrier() {
-  guarded(env_, "barrier", [&] { impl_->call([&](auto& pg) { return pg.barrier(); })->wait(); });
+  guarded(env_, impl_->peers, "barrier", [&] { impl_->call([&](auto& pg) { return pg.barrier(); })->wait(); });
 }
 
 #else  // no c10d in this LibTorch
