@@ -21,6 +21,7 @@
 #include "dist_test_util.h"
 #include "hld/io/safetensors.h"
 #include "hld/model/model_io.h"
+#include "hld/util/error.h"
 #include "hld/util/fs.h"
 #include "test_util.h"
 
@@ -161,8 +162,9 @@ TEST_F(DataParallel, KilledRankStopsItsPeerAndTheRunResumesOnTwoOrOneProcesses) 
   ASSERT_TRUE(r0.wait(20)) << "rank 0 still running 20 s after its peer was killed:\n" << r0.output();
   const double react = std::chrono::duration<double>(Clock::now() - t_kill).count();
   r1.wait(5);
-  EXPECT_EQ(r0.status, 1) << r0.output();
+  EXPECT_EQ(r0.status, kExitRequeue) << r0.output();  // a peer failure: requeue and resume
   EXPECT_NE(r0.output().find("[dist] gradient all-reduce failed on rank 0 of 2"), std::string::npos) << r0.output();
+  EXPECT_NE(r0.output().find("peer rank 1 ("), std::string::npos) << r0.output();
   std::printf("[ dist     ] rank 0 exited %.2f s after rank 1 was killed\n", react);
 
   const std::string last = model::latest_checkpoint(run);

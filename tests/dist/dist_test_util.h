@@ -55,14 +55,18 @@ inline void write_synthetic_split(const std::string& dir, int64_t vocab, int doc
 }
 
 #ifdef HLD_TRAIN_BIN
-/// A started `sh -c "exec env VARS hld-train ARGS > LOG 2>&1"`; the pid is hld-train's.
+/// A started `sh -c "exec [PREFIX] env VARS hld-train ARGS > LOG 2>&1"`; the pid is hld-train's
+/// (or PREFIX's, which execs it: `ip netns exec NS`).
 struct Proc {
   pid_t pid = -1;
   std::string log;
   int status = -1;  ///< exit code once reaped (-2: killed by a signal)
+  int signal = 0;   ///< the signal that ended it (status -2)
 
-  Proc(const std::string& env, const std::string& args, const std::string& log_path) : log(log_path) {
-    const std::string cmd = "exec env " + env + " " + HLD_TRAIN_BIN + " " + args + " > " + log + " 2>&1";
+  Proc(const std::string& env, const std::string& args, const std::string& log_path, const std::string& prefix = "")
+      : log(log_path) {
+    const std::string cmd =
+        "exec " + prefix + " env " + env + " " + HLD_TRAIN_BIN + " " + args + " > " + log + " 2>&1";
     pid = ::fork();
     if (pid == 0) {
       ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
@@ -82,6 +86,7 @@ struct Proc {
       int st = 0;
       if (::waitpid(pid, &st, WNOHANG) == pid) {
         status = WIFEXITED(st) ? WEXITSTATUS(st) : -2;
+        signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
         return true;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -57,6 +57,29 @@ TEST(RunIdentity, ChangedValueIsRefusedWithTheKeyNamed) {
   }
 }
 
+// The researcher's case: edit optimizer.beta2 in RUN/config.yaml and train from that file. The
+// refusal names the key against the config the checkpoint was trained with (kept in its
+// state.json), not against RUN/config.yaml, which now says the same as the edited config.
+TEST(RunIdentity, RefusalNamesTheKeysAgainstTheCheckpointNotTheEditedRunConfig) {
+  test::TempDir tmp;
+  const std::string run = tmp.path() + "/r";
+  quiet_run(test::tiny_config({"run.dir=" + run, "budget.unit=steps", "budget.amount=4"}), 2);
+  std::string yaml = util::read_file(run + "/config.yaml");
+  const size_t at = yaml.find("beta2: 0.98");
+  ASSERT_NE(at, std::string::npos) << yaml;
+  yaml.replace(at, 11, "beta2: 0.95");
+  util::write_file_atomic(run + "/config.yaml", yaml);
+  try {
+    quiet_run(config::load_string(yaml, {}, run));
+    ADD_FAILURE() << "the resume was accepted";
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("holds a checkpoint of a different configuration"), std::string::npos) << m;
+    EXPECT_NE(m.find("optimizer.beta2: 0.98 -> 0.95"), std::string::npos) << m;
+    EXPECT_EQ(m.find("optimizer.lr"), std::string::npos) << m;
+  }
+}
+
 TEST(RunIdentity, ExplicitDefaultsAndBookkeepingResume) {
   test::TempDir tmp;
   const std::string dir = "run.dir=" + tmp.path() + "/r";
