@@ -48,8 +48,11 @@ trap 'forward TERM' TERM
 trap 'forward USR1' USR1
 
 for ((i = 0; i < n; i++)); do
+  # Each rank in its own session: a Ctrl-C on the terminal reaches the launcher only, which forwards
+  # it once (a rank that got it twice would take the second as "stop now", without a checkpoint);
+  # the output filters ignore it so that the ranks' last lines still come through.
   RANK=$i WORLD_SIZE=$n LOCAL_RANK=$i LOCAL_WORLD_SIZE=$n MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
-    "$bin" train "$@" > >(sed -u "s/^/[rank $i] /") 2>&1 &
+    setsid "$bin" train "$@" > >(trap '' INT TERM USR1; exec sed -u "s/^/[rank $i] /") 2>&1 &
   pids+=($!)
 done
 

@@ -110,7 +110,8 @@ TEST_F(TwoHosts, LinkDownEndsBothRanksWithinTheTimeoutAndARelaunchResumes) {
   ASSERT_TRUE(ended) << "a rank still runs " << took << " s after the link went down\n" << r0->output() << r1->output();
   std::printf("[ dist     ] link down: both ranks ended %.2f s later (HLD_DIST_TIMEOUT=%g)\n", took, timeout_s);
   const std::string out0 = r0->output();
-  const size_t at = out0.find("[dist] ");
+  const size_t failed = out0.find("failed on rank"),
+               at = failed == std::string::npos ? failed : out0.rfind("[dist] ", failed);
   if (at != std::string::npos)
     std::printf("[ dist     ] rank 0: %s\n", out0.substr(at, out0.find('\n', at) - at).c_str());
   EXPECT_LT(took, timeout_s + 10);
