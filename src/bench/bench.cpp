@@ -153,7 +153,7 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
   const double peak =
       cfg.run.peak_flops > 0 ? cfg.run.peak_flops : train::measured_peak_flops(dev.str(), cfg.run.dtype);
   const double attn = attention_flops_per_token(m, T);
-  const bool autocast = compat::bf16_autocast(dev, cfg.run.dtype);
+  const bool autocast = compat::bf16_autocast(cfg.run.dtype);
   nlohmann::json r;
   r["device"] = dev.str();
   r["dtype"] = autocast ? "bfloat16 autocast" : "float32";

@@ -17,7 +17,8 @@ struct Recompute : torch::CustomClassHolder {
   Block block{nullptr};
   torch::Tensor allowed_TxT;
   RopeTables rope;
-  bool autocast = false;  ///< CUDA autocast was on in the forward
+  torch::Device device{torch::kCPU};
+  bool autocast = false;  ///< autocast was on for `device`'s type in the forward
   at::ScalarType autocast_dtype = at::kBFloat16;
 };
 
@@ -44,7 +45,7 @@ struct CheckpointFn : torch::autograd::Function<CheckpointFn> {
     torch::Tensor y_BxTxD;
     {
       torch::AutoGradMode grad_on(true);
-      compat::CudaAutocastGuard ac(r->autocast, r->autocast_dtype);
+      compat::AutocastGuard ac(r->device, r->autocast, r->autocast_dtype);
       y_BxTxD = r->block->forward(x_BxTxD, r->allowed_TxT, r->rope);
     }
     // Differentiate w.r.t. what the outer graph asked for: x when it needs a gradient, and the
@@ -85,7 +86,8 @@ torch::Tensor checkpointed_block(Block& block, const torch::Tensor& x_BxTxD, con
   r->allowed_TxT = allowed_TxT;
   r->rope = rope;
   const auto mm = compat::matmul_dtype(x_BxTxD);
-  r->autocast = x_BxTxD.is_cuda() && mm != x_BxTxD.scalar_type();
+  r->device = x_BxTxD.device();
+  r->autocast = mm != x_BxTxD.scalar_type();
   r->autocast_dtype = mm;
   std::vector<torch::Tensor> params = block->parameters();
   return CheckpointFn::apply(x_BxTxD, torch::TensorList(params), std::move(r))[0];

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include <ATen/autocast_mode.h>
+#include <ATen/cpu/Utils.h>
 
 #include "hld/util/error.h"
 
@@ -32,26 +33,36 @@ torch::Tensor native_rms_norm(const torch::Tensor& x, const torch::Tensor& w, do
   return at::rms_norm(x.to(acc), {x.size(-1)}, 1.0 + w.to(acc), eps).to(x.scalar_type());
 }
 
-CudaAutocastGuard::CudaAutocastGuard(bool enabled, at::ScalarType dtype) {
+bool cpu_has_native_bf16() {
+  const auto caps = at::cpu::get_cpu_capabilities();
+  auto has = [&](const char* k) {
+    const auto it = caps.find(k);
+    return it != caps.end() && it->second.isBool() && it->second.toBool();
+  };
+  return has("avx512_bf16") || has("amx_bf16");
+}
+
+AutocastGuard::AutocastGuard(const torch::Device& device, bool enabled, at::ScalarType dtype) : type_(device.type()) {
   if (!enabled) return;
   active_ = true;
-  prev_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
-  prev_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
-  at::autocast::set_autocast_enabled(at::kCUDA, true);
-  at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+  prev_enabled_ = at::autocast::is_autocast_enabled(type_);
+  prev_dtype_ = at::autocast::get_autocast_dtype(type_);
+  at::autocast::set_autocast_enabled(type_, true);
+  at::autocast::set_autocast_dtype(type_, dtype);
   at::autocast::increment_nesting();
 }
 
-CudaAutocastGuard::~CudaAutocastGuard() {
+AutocastGuard::~AutocastGuard() {
   if (!active_) return;
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  at::autocast::set_autocast_enabled(at::kCUDA, prev_enabled_);
-  at::autocast::set_autocast_dtype(at::kCUDA, prev_dtype_);
+  at::autocast::set_autocast_enabled(type_, prev_enabled_);
+  at::autocast::set_autocast_dtype(type_, prev_dtype_);
 }
 
 at::ScalarType matmul_dtype(const torch::Tensor& x) {
-  if (!x.is_cuda()) return x.scalar_type();
-  if (at::autocast::is_autocast_enabled(at::kCUDA)) return at::autocast::get_autocast_dtype(at::kCUDA);
+  const auto type = x.device().type();
+  if (x.is_floating_point() && x.scalar_type() != at::kDouble && at::autocast::is_autocast_enabled(type))
+    return at::autocast::get_autocast_dtype(type);
   return x.scalar_type();
 }
 

@@ -124,7 +124,7 @@ struct Writer {
         torch::Tensor vals, idx, hidden, logz;
         {
           torch::NoGradGuard ng;
-          compat::CudaAutocastGuard ac(compat::bf16_autocast(dev, cfg.run.dtype));
+          compat::AutocastGuard ac(dev, compat::bf16_autocast(cfg.run.dtype));
           auto input = torch::from_blob(ids.data(), {nb, T}, torch::kInt32).to(torch::kInt64).to(dev);
           // The online teacher's forward: the same signals, whether cached or computed in the step.
           SignalRequest req{K, ix.layer, {}, ix.has_logz, ix.logz_temperature, /*bf16_order=*/true};

@@ -3,6 +3,7 @@
 #include "hld/train/run_dir.h"
 
 #include <torch/torch.h>
+#include <torch/version.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -122,7 +123,8 @@ void MetricsLog::write(const nlohmann::json& record) {
 
 double measured_peak_flops(const std::string& device, const std::string& dtype) {
   const int threads = torch::get_num_threads();
-  const std::string key = device + "/" + dtype + "/threads=" + std::to_string(threads);
+  // Keyed by what sets the figure: the device, the dtype, the threads and the LibTorch (its BLAS).
+  const std::string key = device + "/" + dtype + "/threads=" + std::to_string(threads) + "/torch=" TORCH_VERSION;
   const char* home = std::getenv("HOME");
   const fs::path cache = fs::path(home ? home : "/tmp") / ".cache" / "hld-train" / "peak_flops.json";
   nlohmann::json j = nlohmann::json::object();
@@ -136,8 +138,8 @@ double measured_peak_flops(const std::string& device, const std::string& dtype) 
   }
   torch::NoGradGuard ng;
   const auto dev = torch::Device(device);
-  const auto dt = dtype == "bfloat16" && dev.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
-  const int64_t n = dev.is_cuda() ? 8192 : 1024;
+  const auto dt = dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat32;
+  const int64_t n = dev.is_cuda() ? 8192 : 2048;
   auto a = torch::randn({n, n}, torch::TensorOptions().dtype(dt).device(dev));
   auto b = torch::randn({n, n}, torch::TensorOptions().dtype(dt).device(dev));
   auto c = torch::matmul(a, b);  // warm-up

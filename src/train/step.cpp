@@ -49,7 +49,7 @@ StepResult train_step(const StepContext& c, const std::function<HostBatch()>& ne
     auto& sig = b.signals;
     objectives::LossOutput out;
     {
-      compat::CudaAutocastGuard ac(c.autocast);  // forward passes only; backward follows their dtypes
+      compat::AutocastGuard ac(c.device, c.autocast);  // forward passes only; backward follows their dtypes
       if (c.teacher && !hb.has_signals) sig = c.teacher->signals(b.input_BxT, hb.seq_ids, c.phase.needs);
       out = objectives::compute_loss(c.cfg, c.phase, c.student, c.reg, b.input_BxT, b.target_BxT,
                                      uses_teacher ? &sig : nullptr);

@@ -246,10 +246,11 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
     teacher = own_teacher.get();
   }
 
-  // run.dtype = bfloat16: CUDA autocast (bf16 products, float32 master weights and losses).
-  const bool autocast = compat::bf16_autocast(dev, cfg.run.dtype);
-  if (cfg.run.dtype == "bfloat16" && !dev.is_cuda() && rank0)
-    spdlog::warn("run.dtype = bfloat16 applies to CUDA devices (autocast); this {} run computes in float32", dev.str());
+  // run.dtype = bfloat16: autocast on the device (bf16 products, float32 master weights and losses).
+  const bool autocast = compat::bf16_autocast(cfg.run.dtype);
+  if (autocast && dev.is_cpu() && !compat::cpu_has_native_bf16() && rank0)
+    spdlog::warn("run.dtype = bfloat16: this CPU has neither AVX512-BF16 nor AMX, so bf16 products are emulated "
+                 "and slower than float32");
 
   std::unique_ptr<MetricsLog> metrics;
   if (rank0 && folder) metrics = std::make_unique<MetricsLog>((fs::path(run_dir) / "metrics.jsonl").string(), st.step);

@@ -115,27 +115,60 @@ TEST(Compat, FusedAdamWOnTheCpuMatchesThePerTensorUpdate) {
   }
 }
 
-TEST(Compat, CudaAutocastGuardSetsAndRestoresTheAutocastState) {
-  ASSERT_FALSE(at::autocast::is_autocast_enabled(at::kCUDA));
-  const auto before = at::autocast::get_autocast_dtype(at::kCUDA);
+// The guard on one device type sets and restores that type's state, nests, and leaves the other
+// device type's autocast alone.
+void check_autocast_guard(c10::DeviceType type, c10::DeviceType other) {
+  ASSERT_FALSE(at::autocast::is_autocast_enabled(type));
+  ASSERT_FALSE(at::autocast::is_autocast_enabled(other));
+  const auto before = at::autocast::get_autocast_dtype(type);
   {
-    CudaAutocastGuard off(false);
-    EXPECT_FALSE(at::autocast::is_autocast_enabled(at::kCUDA));
+    AutocastGuard off(type, false);
+    EXPECT_FALSE(at::autocast::is_autocast_enabled(type));
   }
   {
-    CudaAutocastGuard outer(true, at::kBFloat16);
-    EXPECT_TRUE(at::autocast::is_autocast_enabled(at::kCUDA));
-    EXPECT_EQ(at::autocast::get_autocast_dtype(at::kCUDA), at::kBFloat16);
+    AutocastGuard outer(type, true, at::kBFloat16);
+    EXPECT_TRUE(at::autocast::is_autocast_enabled(type));
+    EXPECT_FALSE(at::autocast::is_autocast_enabled(other));
+    EXPECT_EQ(at::autocast::get_autocast_dtype(type), at::kBFloat16);
     {
-      CudaAutocastGuard inner(true, at::kHalf);
-      EXPECT_EQ(at::autocast::get_autocast_dtype(at::kCUDA), at::kHalf);
+      AutocastGuard inner(type, true, at::kHalf);
+      EXPECT_EQ(at::autocast::get_autocast_dtype(type), at::kHalf);
     }
-    EXPECT_EQ(at::autocast::get_autocast_dtype(at::kCUDA), at::kBFloat16);
-    // CPU tensors compute in their own dtype whatever CUDA autocast says.
-    EXPECT_EQ(matmul_dtype(torch::zeros({2}, torch::kFloat32)), torch::kFloat32);
+    EXPECT_EQ(at::autocast::get_autocast_dtype(type), at::kBFloat16);
   }
-  EXPECT_FALSE(at::autocast::is_autocast_enabled(at::kCUDA));
-  EXPECT_EQ(at::autocast::get_autocast_dtype(at::kCUDA), before);
+  EXPECT_FALSE(at::autocast::is_autocast_enabled(type));
+  EXPECT_EQ(at::autocast::get_autocast_dtype(type), before);
+}
+
+TEST(Compat, AutocastGuardSetsAndRestoresTheCudaAutocastState) {
+  check_autocast_guard(c10::DeviceType::CUDA, c10::DeviceType::CPU);
+  // CPU tensors compute in their own dtype whatever CUDA autocast says.
+  AutocastGuard cuda(torch::kCUDA, true);
+  EXPECT_EQ(matmul_dtype(torch::zeros({2}, torch::kFloat32)), torch::kFloat32);
+}
+
+TEST(Compat, AutocastGuardSetsAndRestoresTheCpuAutocastState) {
+  check_autocast_guard(c10::DeviceType::CPU, c10::DeviceType::CUDA);
+}
+
+// CPU autocast (run.dtype = bfloat16 on a CPU): products in bf16, float64 left alone, and the
+// product close to float32's at bf16's precision; outside the guard, float32 again.
+TEST(Compat, CpuAutocastComputesProductsInBf16) {
+  torch::manual_seed(0);
+  auto a = torch::randn({64, 96}), b = torch::randn({96, 32});
+  const auto ref = torch::mm(a, b);
+  {
+    AutocastGuard ac(torch::kCPU, true);
+    EXPECT_EQ(matmul_dtype(a), at::kBFloat16);
+    EXPECT_EQ(matmul_dtype(a.to(torch::kFloat64)), at::kDouble);
+    const auto y = torch::mm(a, b);
+    EXPECT_EQ(y.scalar_type(), at::kBFloat16);
+    const double rel = ((y.to(torch::kFloat32) - ref).norm() / ref.norm()).item<double>();
+    EXPECT_LT(rel, 1e-2);
+    EXPECT_GT(rel, 1e-5);  // it really ran in bf16
+  }
+  EXPECT_EQ(torch::mm(a, b).scalar_type(), at::kFloat);
+  EXPECT_EQ(matmul_dtype(a), at::kFloat);
 }
 
 }  // namespace

@@ -102,7 +102,7 @@ void expect_cuda_model_matches_cpu(bool bf16, double logits_tol, double grad_tol
   auto lc = cpu->forward(ids).logits_BxTxV;
   torch::Tensor lg;
   {
-    compat::CudaAutocastGuard ac(bf16);
+    compat::AutocastGuard ac(torch::kCUDA, bf16);
     lg = gpu->forward(ids.to(torch::kCUDA)).logits_BxTxV;
   }
   EXPECT_LT(rel_diff(lg, lc), logits_tol);

@@ -1,5 +1,6 @@
 // The fused CPU kernels (RMSNorm, RoPE) against their formulas: values and gradients in float64
-// and float32, odd widths, non-contiguous inputs, thread-count independence.
+// and float32, bf16 activations with float32 weights (CPU autocast), odd widths, non-contiguous
+// inputs, thread-count independence.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -39,6 +40,35 @@ TEST(FusedRmsNorm, MatchesTheFormulaInValueAndGradient) {
       EXPECT_LT(max_diff(fused.dx, ref.dx), tol * 10) << "D " << D;
       EXPECT_LT(max_diff(fused.dw, ref.dw) / (1 + ref.dw.abs().max().item<double>()), tol * 10) << "D " << D;
     }
+}
+
+// Under CPU autocast the activations are bf16 and the weight float32: float32 arithmetic, the
+// output cast back to bf16 (as the formula), the weight's gradient in float32.
+TEST(FusedRmsNorm, TakesBf16ActivationsWithFloat32Weights) {
+  torch::manual_seed(6);
+  for (int64_t D : {7, 64, 256}) {
+    auto x = (torch::randn({3, 70, D}) * 3).to(torch::kBFloat16), w = torch::randn({D}) * 0.5;
+    auto r = torch::randn({3, 70, D}).to(torch::kBFloat16);
+    ASSERT_TRUE(fused_cpu_eligible(x, w));
+    const auto fused = run([](auto& a, auto& b) { return rms_norm_fused_cpu(a, b, 1e-6); }, x, w, r);
+    const auto ref = run([](auto& a, auto& b) { return rms_norm(a, b, 1e-6); }, x, w, r);
+    ASSERT_EQ(fused.y.scalar_type(), torch::kBFloat16);
+    ASSERT_EQ(fused.dx.scalar_type(), torch::kBFloat16);
+    ASSERT_EQ(fused.dw.scalar_type(), torch::kFloat32);
+    // One bf16 rounding of the same float32 value: at most one bf16 step apart (2⁻⁷ relative).
+    auto rel = [](const torch::Tensor& a, const torch::Tensor& b) {
+      return ((a.to(torch::kFloat32) - b.to(torch::kFloat32)).abs() / (b.to(torch::kFloat32).abs() + 1e-3))
+          .max()
+          .item<double>();
+    };
+    EXPECT_LE(rel(fused.y, ref.y), 1.0 / 128) << "D " << D;
+    EXPECT_LT(max_diff(fused.dx.to(torch::kFloat32), ref.dx.to(torch::kFloat32)) /
+                  ref.dx.to(torch::kFloat32).abs().max().item<double>(),
+              2e-2)
+        << "D " << D;
+    EXPECT_LT(max_diff(fused.dw, ref.dw) / ref.dw.abs().max().item<double>(), 2e-2) << "D " << D;
+  }
+  EXPECT_FALSE(fused_cpu_eligible(torch::zeros({2, 4}, torch::kBFloat16), torch::zeros({4}, torch::kBFloat16)));
 }
 
 TEST(FusedRmsNorm, TakesNonContiguousInputsAndTheModuleUsesIt) {
@@ -93,6 +123,32 @@ TEST(FusedRope, MatchesTheFormulaInValueAndGradient) {
       EXPECT_TRUE(torch::equal(yf, yr)) << "D " << D;  // same operations in the same order
       EXPECT_LT(max_diff(xf.grad(), xr.grad()), dt == torch::kFloat64 ? 1e-14 : 1e-6) << "D " << D;
     }
+}
+
+// CPU autocast: bf16 q/k with float32 tables give float32 (the formula's type promotion), and the
+// gradient flows back to bf16.
+TEST(FusedRope, TakesBf16InputsWithFloat32Tables) {
+  torch::manual_seed(7);
+  const int64_t B = 2, T = 9, H = 3, D = 64;
+  const auto t = rope_tables(T, D, 10000.0, 1.0, torch::kCPU, torch::kFloat32);
+  auto x = torch::randn({B, T, H, D}).to(torch::kBFloat16), r = torch::randn({B, T, H, D});
+  auto xf = x.clone().requires_grad_(true), xr = x.clone().requires_grad_(true);
+  auto yf = apply_rope(xf, t), yr = rope_formula(xr, t);
+  ASSERT_NE(yf.grad_fn()->name().find("FusedRope"), std::string::npos);
+  ASSERT_EQ(yf.scalar_type(), torch::kFloat32);
+  ASSERT_EQ(yr.scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::equal(yf, yr));  // bf16 inputs are exact in float32: the same float32 arithmetic
+  (yf * r).sum().backward();
+  (yr * r).sum().backward();
+  ASSERT_EQ(xf.grad().scalar_type(), torch::kBFloat16);
+  // The gradient is rounded to bf16 once (the formula rounds each of its two terms, then adds in
+  // bf16): at least as close to the float32 gradient as the formula's, within one bf16 step.
+  auto x32 = x.to(torch::kFloat32).requires_grad_(true);
+  (rope_formula(x32, t) * r).sum().backward();
+  const double fused_err = max_diff(xf.grad().to(torch::kFloat32), x32.grad());
+  const double formula_err = max_diff(xr.grad().to(torch::kFloat32), x32.grad());
+  EXPECT_LE(fused_err, formula_err);
+  EXPECT_LT(fused_err, x32.grad().abs().max().item<double>() / 128);
 }
 
 TEST(FusedRope, TakesNonContiguousInputs) {

@@ -109,7 +109,7 @@ TEST(CudaPaths, ChunkedLossUnderBf16AutocastTracksFloat32) {
     auto h = h0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
     objectives::LmLossTerms r;
     {
-      compat::CudaAutocastGuard ac(bf16);
+      compat::AutocastGuard ac(torch::kCUDA, bf16);
       r = objectives::chunked_lm_loss(h, w, t, vals, idx, 1.0, 100);
     }
     (0.1 * r.nll + 0.9 * r.kd).backward();

@@ -16,11 +16,12 @@ class RMSNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RMSNorm);
 
-/// The composite formula (any device and dtype; autocast-aware). RMSNorm's forward uses it for
-/// bf16 on CPU (CUDA uses compat::native_rms_norm, at::rms_norm's fused kernel).
+/// The composite formula (any device and dtype; autocast-aware): the reference of the fused
+/// kernels (CUDA uses compat::native_rms_norm, at::rms_norm's fused kernel).
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps);
 
-/// True when the fused CPU kernels take these tensors: CPU, float32 or float64, same dtype.
+/// True when the fused CPU kernels take these tensors: CPU, float32 or float64 of the same dtype,
+/// or bf16 activations (CPU autocast) with float32 weights or tables.
 bool fused_cpu_eligible(const torch::Tensor& x, const torch::Tensor& w);
 
 /// rms_norm as one CPU kernel per direction (statistics summed in float64, rounding otherwise as

@@ -45,8 +45,9 @@ class MetricsLog {
   std::string path_;
 };
 
-/// Peak FLOP/s of `device` for float32 matrix products, measured once (a few large matmuls) and
-/// cached in ~/.cache/hld-train/peak_flops.json per device, dtype and thread count.
+/// Peak FLOP/s of `device` for matrix products in `dtype` ("float32" or "bfloat16": the peak an
+/// MFU of a run in that dtype is measured against), measured once (a few large matmuls) and cached
+/// in ~/.cache/hld-train/peak_flops.json per device, dtype, thread count and LibTorch version.
 double measured_peak_flops(const std::string& device, const std::string& dtype);
 
 }  // namespace hld::train

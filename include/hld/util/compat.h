@@ -1,7 +1,7 @@
 // The thin wrappers over LibTorch 2.x calls whose signatures or availability vary within the
 // supported range (LibTorch 2.11 to 2.13, cmake/HldTorch.cmake: the pinned CPU wheel and the GPU
 // machine's torch): fused attention, the flash sliding window, at::rms_norm, the fused AdamW and
-// CUDA autocast. Everything else calls these instead of the ATen entry points.
+// autocast (CUDA and CPU). Everything else calls these instead of the ATen entry points.
 #pragma once
 
 #include <torch/torch.h>
@@ -28,8 +28,8 @@ torch::Tensor flash_window_attention(const torch::Tensor& q_BxTxHxD, const torch
 /// dtype, as Hugging Face computes it (a fused kernel on CUDA; the model uses it there).
 torch::Tensor native_rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps);
 
-/// The dtype matrix products on `x` run in: CUDA autocast's dtype while it is on for a CUDA
-/// tensor, else x's own dtype (for code that must recompute a product outside autocast).
+/// The dtype matrix products on `x` run in: autocast's dtype while autocast is on for x's device
+/// type (CUDA or CPU), else x's own dtype (for code that must recompute a product outside autocast).
 at::ScalarType matmul_dtype(const torch::Tensor& x);
 
 /// Whether training uses the fused AdamW kernel (at::_fused_adamw_) for `device`: CUDA. The CPU
@@ -45,24 +45,29 @@ void fused_adamw(const std::vector<torch::Tensor>& params, const std::vector<tor
                  const std::vector<torch::Tensor>& steps, double lr, double beta1, double beta2, double weight_decay,
                  double eps);
 
-/// What run.dtype means for forward passes on `device`: "bfloat16" is CUDA autocast (float32
-/// master weights); everything else, and every CPU run, computes in the parameters' float32.
-inline bool bf16_autocast(const torch::Device& device, const std::string& run_dtype) {
-  return device.is_cuda() && run_dtype == "bfloat16";
-}
+/// What run.dtype means for forward passes: "bfloat16" is autocast to bf16 on the run's device,
+/// CUDA or CPU (float32 master weights, losses and optimizer); "float32" computes in the
+/// parameters' float32.
+inline bool bf16_autocast(const std::string& run_dtype) { return run_dtype == "bfloat16"; }
 
-/// CUDA autocast to `dtype` (bf16) for the guard's lifetime when `enabled` (a no-op otherwise);
-/// restores the previous state and, when the outermost guard ends, clears autocast's cache of
-/// cast weights (which would otherwise go stale once training updates them).
-class CudaAutocastGuard {
+/// Whether this CPU multiplies bf16 matrices natively (AVX512-BF16 or AMX): where it does not,
+/// oneDNN emulates bf16 and run.dtype = bfloat16 is slower than float32 on the CPU.
+bool cpu_has_native_bf16();
+
+/// Autocast to `dtype` (bf16) for `device`'s type (CUDA or CPU) for the guard's lifetime when
+/// `enabled` (a no-op otherwise); restores the previous state and, when the outermost guard ends,
+/// clears autocast's cache of cast weights (which would otherwise go stale once training updates
+/// them).
+class AutocastGuard {
  public:
-  explicit CudaAutocastGuard(bool enabled, at::ScalarType dtype = at::kBFloat16);
-  ~CudaAutocastGuard();
-  CudaAutocastGuard(const CudaAutocastGuard&) = delete;
-  CudaAutocastGuard& operator=(const CudaAutocastGuard&) = delete;
+  AutocastGuard(const torch::Device& device, bool enabled, at::ScalarType dtype = at::kBFloat16);
+  ~AutocastGuard();
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
 
  private:
   bool active_ = false, prev_enabled_ = false;
+  c10::DeviceType type_ = c10::DeviceType::CPU;
   at::ScalarType prev_dtype_ = at::kBFloat16;
 };
 

@@ -42,7 +42,7 @@ std::vector<ScoreResult> TransformerScorer::score(const std::vector<TokenRequest
     ~ModeGuard() { m->train(was_training); }
   } mode{model_, model_->is_training()};
   model_->eval();
-  compat::CudaAutocastGuard autocast(device_.is_cuda());
+  compat::AutocastGuard autocast(device_, device_.is_cuda());
   const int64_t vocab = model_->config().vocab_size;
 
   for (size_t b0 = 0; b0 < order.size(); b0 += size_t(batch_size_)) {
