@@ -33,6 +33,38 @@ torch::Tensor chunk_logits(const torch::Tensor& h_nxD, const torch::Tensor& wc_V
   return torch::matmul(h_nxD.to(cdt), wc_VxD.t()).to(ft);
 }
 
+/// Rows per block of the row-wise passes over a chunk's (n, V) logits: about 1 MiB, so that the
+/// several passes of one operation (max, shift, exp, sum) run over a block in the core's cache
+/// instead of streaming the whole chunk through memory once each (4.8× faster for logsumexp at
+/// 2048 × 4096 on 2 cores). Every operation is row-wise: the result is bitwise the same.
+int64_t cache_rows(int64_t V) { return std::max<int64_t>(1, (int64_t{1} << 20) / (4 * std::max<int64_t>(1, V))); }
+
+/// logsumexp over the last dimension of z (n, V), block by block.
+torch::Tensor row_logsumexp(const torch::Tensor& z) {
+  const int64_t n = z.size(0), rows = cache_rows(z.size(1));
+  if (n <= rows) return torch::logsumexp(z, -1);
+  auto out = torch::empty({n}, z.options());
+  for (int64_t r0 = 0; r0 < n; r0 += rows) {
+    const int64_t r1 = std::min(n, r0 + rows);
+    out.slice(0, r0, r1).copy_(torch::logsumexp(z.slice(0, r0, r1), -1));
+  }
+  return out;
+}
+
+/// exp(z − lse) · coef for z (n, V), lse (n) and coef a scalar tensor or (n, 1), block by block
+/// (the softmax part of ∂/∂z).
+torch::Tensor scaled_softmax(const torch::Tensor& z, const torch::Tensor& lse_n, const torch::Tensor& coef) {
+  const int64_t n = z.size(0), rows = cache_rows(z.size(1));
+  auto g = torch::empty_like(z, torch::MemoryFormat::Contiguous);
+  for (int64_t r0 = 0; r0 < n; r0 += rows) {
+    const int64_t r1 = std::min(n, r0 + rows);
+    auto gb = g.slice(0, r0, r1);
+    at::sub_out(gb, z.slice(0, r0, r1), lse_n.slice(0, r0, r1).unsqueeze(1));
+    gb.exp_().mul_(coef.dim() == 0 ? coef : coef.slice(0, r0, r1));
+  }
+  return g;
+}
+
 /// NLL_n = lse_n − z_target per row of a chunk.
 torch::Tensor row_nll(const torch::Tensor& z_nxV, const torch::Tensor& lse_n, const torch::Tensor& targets_n) {
   return lse_n - z_nxV.gather(1, targets_n.unsqueeze(1)).squeeze(1);
@@ -97,13 +129,13 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
     for (int64_t r0 = 0; r0 < N; r0 += chunk) {
       const int64_t r1 = std::min(N, r0 + chunk);
       auto z = chunk_logits(h.slice(0, r0, r1), wc, cdt, ft);  // (n, V)
-      auto l = torch::logsumexp(z, -1);
+      auto l = row_logsumexp(z);
       lse.slice(0, r0, r1).copy_(l);
       nll_sum += row_nll(z, l, targets.slice(0, r0, r1)).sum();
       if (kd) {
         // τ = 1 (the paper's setting) shares the logits and their logsumexp with the NLL term.
         auto zt = tau == 1.0 ? z : z / tau;
-        auto lt = tau == 1.0 ? l : torch::logsumexp(zt, -1);
+        auto lt = tau == 1.0 ? l : row_logsumexp(zt);
         lse_t.slice(0, r0, r1).copy_(lt);
         if (paper) {
           auto [pt, log_pt] = forward_kl_teacher(vals, logz, counts, r0, r1, tau, ft);
@@ -160,10 +192,10 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
       torch::Tensor g;
       if (use_nll || shared) {
         const auto coef = use_nll && shared ? a + b : use_nll ? a : b;
-        g = (z - lse.slice(0, r0, r1).unsqueeze(1)).exp_().mul_(coef);
+        g = scaled_softmax(z, lse.slice(0, r0, r1), coef);
       }
       if (use_kd && !shared) {
-        auto gk = (z / tau - lse_t.slice(0, r0, r1).unsqueeze(1)).exp_().mul_(b);
+        auto gk = scaled_softmax(z / tau, lse_t.slice(0, r0, r1), b);
         g = g.defined() ? g.add_(gk) : gk;
       }
       if (use_nll) g.scatter_add_(1, targets.slice(0, r0, r1).unsqueeze(1), (-a).expand({n, 1}).contiguous());
@@ -199,10 +231,10 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
     const auto coef = -(g_nxK.sum(-1, true) * b);  // (n, 1): the softmax(z/τ) coefficient
     torch::Tensor g;
     if (a.defined() && tau == 1.0) {
-      g = (z - lse_n.unsqueeze(1)).exp_().mul_(coef + a);
+      g = scaled_softmax(z, lse_n, coef + a);
     } else {
-      g = (zt - lse_t_n.unsqueeze(1)).exp_().mul_(coef);
-      if (a.defined()) g.add_((z - lse_n.unsqueeze(1)).exp_().mul_(a));
+      g = scaled_softmax(zt, lse_t_n, coef);
+      if (a.defined()) g.add_(scaled_softmax(z, lse_n, a));
     }
     if (a.defined()) g.scatter_add_(1, targets_n.unsqueeze(1), (-a).expand({z.size(0), 1}).contiguous());
     g.scatter_add_(1, idx_nxK, g_nxK * b);
@@ -258,7 +290,7 @@ RowNll chunked_row_nll(const torch::Tensor& h, const torch::Tensor& w, const tor
     const int64_t r1 = std::min(N, r0 + chunk_rows);
     const auto z = chunk_logits(h.slice(0, r0, r1), wc, cdt, ft);  // (n, V)
     const auto tgt = targets.slice(0, r0, r1);
-    r.nll_N.slice(0, r0, r1).copy_(row_nll(z, torch::logsumexp(z, -1), tgt));
+    r.nll_N.slice(0, r0, r1).copy_(row_nll(z, row_logsumexp(z), tgt));
     r.greedy_N.slice(0, r0, r1).copy_(z.argmax(-1) == tgt);
   }
   return r;

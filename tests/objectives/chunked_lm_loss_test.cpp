@@ -63,6 +63,21 @@ TEST(ChunkedLmLoss, EqualsMaterialisedLogitsInValueAndGradients) {
   }
 }
 
+// A vocabulary wide enough that the row-wise passes over a chunk run in cache-sized blocks of
+// rows (32 rows at V = 8192) that do not divide the chunk of 37: the same values.
+TEST(ChunkedLmLoss, RowBlocksOfWideVocabulariesEqualMaterialisedLogits) {
+  const Case c = make_case(/*N=*/37, /*D=*/6, /*V=*/8192, /*K=*/5, 11);
+  for (double tau : {1.0, 2.0}) {
+    const auto [ref, ref_gh, ref_gw] = run(c, false, 0, 0.4, 0.6, tau, true);
+    for (int64_t chunk : {37, 20}) {
+      const auto [v, gh, gw] = run(c, true, chunk, 0.4, 0.6, tau, true);
+      EXPECT_NEAR(v, ref, 1e-12) << "tau " << tau << " chunk " << chunk;
+      EXPECT_LT((gh - ref_gh).abs().max().item<double>(), 1e-12) << "tau " << tau << " chunk " << chunk;
+      EXPECT_LT((gw - ref_gw).abs().max().item<double>(), 1e-12) << "tau " << tau << " chunk " << chunk;
+    }
+  }
+}
+
 TEST(ChunkedLmLoss, NllAloneAndKdAlone) {
   const Case c = make_case(17, 8, 40, 40, 5);  // K = V: the full-vocabulary KL
   const auto [ref, ref_gh, ref_gw] = run(c, false, 0, 1.0, 0.0, 1.0, false);
