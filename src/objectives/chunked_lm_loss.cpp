@@ -52,10 +52,12 @@ torch::Tensor row_logsumexp(const torch::Tensor& z) {
 }
 
 /// exp(z − lse) · coef for z (n, V), lse (n) and coef a scalar tensor or (n, 1), block by block
-/// (the softmax part of ∂/∂z).
-torch::Tensor scaled_softmax(const torch::Tensor& z, const torch::Tensor& lse_n, const torch::Tensor& coef) {
+/// (the softmax part of ∂/∂z), into `g` (z itself, when z is not needed afterwards: no second
+/// (n, V) buffer to write through memory).
+torch::Tensor scaled_softmax(const torch::Tensor& z, const torch::Tensor& lse_n, const torch::Tensor& coef,
+                             bool in_place = false) {
   const int64_t n = z.size(0), rows = cache_rows(z.size(1));
-  auto g = torch::empty_like(z, torch::MemoryFormat::Contiguous);
+  auto g = in_place && z.is_contiguous() ? z : torch::empty_like(z, torch::MemoryFormat::Contiguous);
   for (int64_t r0 = 0; r0 < n; r0 += rows) {
     const int64_t r1 = std::min(n, r0 + rows);
     auto gb = g.slice(0, r0, r1);
@@ -187,12 +189,13 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
         grad_w.add_(torch::matmul(g.t(), hc).to(ft));
         continue;
       }
-      // softmax(z) serves the NLL term, and the KD term too when τ = 1: one pass over (n, V).
+      // softmax(z) serves the NLL term, and the KD term too when τ = 1: one pass over (n, V), in
+      // place when z is not read again (the kept logits are this backward's alone).
       const bool shared = use_kd && tau == 1.0;
       torch::Tensor g;
       if (use_nll || shared) {
         const auto coef = use_nll && shared ? a + b : use_nll ? a : b;
-        g = scaled_softmax(z, lse.slice(0, r0, r1), coef);
+        g = scaled_softmax(z, lse.slice(0, r0, r1), coef, /*in_place=*/!use_kd || shared);
       }
       if (use_kd && !shared) {
         auto gk = scaled_softmax(z / tau, lse_t.slice(0, r0, r1), b);
