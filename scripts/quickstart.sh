@@ -4,7 +4,8 @@
 #   students under one FLOPs budget → evaluation → the Table 2-style report.
 # Every stage skips finished work and resumes after a crash; re-running is cheap.
 #
-#   scripts/quickstart.sh [--preset default|smoke|study] [--seeds N] [--out runs/quickstart] [--verbose]
+#   scripts/quickstart.sh [--preset default|smoke|study] [--seeds N] [--out runs/quickstart]
+#                         [--dtype float32|bfloat16] [--verbose]
 #
 # Presets: default (~6 min on 2 cores; vocab 4096, teacher 800k tokens, students 400k tokens
 # each, the mini-grid's default points, one seed), study (the default grid with 3 seeds, so the
@@ -15,17 +16,20 @@
 # The console shows the plan, one line per stage and per student run, and the result (the Table
 # 2-style table, the verdicts, where report.md and the figures are); every command's full output
 # goes to OUT/logs/<stage>.log (each student's to its run folder's sweep.log), and --verbose
-# prints it here as well. HLD_TRAIN overrides the binary (default build/hld-train).
+# prints it here as well. --dtype sets run.dtype for the teacher, its cache and the students
+# (bfloat16: CPU autocast, where the CPU has AVX512-BF16 or AMX; evaluation stays float32).
+# HLD_TRAIN overrides the binary (default build/hld-train).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-preset=default out=runs/quickstart seeds="" verbose=0
+preset=default out=runs/quickstart seeds="" verbose=0 dtype=float32
 while [ $# -gt 0 ]; do
   case $1 in
     --preset) preset=${2:?--preset needs default, study or smoke}; shift ;;
     --out) out=${2:?--out needs a directory}; shift ;;
     --seeds) seeds=${2:?--seeds needs a number}; shift ;;
+    --dtype) dtype=${2:?--dtype needs float32 or bfloat16}; shift ;;
     --verbose) verbose=1 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "quickstart: unknown argument '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -40,6 +44,7 @@ case $preset in
   *) echo "quickstart: unknown preset '$preset' (default, study, smoke)" >&2; exit 2 ;;
 esac
 seeds=${seeds:-$preset_seeds}
+case $dtype in float32|bfloat16) ;; *) echo "quickstart: --dtype '$dtype': expected float32 or bfloat16" >&2; exit 2 ;; esac
 [[ $seeds =~ ^[1-9][0-9]*$ ]] || { echo "quickstart: --seeds '$seeds': expected a positive integer" >&2; exit 2; }
 seed_list=$(seq -s, 0 $((seeds - 1)))
 mkdir -p "$data" "$logs"
@@ -86,7 +91,7 @@ step() {
 train_in=third_party/corpus/train.jsonl.gz
 common=(--set "data.train=$data/shards/train" --set "data.valid=$data/shards/valid"
         --set "data.tokenizer=$data/tokenizer.model" --set "model.vocab_size=$vocab"
-        --set "eval.tasks.valid_shards=$data/shards/valid")
+        --set "eval.tasks.valid_shards=$data/shards/valid" --set "run.dtype=$dtype")
 # Held-out loss every 25 steps on 4 batches (the loss curves in the report; ~5 % of a student's
 # compute), and one teacher cache per seed ({seed}: the run's seed).
 student=(configs/quickstart/student.yaml "${common[@]}" --set "teacher.checkpoint=$out/teacher"
@@ -99,7 +104,7 @@ grid_args=(configs/quickstart/student.yaml --preset "$grid" --seeds "$seed_list"
 n_runs=$(HLD_TRAIN=$bin scripts/mini_grid.sh "${grid_args[@]}" --dry-run 2>/dev/null | grep -vc '^#' || true)
 
 echo "quickstart: preset $preset, $n_runs student runs: NLL, KD, HLDC, HLDF at the mini-grid's $grid points" \
-     "($((n_runs / seeds)) runs) × $seeds seed(s); vocabulary $vocab"
+     "($((n_runs / seeds)) runs) × $seeds seed(s); vocabulary $vocab; $dtype"
 # Every student's budget in FLOPs, from the budget plan (`hld-train flops`, NLL: needs no teacher).
 budget_flops=$("$bin" flops configs/quickstart/student.yaml "${common[@]}" --set "budget.amount=$student_tokens" \
   --set objective.name=nll 2>/dev/null | sed -n 's/^budget .* = \([0-9,]*\) FLOPs.*/\1/p' || true)
