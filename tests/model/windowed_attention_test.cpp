@@ -1,12 +1,16 @@
-// The blocked sliding-window attention of the CUDA path (banded_attention), run on the CPU against
-// the masked reference (eager_attention with attention_mask): forward and gradients in float64 and
-// float32, T not a multiple of W, W = 1, W = T and W > T, GQA with 2 and 3 query heads per KV head.
+// The blocked sliding-window attention (banded_attention: CUDA's path without the flash window, and
+// CPU sliding layers over T ≥ 4W) against the masked reference (eager_attention with
+// attention_mask): forward and gradients in float64 and float32, T not a multiple of W, W = 1,
+// W = T and W > T, GQA with 2 and 3 query heads per KV head.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 
+#include "hld/config/model_config.h"
 #include "hld/model/attention.h"
+#include "hld/model/rope.h"
 #include "hld/model/windowed_attention.h"
 
 namespace hld::model {
@@ -78,6 +82,41 @@ TEST(BandedAttention, SlidingWindowAttentionOnTheCpuIsTheBandedPathInTheProjecti
 }
 
 TEST(BandedAttention, OnlyTheEagerPathReadsTheMask) { EXPECT_TRUE(attention_reads_mask(torch::kCPU)); }
+
+// A CPU sliding layer over at least 4 windows takes the banded path instead of the eager (T, T)
+// product, and the layer's output is the eager reference's, computed from its own projections;
+// shorter sequences (the goldens' T = 2W) stay eager.
+TEST(BandedAttention, CpuSlidingLayersOfLongSequencesTakeTheBandedPath) {
+  EXPECT_FALSE(cpu_sliding_is_banded(8, 31));
+  EXPECT_TRUE(cpu_sliding_is_banded(8, 32));
+  EXPECT_FALSE(cpu_sliding_is_banded(0, 4096));  // global layers
+  config::ModelConfig c;
+  c.hidden_size = 16;
+  c.num_heads = 4;
+  c.num_kv_heads = 2;
+  c.head_dim = 8;
+  c.query_pre_attn_scalar = 8;
+  c.sliding_window = 6;
+  torch::manual_seed(8);
+  Attention a(c, /*global=*/false);
+  a->to(torch::kFloat64);
+  for (int64_t T : {23, 24, 41}) {  // eager, then banded (T = 4W, and not a multiple of W)
+    const int64_t B = 2, H = 4, KV = 2, D = 8;
+    auto x = torch::randn({B, T, 16}, torch::kFloat64);
+    const auto rope = rope_tables(T, D, 10000.0, 1.0, torch::kCPU, torch::kFloat64);
+    const auto mask = attention_mask(T, 6, torch::kCPU);
+    const auto y = a->forward(x, mask, rope);
+    const auto q = apply_rope(a->q_norm(a->q_proj(x).view({B, T, H, D})), rope);
+    const auto k = apply_rope(a->k_norm(a->k_proj(x).view({B, T, KV, D})), rope);
+    const auto v = a->v_proj(x).view({B, T, KV, D});
+    const auto ref = a->o_proj(eager_attention(q.transpose(1, 2), k.transpose(1, 2).contiguous(),
+                                               v.transpose(1, 2).contiguous(), mask, 1.0 / std::sqrt(8.0))
+                                   .transpose(1, 2)
+                                   .reshape({B, T, H * D}));
+    EXPECT_EQ(cpu_sliding_is_banded(6, T), T >= 24);
+    EXPECT_LT(rel_diff(y, ref), 1e-12) << "T " << T;
+  }
+}
 
 }  // namespace
 }  // namespace hld::model

@@ -22,6 +22,11 @@ torch::Tensor eager_attention(const torch::Tensor& q_BxHxTxD, const torch::Tenso
 /// path does (CPU); CUDA's kernels know the window instead.
 bool attention_reads_mask(const torch::Device& device);
 
+/// Whether a CPU sliding layer of window W over T tokens skips the eager (T, T) product for the
+/// banded path (sliding_window_attention: 2W keys per query instead of T): for T ≥ 4W, where at
+/// least half of the eager product would be masked out.
+bool cpu_sliding_is_banded(int64_t window, int64_t T);
+
 class AttentionImpl : public torch::nn::Module {
  public:
   AttentionImpl(const config::ModelConfig& cfg, bool global);
