@@ -7,7 +7,7 @@
 #   scripts/quickstart.sh [--preset default|smoke|study] [--seeds N] [--out runs/quickstart]
 #                         [--dtype float32|bfloat16] [--verbose]
 #
-# Presets: default (~6 min on 2 cores; vocab 4096, teacher 800k tokens, students 400k tokens
+# Presets: default (~3 min on 2 cores; vocab 4096, teacher 800k tokens, students 400k tokens
 # each, the mini-grid's default points, one seed), study (the default grid with 3 seeds, so the
 # report can state intervals over seeds; 14–20 min measured on 2 cores) and smoke (~2 min, for
 # CI: vocab 1024, a corpus subset, small budgets, one run per method). --seeds N runs every grid

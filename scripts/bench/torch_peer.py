@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
-"""The plain PyTorch peer of `hld-train bench` on CPU: the same Gemma 3-style student (RMSNorm with
-1 + w, QK-norm, rotate-half RoPE, GQA, sliding-window masks, gated tanh-GELU, tied embedding scaled
-by sqrt(d)) trained by an ordinary Python loop with torch.optim.AdamW, NLL or KD against a synthetic
-cached top-k teacher. Defaults are configs/bench/cpu_d256.yaml's shape. Prints one JSON line.
-Runs in the project's .venv (torch 2.11, the LibTorch hld-train links); run by scripts/bench/cpu_vs_torch.sh."""
+"""The PyTorch peers of `hld-train bench` on CPU, training the same Gemma 3-style student (RMSNorm
+with 1 + w, QK-norm, rotate-half RoPE, GQA, sliding-window masks, gated tanh-GELU, tied embedding
+scaled by sqrt(d)) with torch.optim.AdamW, NLL or KD against a synthetic cached top-k teacher:
+  --impl plain       the model written out in plain PyTorch (eager)
+  --impl hf          Hugging Face transformers' Gemma3ForCausalLM (its default SDPA attention)
+  --impl hf-compile  the same, torch.compile'd (the warm-up steps compile; not timed)
+--dtype bfloat16 runs the forward passes under CPU autocast (float32 master weights, loss and
+optimizer, as hld-train's run.dtype = bfloat16). Defaults are configs/bench/cpu_d256.yaml's shape.
+Prints one JSON line. Runs in the project's .venv (the torch whose LibTorch hld-train links);
+run by scripts/bench/cpu_vs_torch.sh."""
 import argparse, json, math, time
 
 import torch
@@ -12,6 +17,7 @@ import torch.nn.functional as F
 
 p = argparse.ArgumentParser()
 p.add_argument("--objective", choices=["nll", "kd"], default="nll")
+p.add_argument("--impl", choices=["plain", "hf", "hf-compile"], default="plain")
 p.add_argument("--vocab", type=int, default=4096)
 p.add_argument("--d", type=int, default=256)
 p.add_argument("--ff", type=int, default=1024)
@@ -27,6 +33,7 @@ p.add_argument("--alpha", type=float, default=0.9)
 p.add_argument("--steps", type=int, default=20)
 p.add_argument("--warmup", type=int, default=3)
 p.add_argument("--threads", type=int, default=0)
+p.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
 a = p.parse_args()
 if a.threads > 0:
     torch.set_num_threads(a.threads)
@@ -100,8 +107,23 @@ class Student(nn.Module):
         return F.linear(self.norm(x), self.embed.weight)
 
 
+def hf_student():
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    cfg = Gemma3TextConfig(vocab_size=a.vocab, hidden_size=a.d, intermediate_size=a.ff, num_hidden_layers=a.layers,
+                           num_attention_heads=a.heads, num_key_value_heads=a.kv_heads, head_dim=a.head_dim,
+                           query_pre_attn_scalar=a.head_dim, sliding_window=a.window, max_position_embeddings=a.context,
+                           tie_word_embeddings=True, use_cache=False, attn_implementation="sdpa")
+    hf = Gemma3ForCausalLM(cfg)
+    hf.train()
+    return hf
+
+
 torch.manual_seed(0)
-model = Student()
+model = Student() if a.impl == "plain" else hf_student()
+forward = model if a.impl == "plain" else (lambda ids: model(input_ids=ids).logits)
+if a.impl == "hf-compile":
+    forward = torch.compile(forward)
 opt = torch.optim.AdamW(model.parameters(), lr=4e-4, betas=(0.9, 0.98), eps=1e-9, weight_decay=0.1)
 B, T, V, K = a.batch, a.context, a.vocab, a.top_k
 ids = torch.randint(0, V, (B, T + 1))
@@ -109,7 +131,8 @@ t_vals, t_idx = torch.randn(B * T, V).topk(K, -1)
 
 
 def step():
-    logits = model(ids[:, :-1]).view(-1, V)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.dtype == "bfloat16"):
+        logits = forward(ids[:, :-1]).view(-1, V).float()
     loss = nll = F.cross_entropy(logits, ids[:, 1:].reshape(-1))
     if a.objective == "kd":
         log_ps = F.log_softmax(logits, -1).gather(1, t_idx)
@@ -127,5 +150,6 @@ t0 = time.perf_counter()
 for _ in range(a.steps):
     step()
 s = (time.perf_counter() - t0) / a.steps
-print(json.dumps({"peer": "pytorch " + torch.__version__, "objective": a.objective, "threads": torch.get_num_threads(),
-                  "ms_per_step": 1e3 * s, "tokens_per_s": B * T / s}))
+name = {"plain": "plain PyTorch", "hf": "HF Gemma3ForCausalLM", "hf-compile": "HF Gemma3ForCausalLM compiled"}[a.impl]
+print(json.dumps({"peer": name, "torch": torch.__version__, "objective": a.objective, "dtype": a.dtype,
+                  "threads": torch.get_num_threads(), "ms_per_step": 1e3 * s, "tokens_per_s": B * T / s}))
