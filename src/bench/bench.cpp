@@ -13,7 +13,6 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
-
 #include "hld/budget/plan.h"
 #include "hld/config/hidden_pairs.h"
 #include "hld/objectives/losses.h"

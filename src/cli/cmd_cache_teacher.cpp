@@ -57,12 +57,14 @@ int run_verify(const CacheArgs& a, const config::ExperimentConfig& cfg) {
         std::printf("  KD loss, %s: full vocabulary %.6g sampled estimate %.6g (rel. diff %.3g)\n", who.c_str(),
                     rep.kd_fresh, rep.kd_cached, rep.kd_rel_diff);
         // (the full KL of the teacher against itself is 0: the estimate is the absolute difference)
-        std::printf("  KD loss, teacher as student: full vocabulary 0 sampled estimate %.3g (the cached values' "
-                    "rounding)\n",
-                    rep.kd_self_cached);
-        std::printf("  estimator error (sampled - full-vocabulary KD, per token): %+.4g +- %.2g (1 SE); "
-                    "top-k renormalised at the same k: %+.4g\n",
-                    rep.estimator_error, rep.estimator_se, rep.topk_bias);
+        std::printf(
+            "  KD loss, teacher as student: full vocabulary 0 sampled estimate %.3g (the cached values' "
+            "rounding)\n",
+            rep.kd_self_cached);
+        std::printf(
+            "  estimator error (sampled - full-vocabulary KD, per token): %+.4g +- %.2g (1 SE); "
+            "top-k renormalised at the same k: %+.4g\n",
+            rep.estimator_error, rep.estimator_se, rep.topk_bias);
       } else {
         std::printf("  top-k ids identical on %.4f of tokens; max |value error| %.3g (values shifted to max 0)\n",
                     rep.topk_same_set, rep.logits_max_abs_err);

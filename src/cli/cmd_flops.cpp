@@ -46,9 +46,13 @@ int run_flops(const FlopsArgs& a) {
   const std::string variant = config::variant_label(c);
   nlohmann::json kd_term;  // the distillation term's configuration (null for NLL)
   if (c.needs_teacher())
-    kd_term = {{"divergence", config::to_string(o.divergence)}, {"tail", config::to_string(o.tail)},
-               {"teacher_logits", config::to_string(c.teacher.logits)}, {"top_k", o.top_k},
-               {"temperature", o.temperature}, {"alpha", o.alpha}, {"variant", variant}};
+    kd_term = {{"divergence", config::to_string(o.divergence)},
+               {"tail", config::to_string(o.tail)},
+               {"teacher_logits", config::to_string(c.teacher.logits)},
+               {"top_k", o.top_k},
+               {"temperature", o.temperature},
+               {"alpha", o.alpha},
+               {"variant", variant}};
   if (a.json) {
     auto j = budget::to_json(p, a.throughput);
     j["config"] = a.cfg.path;

@@ -80,9 +80,10 @@ void register_tokenizer(CLI::App& app, Action& action) {
   train->add_flag("--strict", t.reader.strict, "bad lines are errors (exit 2) instead of being skipped");
   train->add_flag("--allow-truncated", t.reader.allow_truncated_gz, "keep the complete lines of a truncated .gz");
   train->add_option("--threads", t.num_threads, "trainer threads (0: all cores)")->capture_default_str();
-  train->add_option("--score-bits", t.score_bits,
-                    "round piece scores to multiples of 2^-BITS, so that SentencePiece and Hugging Face "
-                    "tokenizers segment every text alike (negative: keep SentencePiece's float scores)")
+  train
+      ->add_option("--score-bits", t.score_bits,
+                   "round piece scores to multiples of 2^-BITS, so that SentencePiece and Hugging Face "
+                   "tokenizers segment every text alike (negative: keep SentencePiece's float scores)")
       ->capture_default_str();
   train->add_flag("--verbose", t.verbose, "show SentencePiece's own training log");
   train->callback([&action, args] { action = [args] { return run_train(*args); }; });

@@ -123,7 +123,7 @@ const std::vector<std::pair<std::string, Divergence>> kDivergences = {{"forward_
 const std::vector<std::pair<std::string, TailMode>> kTailModes = {{"renormalise", TailMode::kRenormalise},
                                                                   {"bucket", TailMode::kBucket}};
 const std::vector<std::pair<std::string, TeacherLogits>> kTeacherLogits = {{"topk", TeacherLogits::kTopk},
-                                                                          {"sampled", TeacherLogits::kSampled}};
+                                                                           {"sampled", TeacherLogits::kSampled}};
 const std::vector<std::pair<std::string, HiddenLoss>> kHiddenLosses = {
     {"nmse", HiddenLoss::kNmse}, {"cosine", HiddenLoss::kCosine}, {"mse", HiddenLoss::kMse}};
 const std::vector<std::pair<std::string, ActivationCheckpointing>> kCheckpointing = {
@@ -545,8 +545,8 @@ std::string range_errors(const ExperimentConfig& c) {
   need(c.run.max_bad_steps >= 0, "run.max_bad_steps", double(c.run.max_bad_steps), "a non-negative integer");
   need(c.run.zero == 0 || c.run.zero == 1, "run.zero", double(c.run.zero),
        "0 (replicated optimizer state) or 1 (ZeRO-1: AdamW state sharded over ranks)");
-  need(c.run.activation_checkpointing_k >= 1, "run.activation_checkpointing_k", double(c.run.activation_checkpointing_k),
-       "a positive integer");
+  need(c.run.activation_checkpointing_k >= 1, "run.activation_checkpointing_k",
+       double(c.run.activation_checkpointing_k), "a positive integer");
   // run.exit_signals, run.time_limit: their parsers name the key and what they expect.
   try {
     parse_exit_signals(c.run.exit_signals, "run.exit_signals");

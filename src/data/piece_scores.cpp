@@ -32,11 +32,20 @@ uint64_t varint(const std::string& b, size_t& i, size_t end) {
 void skip(const std::string& b, size_t& i, size_t end, uint64_t wt) {
   uint64_t n = 0;
   switch (wt) {
-    case 0: varint(b, i, end); return;
-    case 1: n = 8; break;
-    case 2: n = varint(b, i, end); break;
-    case 5: n = 4; break;
-    default: malformed("unsupported wire type");
+    case 0:
+      varint(b, i, end);
+      return;
+    case 1:
+      n = 8;
+      break;
+    case 2:
+      n = varint(b, i, end);
+      break;
+    case 5:
+      n = 4;
+      break;
+    default:
+      malformed("unsupported wire type");
   }
   if (n > end - i) malformed("field runs past its message");
   i += n;

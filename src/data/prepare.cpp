@@ -334,10 +334,12 @@ PrepareResult prepare_impl(const PrepareOptions& o, bool allow_resume) {
   const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const CorpusReader* vr = valid_reader ? valid_reader.get() : &train_reader;
   Run run;
-  ShardWriter train_w(train_dir, "train", tok.hash(), tok.vocab_size(), tok.eos_id(), o.shard_tokens,
-                      [&run] { return run.at_doc.to_json(); }, bos_id);
-  ShardWriter valid_w(valid_dir, "valid", tok.hash(), tok.vocab_size(), tok.eos_id(), o.shard_tokens,
-                      [&run] { return run.at_doc.to_json(); }, bos_id);
+  ShardWriter train_w(
+      train_dir, "train", tok.hash(), tok.vocab_size(), tok.eos_id(), o.shard_tokens,
+      [&run] { return run.at_doc.to_json(); }, bos_id);
+  ShardWriter valid_w(
+      valid_dir, "valid", tok.hash(), tok.vocab_size(), tok.eos_id(), o.shard_tokens,
+      [&run] { return run.at_doc.to_json(); }, bos_id);
   run.writers = {&train_w, &valid_w};
   run.checkpoint_seconds = o.checkpoint_seconds;
   run.checkpoint = [&](int64_t consumed) {

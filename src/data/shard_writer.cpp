@@ -337,8 +337,8 @@ void ShardWriter::restore(const nlohmann::json& state) {
                         h.value("tokens", nlohmann::json()) == t && h.value("documents", nlohmann::json()) == d &&
                         h.value("checksum", "") == sum && h.value("tokenizer_hash", "") == tokenizer_hash_ &&
                         h.value("vocab_size", nlohmann::json()) == vocab_size_ &&
-                        h.value("eos_id", nlohmann::json()) == eos_id_ &&
-                        h.value("bos", false) == (bos_id_ >= 0) && (bos_id_ < 0 || h.value("bos_id", -1) == bos_id_),
+                        h.value("eos_id", nlohmann::json()) == eos_id_ && h.value("bos", false) == (bos_id_ >= 0) &&
+                        (bos_id_ < 0 || h.value("bos_id", -1) == bos_id_),
                     where + ": header '" + hdr + "' differs from the record");
     shards.push_back(
         {{"file", bin}, {"header", hdr}, {"tokens", t}, {"documents", d}, {"bytes", t * width}, {"checksum", sum}});

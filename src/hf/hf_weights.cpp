@@ -23,8 +23,8 @@ constexpr uint64_t kMaxIndexBytes = 100ull << 20;
 
 // A shard name from an untrusted index: a plain file name in the model directory.
 bool plain_file_name(const std::string& n) {
-  return !n.empty() && n != "." && n != ".." && n.find('/') == std::string::npos &&
-         n.find('\\') == std::string::npos && n.find('\0') == std::string::npos;
+  return !n.empty() && n != "." && n != ".." && n.find('/') == std::string::npos && n.find('\\') == std::string::npos &&
+         n.find('\0') == std::string::npos;
 }
 
 // Parses the index, refusing a weight_map that names a tensor twice (JSON keeps only the last).
@@ -38,8 +38,7 @@ std::map<std::string, std::string> read_weight_map(const std::string& path) {
   auto cb = [&](int depth, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
     if (ev == nlohmann::json::parse_event_t::key && parsed.is_string()) {
       if (depth == 1) top_key = parsed.get<std::string>();
-      if (depth == 2 && top_key == "weight_map" && !seen.insert(parsed.get<std::string>()).second &&
-          duplicate.empty())
+      if (depth == 2 && top_key == "weight_map" && !seen.insert(parsed.get<std::string>()).second && duplicate.empty())
         duplicate = parsed.get<std::string>();
     }
     return true;
@@ -97,8 +96,7 @@ HfWeights::HfWeights(const std::string& dir) : dir_(dir) {
     const auto& f = *files_[id];
     for (const auto& [name, e] : f.index().tensors) {
       auto m = map.find(name);
-      HLD_INPUT_CHECK(m != map.end(),
-                      f.path() + ": tensor '" + name + "' is not in the weight_map of '" + ip + "'");
+      HLD_INPUT_CHECK(m != map.end(), f.path() + ": tensor '" + name + "' is not in the weight_map of '" + ip + "'");
       HLD_INPUT_CHECK(m->second == file, f.path() + ": tensor '" + name + "' is also here, but '" + ip +
                                              "' places it in '" + m->second + "' (a tensor in two shards)");
       where_.emplace(name, id);
@@ -127,8 +125,8 @@ uint64_t parse_shard_size(const std::string& text) {
   while (digits < s.size() && (std::isdigit(static_cast<unsigned char>(s[digits])) || s[digits] == '.')) ++digits;
   const std::string num = s.substr(0, digits), unit = s.substr(digits);
   static const std::map<std::string, double> kUnits = {
-      {"", 1},          {"B", 1},         {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
-      {"KIB", 1024.0},  {"MIB", 1048576.0}, {"GIB", 1073741824.0}, {"TIB", 1099511627776.0}};
+      {"", 1},      {"B", 1},        {"KB", 1e3},        {"MB", 1e6},           {"GB", 1e9},
+      {"TB", 1e12}, {"KIB", 1024.0}, {"MIB", 1048576.0}, {"GIB", 1073741824.0}, {"TIB", 1099511627776.0}};
   auto u = kUnits.find(unit);
   double v = 0;
   bool ok = !num.empty() && u != kUnits.end();

@@ -66,9 +66,7 @@ at::ScalarType matmul_dtype(const torch::Tensor& x) {
   return x.scalar_type();
 }
 
-bool has_fused_adamw(const torch::Device& device) {
-  return device.is_cuda();
-}
+bool has_fused_adamw(const torch::Device& device) { return device.is_cuda(); }
 
 void fused_adamw(const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads,
                  const std::vector<torch::Tensor>& exp_avgs, const std::vector<torch::Tensor>& exp_avg_sqs,

@@ -68,7 +68,8 @@ DataLayout read_data_layout(const std::string& dir) {
     return d;
   }
   const fs::path cp = fs::path(dir) / "config.json";
-  if (!fs::exists(fs::path(dir) / "model.yaml") && fs::exists(cp)) return {names_gemma(read_json_object(cp)), "hf-config"};
+  if (!fs::exists(fs::path(dir) / "model.yaml") && fs::exists(cp))
+    return {names_gemma(read_json_object(cp)), "hf-config"};
   return {false, "none"};
 }
 

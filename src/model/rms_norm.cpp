@@ -91,8 +91,8 @@ class FusedRmsNorm : public torch::autograd::Function<FusedRmsNorm> {
                    rstd.data_ptr<float>(), rows, D, eps);
     } else {
       AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_rms_norm", [&] {
-        forward_rows(x.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(),
-                     rstd.data_ptr<scalar_t>(), rows, D, eps);
+        forward_rows(x.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), rstd.data_ptr<scalar_t>(),
+                     rows, D, eps);
       });
     }
     ctx->save_for_backward({x, w, rstd});
@@ -111,8 +111,8 @@ class FusedRmsNorm : public torch::autograd::Function<FusedRmsNorm> {
                     rstd.data_ptr<float>(), dx.data_ptr<c10::BFloat16>(), dw_blocks.data_ptr<double>(), rows, D);
     } else {
       AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_rms_norm_backward", [&] {
-        backward_rows(g.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(),
-                      rstd.data_ptr<scalar_t>(), dx.data_ptr<scalar_t>(), dw_blocks.data_ptr<double>(), rows, D);
+        backward_rows(g.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), rstd.data_ptr<scalar_t>(),
+                      dx.data_ptr<scalar_t>(), dw_blocks.data_ptr<double>(), rows, D);
       });
     }
     return {dx, dw_blocks.sum(0).to(w.scalar_type()), torch::Tensor()};
@@ -132,8 +132,8 @@ torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w, double ep
 
 bool fused_cpu_eligible(const torch::Tensor& x, const torch::Tensor& w) {
   const auto t = x.scalar_type(), tw = w.scalar_type();
-  const bool types = ((t == torch::kFloat32 || t == torch::kFloat64) && tw == t) ||
-                     (t == torch::kBFloat16 && tw == torch::kFloat32);
+  const bool types =
+      ((t == torch::kFloat32 || t == torch::kFloat64) && tw == t) || (t == torch::kBFloat16 && tw == torch::kFloat32);
   return x.device().is_cpu() && w.device().is_cpu() && types && x.numel() > 0;
 }
 

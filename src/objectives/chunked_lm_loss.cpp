@@ -111,9 +111,9 @@ std::pair<torch::Tensor, torch::Tensor> forward_kl_teacher(const torch::Tensor& 
 class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
  public:
   static variable_list forward(AutogradContext* ctx, torch::Tensor h, torch::Tensor w, torch::Tensor targets,
-                               torch::Tensor vals, torch::Tensor idx, double tau, int64_t chunk,
-                               torch::Tensor logz, int64_t div_kind, int64_t div_tail, double div_beta,
-                               double div_skew, torch::Tensor counts) {
+                               torch::Tensor vals, torch::Tensor idx, double tau, int64_t chunk, torch::Tensor logz,
+                               int64_t div_kind, int64_t div_tail, double div_beta, double div_skew,
+                               torch::Tensor counts) {
     DivergenceSpec dspec;
     dspec.kind = static_cast<config::Divergence>(div_kind);
     dspec.tail = static_cast<config::TailMode>(div_tail);
@@ -181,10 +181,11 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
       const auto hc = h.slice(0, r0, r1).to(cdt);
       auto z = kept.numel() > 0 ? kept : torch::matmul(hc, wc.t()).to(ft);
       if (use_kd && !paper) {
-        const auto g = divergence_chunk_grad(z, lse.slice(0, r0, r1), lse_t.slice(0, r0, r1), targets.slice(0, r0, r1),
-                                             idx.slice(0, r0, r1), chunk_teacher_logp(dspec, vals, logz, r0, r1, tau, ft),
-                                             dspec, tau, use_nll ? a : torch::Tensor(), b)
-                           .to(cdt);
+        const auto g =
+            divergence_chunk_grad(z, lse.slice(0, r0, r1), lse_t.slice(0, r0, r1), targets.slice(0, r0, r1),
+                                  idx.slice(0, r0, r1), chunk_teacher_logp(dspec, vals, logz, r0, r1, tau, ft), dspec,
+                                  tau, use_nll ? a : torch::Tensor(), b)
+                .to(cdt);
         grad_h.slice(0, r0, r1).copy_(torch::matmul(g, wc));
         grad_w.add_(torch::matmul(g.t(), hc).to(ft));
         continue;
@@ -211,9 +212,13 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
       grad_h.slice(0, r0, r1).copy_(torch::matmul(gc, wc));
       grad_w.add_(torch::matmul(gc.t(), hc).to(ft));
     }
-    return {grad_h,          grad_w.to(w.scalar_type()), torch::Tensor(), torch::Tensor(), torch::Tensor(),
-            torch::Tensor(), torch::Tensor(),           torch::Tensor(), torch::Tensor(), torch::Tensor(),
-            torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {grad_h,          grad_w.to(w.scalar_type()),
+            torch::Tensor(), torch::Tensor(),
+            torch::Tensor(), torch::Tensor(),
+            torch::Tensor(), torch::Tensor(),
+            torch::Tensor(), torch::Tensor(),
+            torch::Tensor(), torch::Tensor(),
+            torch::Tensor()};
   }
 
   /// ∂L/∂z of one chunk for a divergence other than the paper's (see the file comment): a·(softmax(z) −
@@ -252,9 +257,8 @@ int64_t default_chunk_rows(int64_t vocab) {
 }
 
 LmLossTerms chunked_lm_loss(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& targets,
-                            const torch::Tensor& vals, const torch::Tensor& idx, double temperature,
-                            int64_t chunk_rows, const DivergenceSpec& divergence, const torch::Tensor& logz,
-                            const torch::Tensor& counts) {
+                            const torch::Tensor& vals, const torch::Tensor& idx, double temperature, int64_t chunk_rows,
+                            const DivergenceSpec& divergence, const torch::Tensor& logz, const torch::Tensor& counts) {
   TORCH_CHECK(h.dim() == 2 && w.dim() == 2 && h.size(1) == w.size(1), "chunked_lm_loss: h (N, D) and W (V, D)");
   TORCH_CHECK(chunk_rows > 0, "chunked_lm_loss: chunk_rows must be positive");
   const bool kd = vals.defined();
@@ -265,12 +269,11 @@ LmLossTerms chunked_lm_loss(const torch::Tensor& h, const torch::Tensor& w, cons
   HLD_INPUT_CHECK(!sampled || (logz.defined() && logz.numel() == vals.size(0) && counts.sizes() == vals.sizes()),
                   "teacher.logits = sampled: the teacher signals lack the draw counts or the log-sum-exp");
   const bool with_logz = kd && (divergence.tail == config::TailMode::kBucket || sampled);
-  auto out = ChunkedLmLoss::apply(h, w, targets, kd ? vals : torch::empty({0}, h.options()),
-                                  kd ? idx : torch::empty({0}, targets.options()), temperature, chunk_rows,
-                                  with_logz ? logz : torch::empty({0}, h.options()),
-                                  static_cast<int64_t>(divergence.kind), static_cast<int64_t>(divergence.tail),
-                                  divergence.jsd_beta, divergence.skew,
-                                  sampled ? counts : torch::empty({0}, h.options()));
+  auto out = ChunkedLmLoss::apply(
+      h, w, targets, kd ? vals : torch::empty({0}, h.options()), kd ? idx : torch::empty({0}, targets.options()),
+      temperature, chunk_rows, with_logz ? logz : torch::empty({0}, h.options()), static_cast<int64_t>(divergence.kind),
+      static_cast<int64_t>(divergence.tail), divergence.jsd_beta, divergence.skew,
+      sampled ? counts : torch::empty({0}, h.options()));
   LmLossTerms r;
   r.nll = out[0];
   if (kd) r.kd = out[1];

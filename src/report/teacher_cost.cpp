@@ -185,28 +185,30 @@ TeacherCostSection teacher_cost_section(const std::vector<Point>& points, const 
   });
 
   Table t;
-  t.header = {"Rank", "Method", "Point", "Held-out loss", "Student FLOPs", "Teacher FLOPs charged", "Total FLOPs",
-              "Held-out loss at NLL's total"};
-  out.csv.header = {"model",         "method",         "point",       "final_loss", "student_flops",
-                    "teacher_flops", "charged_flops",  "total_flops", "loss_at_nll_total"};
+  t.header = {"Rank",          "Method",
+              "Point",         "Held-out loss",
+              "Student FLOPs", "Teacher FLOPs charged",
+              "Total FLOPs",   "Held-out loss at NLL's total"};
+  out.csv.header = {"model",         "method",        "point",       "final_loss",       "student_flops",
+                    "teacher_flops", "charged_flops", "total_flops", "loss_at_nll_total"};
   int rank = 0;
   for (const Row* r : order) {
     const auto& k = r->point->key;
     const std::string charged = k.method == "nll" ? "0" : r->charge_known ? sci(r->charged) : "unknown";
-    const std::string at = r->matched ? fmt("%.4f", *r->matched) + (r->matched_note.empty() ? "" : " (" + r->matched_note + ")")
-                                      : "— (" + r->matched_note + ")";
-    t.add({r->matched ? std::to_string(++rank) : "—", point_label(k), describe_point(k),
-           fmt("%.4f", r->final_loss), sci(r->student_flops), charged, sci(r->student_flops + r->charged), at});
+    const std::string at =
+        r->matched ? fmt("%.4f", *r->matched) + (r->matched_note.empty() ? "" : " (" + r->matched_note + ")")
+                   : "— (" + r->matched_note + ")";
+    t.add({r->matched ? std::to_string(++rank) : "—", point_label(k), describe_point(k), fmt("%.4f", r->final_loss),
+           sci(r->student_flops), charged, sci(r->student_flops + r->charged), at});
     out.csv.add({k.model, point_id(k), describe_point(k), fmt("%.6g", r->final_loss), fmt("%.6g", r->student_flops),
                  fmt("%.6g", r->teacher_total), fmt("%.6g", r->charged), fmt("%.6g", r->student_flops + r->charged),
                  r->matched ? fmt("%.6g", *r->matched) : ""});
   }
   md << "Each method's best point; held-out loss from the runs' periodic evaluations (metrics.jsonl, mean over "
         "seeds). Teacher FLOPs: its pre-training plus the cache-generation forward, "
-     << (mode.kind == TeacherCostMode::Kind::kNone
-             ? "not charged"
-             : mode.kind == TeacherCostMode::Kind::kFull ? "charged in full to every student"
-                                                         : "shared by " + std::to_string(mode.students) + " students")
+     << (mode.kind == TeacherCostMode::Kind::kNone   ? "not charged"
+         : mode.kind == TeacherCostMode::Kind::kFull ? "charged in full to every student"
+                                                     : "shared by " + std::to_string(mode.students) + " students")
      << ". Ranked by held-out loss at NLL's total compute (" << sci(budget)
      << " FLOPs): a distilled method gets what is left after its teacher charge, read from its curve (a point "
         "inside a WSD run, before its decay, so this is pessimistic for the distilled method).\n\n"
@@ -232,8 +234,8 @@ TeacherCostSection teacher_cost_section(const std::vector<Point>& points, const 
       md << m << " reaches NLL's final held-out loss (" << fmt("%.4f", target) << ") after " << sci(*reach)
          << " student FLOPs instead of " << sci(budget) << "; the teacher cost " << sci(r.teacher_total)
          << " FLOPs, so " << m << " is cheaper than NLL for the same held-out loss once at least "
-         << static_cast<long long>(std::floor(n)) + 1 << " students share the teacher (break-even N = "
-         << fmt("%.1f", n) << "); with fewer, NLL is cheaper.\n";
+         << static_cast<long long>(std::floor(n)) + 1
+         << " students share the teacher (break-even N = " << fmt("%.1f", n) << "); with fewer, NLL is cheaper.\n";
     }
   }
   md << "\n";

@@ -212,9 +212,9 @@ void check_cache_matches(const CacheReader& reader, const config::ExperimentConf
                         num(ix.layout.top_k) +
                         " draws per token, and a sampled cache serves exactly its number of draws (the sorted "
                         "draws are no longer a random sample of any smaller size)");
-    HLD_INPUT_CHECK(ix.sample_seed == cfg.teacher.sample_seed,
-                    mismatch(dir, "sample_seed", num(ix.sample_seed), num(cfg.teacher.sample_seed),
-                             "teacher.sample_seed"));
+    HLD_INPUT_CHECK(
+        ix.sample_seed == cfg.teacher.sample_seed,
+        mismatch(dir, "sample_seed", num(ix.sample_seed), num(cfg.teacher.sample_seed), "teacher.sample_seed"));
     HLD_INPUT_CHECK(ix.logz_temperature == cfg.objective.temperature,
                     "objective.temperature = " + fmt_double(cfg.objective.temperature) + ": teacher.cache '" + dir +
                         "' drew its samples at temperature " + fmt_double(ix.logz_temperature) +

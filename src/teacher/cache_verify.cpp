@@ -154,32 +154,32 @@ void sample_error(const config::ExperimentConfig& cfg, CacheReader& reader, cons
 }  // namespace
 
 nlohmann::json VerifyReport::to_json() const {
-  return {{"ok", ok()},
-          {"errors", errors},
-          {"chunks", {{"planned", chunks_planned}, {"ok", chunks_ok}}},
-          {"chunk_bytes", chunk_bytes},
-          {"bytes_per_token", bytes_per_token},
-          {"record_bytes_per_token", record_bytes_per_token},
-          {"sample",
-           {{"sequences", sample_sequences},
-            {"tokens", sample_tokens},
-            {"topk_same_set", topk_same_set},
-            {"logits_max_abs_err", logits_max_abs_err},
-            {"kd_fresh", kd_fresh},
-            {"kd_cached", kd_cached},
-            {"kd_rel_diff", kd_rel_diff},
-            {"kd_self_fresh", kd_self_fresh},
-            {"kd_self_cached", kd_self_cached},
-            {"kd_self_rel_diff", kd_self_rel_diff},
-            {"hidden_cos_mean", hidden_cos_mean},
-            {"hidden_cos_min", hidden_cos_min},
-            {"logz_max_abs_err", logz_max_abs_err}}},
-          {"logits_kind", sampled ? "sampled" : "topk"},
-          {"estimator",
-           sampled ? nlohmann::json{{"error", estimator_error}, {"se", estimator_se}, {"topk_bias", topk_bias}}
-                   : nlohmann::json()},
-          {"layers", layers},
-          {"logz", has_logz}};
+  return {
+      {"ok", ok()},
+      {"errors", errors},
+      {"chunks", {{"planned", chunks_planned}, {"ok", chunks_ok}}},
+      {"chunk_bytes", chunk_bytes},
+      {"bytes_per_token", bytes_per_token},
+      {"record_bytes_per_token", record_bytes_per_token},
+      {"sample",
+       {{"sequences", sample_sequences},
+        {"tokens", sample_tokens},
+        {"topk_same_set", topk_same_set},
+        {"logits_max_abs_err", logits_max_abs_err},
+        {"kd_fresh", kd_fresh},
+        {"kd_cached", kd_cached},
+        {"kd_rel_diff", kd_rel_diff},
+        {"kd_self_fresh", kd_self_fresh},
+        {"kd_self_cached", kd_self_cached},
+        {"kd_self_rel_diff", kd_self_rel_diff},
+        {"hidden_cos_mean", hidden_cos_mean},
+        {"hidden_cos_min", hidden_cos_min},
+        {"logz_max_abs_err", logz_max_abs_err}}},
+      {"logits_kind", sampled ? "sampled" : "topk"},
+      {"estimator", sampled ? nlohmann::json{{"error", estimator_error}, {"se", estimator_se}, {"topk_bias", topk_bias}}
+                            : nlohmann::json()},
+      {"layers", layers},
+      {"logz", has_logz}};
 }
 
 VerifyReport verify_teacher_cache(const config::ExperimentConfig& cfg, const VerifyOptions& opts) {

@@ -330,7 +330,8 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
   for (int64_t c = 0; c < ix.num_chunks(); ++c) {
     if (done[static_cast<size_t>(c)]) continue;
     if (opts.stop_after_chunks >= 0 && res.chunks_written >= opts.stop_after_chunks) break;
-    if (const int sig = runtime::stop_signal()) res.stopped = config::signal_name(sig);
+    if (const int sig = runtime::stop_signal())
+      res.stopped = config::signal_name(sig);
     else if (deadline.limited() && deadline.seconds_left() < 1.5 * chunk_s + 1.0)
       res.stopped = "the time limit (" + deadline.source() + ")";
     if (!res.stopped.empty()) break;

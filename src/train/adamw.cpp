@@ -89,8 +89,7 @@ void AdamW::shard(dist::Collective& coll) {
   coll_ = &coll;
   for (size_t i = 0; i < params_.size(); ++i) {
     const auto& r = plan_.ranges[coll.rank()][i];
-    for (auto* st : {&exp_avg_, &exp_avg_sq_})
-      (*st)[i] = (*st)[i].reshape({-1}).narrow(0, r.begin, r.count).clone();
+    for (auto* st : {&exp_avg_, &exp_avg_sq_}) (*st)[i] = (*st)[i].reshape({-1}).narrow(0, r.begin, r.count).clone();
   }
   step_counts_.clear();
 }

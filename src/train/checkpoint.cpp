@@ -27,8 +27,9 @@ io::TensorMap named(const torch::nn::Module& m) {
 }  // namespace
 
 nlohmann::json TrainState::to_json() const {
-  nlohmann::json j = {{"step", step},           {"phase", phase}, {"phase_step", phase_step},  {"flops", flops},
-                      {"tokens", tokens},       {"bad_steps", bad_steps}, {"data", data},   {"fingerprint", fingerprint}};
+  nlohmann::json j = {
+      {"step", step},           {"phase", phase}, {"phase_step", phase_step},  {"flops", flops}, {"tokens", tokens},
+      {"bad_steps", bad_steps}, {"data", data},   {"fingerprint", fingerprint}};
   if (!identity.is_null()) j["identity"] = identity;
   return j;
 }

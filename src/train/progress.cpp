@@ -63,8 +63,8 @@ void Progress::print(const nlohmann::json& r) const {
   const double tps = r["throughput/tokens_per_s"].get<double>();
   std::printf("step %lld/%lld %-5s | loss %.4f%s | lr %.2e | %.1fk tok/s | MFU %.1f%% | ETA %s\n",
               static_cast<long long>(r["step"].get<int64_t>()), static_cast<long long>(plan_.total_steps),
-              r["phase"].get<std::string>().c_str(), r.value("train/loss", 0.0), terms.c_str(), r["optim/lr"].get<double>(),
-              tps / 1000.0, 100.0 * r["throughput/mfu"].get<double>(),
+              r["phase"].get<std::string>().c_str(), r.value("train/loss", 0.0), terms.c_str(),
+              r["optim/lr"].get<double>(), tps / 1000.0, 100.0 * r["throughput/mfu"].get<double>(),
               format_duration(r["time/eta_s"].get<double>()).c_str());
   std::fflush(stdout);
 }

@@ -56,8 +56,9 @@ std::optional<double> read_number(const std::string& path) {
 std::string MemoryEstimate::describe() const {
   std::ostringstream s;
   s << "weights " << util::human_bytes(weights) << " + gradients " << util::human_bytes(gradients)
-    << " + AdamW moments " << util::human_bytes(moments) << (zero == 1 && world > 1 ? " (1/" + std::to_string(world) + ", ZeRO-1)" : "")
-    << " + activations " << util::human_bytes(activations)
+    << " + AdamW moments " << util::human_bytes(moments)
+    << (zero == 1 && world > 1 ? " (1/" + std::to_string(world) + ", ZeRO-1)" : "") << " + activations "
+    << util::human_bytes(activations)
     << (checkpointing != config::ActivationCheckpointing::kNone ? std::string(" (checkpointed)") : std::string())
     << " + logits " << util::human_bytes(logits);
   if (teacher > 0) s << " + online teacher " << util::human_bytes(teacher);
@@ -90,8 +91,8 @@ MemoryEstimate estimate_training_memory(const config::ExperimentConfig& cfg, con
   const double ck = every > 0 ? std::floor(L / double(every)) : 0;
   const double full_blocks = L - ck + (ck > 0 ? 1 : 0);
   // 25 % over the per-block count for the allocator's slack and smaller saved tensors.
-  double per_token = 1.25 * (full_blocks * block_values_per_token(m) + ck * double(m.hidden_size) +
-                             2.0 * double(m.hidden_size));
+  double per_token =
+      1.25 * (full_blocks * block_values_per_token(m) + ck * double(m.hidden_size) + 2.0 * double(m.hidden_size));
   e.activations = per_token * tokens * act_bytes;
   if (!fused_attention)  // eager attention keeps scores and probabilities [B, H, T, T] per block
     e.activations += full_blocks * micro * double(m.num_heads) * T * T * 4 * 2;
@@ -125,9 +126,10 @@ std::vector<MemoryEstimate> memory_alternatives(const config::ExperimentConfig& 
 }
 
 std::string describe_settings(const MemoryEstimate& e) {
-  std::string s = "run.zero=" + std::to_string(e.zero) + ", run.activation_checkpointing=" +
-                  config::to_string(e.checkpointing);
-  if (e.checkpointing == config::ActivationCheckpointing::kEveryK) s += " (k=" + std::to_string(e.checkpointing_k) + ")";
+  std::string s =
+      "run.zero=" + std::to_string(e.zero) + ", run.activation_checkpointing=" + config::to_string(e.checkpointing);
+  if (e.checkpointing == config::ActivationCheckpointing::kEveryK)
+    s += " (k=" + std::to_string(e.checkpointing_k) + ")";
   return s;
 }
 

@@ -30,11 +30,15 @@ namespace {
 /// existed (its fingerprint hashed no such key) resumes, and one that sets the key to something else
 /// does not resume under a config without it. The values are frozen on purpose: should a default
 /// move later, an old run resumed under it is refused naming the key instead of silently changing.
-const std::pair<const char*, const char*> kAddedAfterV2[] = {
-    {"objective.divergence", "forward_kl"}, {"objective.jsd_beta", "0.5"},   {"objective.skew", "0.9"},
-    {"objective.tail", "renormalise"},      {"objective.hidden_pairs", "[]"}, {"objective.hidden_map", ""},
-    {"teacher.logits", "topk"},
-    {"teacher.sample_seed", "0"},           {"model.init_std", "0.02"}};
+const std::pair<const char*, const char*> kAddedAfterV2[] = {{"objective.divergence", "forward_kl"},
+                                                             {"objective.jsd_beta", "0.5"},
+                                                             {"objective.skew", "0.9"},
+                                                             {"objective.tail", "renormalise"},
+                                                             {"objective.hidden_pairs", "[]"},
+                                                             {"objective.hidden_map", ""},
+                                                             {"teacher.logits", "topk"},
+                                                             {"teacher.sample_seed", "0"},
+                                                             {"model.init_std", "0.02"}};
 
 }  // namespace
 

@@ -195,8 +195,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
       spdlog::info("memory per rank ({} rank(s)): {}\n{}", world, alts.front().describe(),
                    describe_alternatives(alts, limit ? double(limit) / std::max(1, processes) : 0));
     }
-    check_training_resources(cfg, tshape ? &*tshape : nullptr, cuda, limit, dev.str(), processes,
-                             world);
+    check_training_resources(cfg, tshape ? &*tshape : nullptr, cuda, limit, dev.str(), processes, world);
   }
 
   // ---- data, models, teacher ---------------------------------------------------------------
@@ -249,8 +248,9 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   // run.dtype = bfloat16: autocast on the device (bf16 products, float32 master weights and losses).
   const bool autocast = compat::bf16_autocast(cfg.run.dtype);
   if (autocast && dev.is_cpu() && !compat::cpu_has_native_bf16() && rank0)
-    spdlog::warn("run.dtype = bfloat16: this CPU has neither AVX512-BF16 nor AMX, so bf16 products are emulated "
-                 "and slower than float32");
+    spdlog::warn(
+        "run.dtype = bfloat16: this CPU has neither AVX512-BF16 nor AMX, so bf16 products are emulated "
+        "and slower than float32");
 
   std::unique_ptr<MetricsLog> metrics;
   if (rank0 && folder) metrics = std::make_unique<MetricsLog>((fs::path(run_dir) / "metrics.jsonl").string(), st.step);
@@ -286,7 +286,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
     AdamW opt(phase_params(student, phase_reg, spec, hint, cfg.optimizer), cfg.optimizer);
     if (!ckpt.empty() && st.phase == p && st.phase_step > 0) load_checkpoint(ckpt, student, nullptr, &opt);
     if (cfg.run.zero == 1) opt.shard(coll);  // ZeRO-1: this rank keeps the moments of its slices
-    if (world > 1)  // measured from the tensors, on every rank
+    if (world > 1)                           // measured from the tensors, on every rank
       spdlog::info("[dist] rank {} of {}: phase '{}' optimizer state {} bytes ({})", rank, world, ph.name,
                    opt.state_bytes(), opt.sharded() ? "ZeRO-1 slices" : "replicated");
     // Checkpoints hold the full optimizer state whatever the world size: ZeRO-1 gathers it first
@@ -295,7 +295,8 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
     auto save = [&] {
       const auto t0 = std::chrono::steady_clock::now();
       opt.gather_state();
-      if (rank0) result.last_checkpoint = save_checkpoint(run_dir, st, student, phase_reg, opt, cfg.run.keep_checkpoints);
+      if (rank0)
+        result.last_checkpoint = save_checkpoint(run_dir, st, student, phase_reg, opt, cfg.run.keep_checkpoints);
       opt.drop_gathered_state();
       stopper.saved(seconds_since(t0));
       saved_step = st.step;
@@ -307,9 +308,10 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
       if (saved_step != st.step) save();
       coll.barrier();
       if (rank0)
-        spdlog::warn("{}: stopped by {} after step {}; checkpoint {} written in {:.2f} s; run the same command to "
-                     "resume (exit code {})",
-                     run_dir, why, st.step, result.last_checkpoint, seconds_since(t0), int(kExitRequeue));
+        spdlog::warn(
+            "{}: stopped by {} after step {}; checkpoint {} written in {:.2f} s; run the same command to "
+            "resume (exit code {})",
+            run_dir, why, st.step, result.last_checkpoint, seconds_since(t0), int(kExitRequeue));
       result.state = st;
       result.stopped = why;
       return result;

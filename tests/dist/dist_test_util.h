@@ -65,8 +65,7 @@ struct Proc {
 
   Proc(const std::string& env, const std::string& args, const std::string& log_path, const std::string& prefix = "")
       : log(log_path) {
-    const std::string cmd =
-        "exec " + prefix + " env " + env + " " + HLD_TRAIN_BIN + " " + args + " > " + log + " 2>&1";
+    const std::string cmd = "exec " + prefix + " env " + env + " " + HLD_TRAIN_BIN + " " + args + " > " + log + " 2>&1";
     pid = ::fork();
     if (pid == 0) {
       ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));

@@ -65,8 +65,8 @@ class Zero : public ::testing::Test {
     ASSERT_FALSE(a.empty()) << what;
     for (const auto& [k, v] : a) {
       ASSERT_TRUE(b.count(k)) << what << ": " << k;
-      EXPECT_TRUE(torch::equal(v, b.at(k))) << what << ": " << k << " differs by "
-                                            << (v - b.at(k)).abs().max().item<double>();
+      EXPECT_TRUE(torch::equal(v, b.at(k)))
+          << what << ": " << k << " differs by " << (v - b.at(k)).abs().max().item<double>();
     }
   }
 
@@ -134,12 +134,14 @@ TEST_F(Zero, HldfBothPhasesBitwiseEqualToPlain) {
   auto teacher = test::run_hld("train " + config_ + " --quiet --set run.dir=" + dir_ / "teacher" +
                                " --set model.hidden_size=48 --set model.name=zero_teacher --set budget.amount=10");
   ASSERT_EQ(teacher.exit_code, 0) << teacher.output;
-  const std::string hldf = "--quiet --set objective.name=hldf --set objective.top_k=16 --set teacher.checkpoint=" +
-                           dir_ / "teacher" + " --set budget.amount=24 --set objective.p1=0.4 --set run.checkpoint_every=3 --set run.keep_checkpoints=20";
+  const std::string hldf =
+      "--quiet --set objective.name=hldf --set objective.top_k=16 --set teacher.checkpoint=" + dir_ / "teacher" +
+      " --set budget.amount=24 --set objective.p1=0.4 --set run.checkpoint_every=3 --set run.keep_checkpoints=20";
   auto plain = launch(2, hldf + " --set run.dir=" + dir_ / "plain");
   ASSERT_EQ(plain.exit_code, 0) << plain.output;
   // ZeRO-1 together with activation checkpointing of every block: still the same computation.
-  auto zero = launch(2, hldf + " --set run.dir=" + dir_ / "zero --set run.zero=1 --set run.activation_checkpointing=blocks");
+  auto zero =
+      launch(2, hldf + " --set run.dir=" + dir_ / "zero --set run.zero=1 --set run.activation_checkpointing=blocks");
   ASSERT_EQ(zero.exit_code, 0) << zero.output;
   const auto hint_full = state_bytes(plain.output, "hint"), hint_zero = state_bytes(zero.output, "hint");
   const auto kd_full = state_bytes(plain.output, "kd"), kd_zero = state_bytes(zero.output, "kd");
@@ -187,7 +189,8 @@ TEST_F(Zero, ResumesTwoToOneAndOneToTwoWithOrWithoutZero) {
 TEST_F(Zero, KilledRankStopsItsPeer) {
   const std::string run = dir_ / "cut";
   const int port = testing::free_port();
-  const std::string args = "train " + config_ + " --quiet --set run.zero=1 --set budget.amount=400 --set run.dir=" + run;
+  const std::string args =
+      "train " + config_ + " --quiet --set run.zero=1 --set budget.amount=400 --set run.dir=" + run;
   Proc r0(launch_env(0, 2, port), args, dir_ / "r0.log"), r1(launch_env(1, 2, port), args, dir_ / "r1.log");
   const auto t0 = Clock::now();
   bool killed = false;
@@ -211,8 +214,8 @@ TEST_F(Zero, KilledRankStopsItsPeer) {
 }
 
 TEST_F(Zero, BadValuesExit2NamingTheKey) {
-  for (const std::string& set : {"run.zero=2", "run.zero=-1", "run.activation_checkpointing=sometimes",
-                                 "run.activation_checkpointing_k=0"}) {
+  for (const std::string& set :
+       {"run.zero=2", "run.zero=-1", "run.activation_checkpointing=sometimes", "run.activation_checkpointing_k=0"}) {
     auto r = test::run_hld("train " + config_ + " --quiet --set run.dir=" + dir_ / "bad" + " --set " + set);
     EXPECT_EQ(r.exit_code, 2) << set << "\n" << r.output;
     EXPECT_NE(r.output.find(set.substr(0, set.find('='))), std::string::npos) << set << "\n" << r.output;

@@ -226,7 +226,6 @@ TEST(TeacherCacheCodec, ChecksumSeesEverySingleByteChange) {
   EXPECT_THROW(cache_checksum(buf.data(), buf.size(), 4), std::logic_error);
 }
 
-
 // Sampled logits store k draws with replacement: a multiset layout codes gaps without the −1, so
 // ids repeat (side by side when decoded) and the worst case (every draw at V − 1) still fits.
 TEST(TeacherCacheCodec, MultisetLayoutRoundTripsRepeatedIds) {
@@ -236,9 +235,10 @@ TEST(TeacherCacheCodec, MultisetLayoutRoundTripsRepeatedIds) {
     EXPECT_TRUE(l.multiset);
     EXPECT_EQ(l.index_bytes, (rice_worst_bits(V, k, nullptr, true) + 7) / 8);
     EXPECT_GE(rice_worst_bits(V, k, nullptr, true), rice_worst_bits(V, k));
-    const std::vector<std::vector<int64_t>> cases = {
-        {7, 0, 0, 3, 49, 49, 7, 7, 20, 0, 3, 49}, std::vector<int64_t>(k, V - 1), std::vector<int64_t>(k, 0),
-        {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}};
+    const std::vector<std::vector<int64_t>> cases = {{7, 0, 0, 3, 49, 49, 7, 7, 20, 0, 3, 49},
+                                                     std::vector<int64_t>(k, V - 1),
+                                                     std::vector<int64_t>(k, 0),
+                                                     {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}};
     for (const auto& ids : cases) {
       std::vector<float> vals(k);
       for (int64_t j = 0; j < k; ++j) vals[j] = 0.25f * static_cast<float>(ids[j]) - 3.0f;  // same id, same logit

@@ -76,13 +76,14 @@ PhaseRun run_phase(const config::ExperimentConfig& cfg, int phase_index, int64_t
   for (const auto& p : student->named_parameters())
     r.grads.emplace_back(p.key(), p.value().grad().defined() ? p.value().grad().clone() : torch::Tensor());
   if (reg)
-    for (const auto& p : reg->named_parameters()) r.grads.emplace_back("regressor." + p.key(), p.value().grad().clone());
+    for (const auto& p : reg->named_parameters())
+      r.grads.emplace_back("regressor." + p.key(), p.value().grad().clone());
   return r;
 }
 
 void expect_bitwise(const PhaseRun& plain, const PhaseRun& ck, const std::string& what) {
-  EXPECT_TRUE(plain.out.loss.equal(ck.out.loss)) << what << ": loss " << plain.out.loss.item<double>() << " vs "
-                                                 << ck.out.loss.item<double>();
+  EXPECT_TRUE(plain.out.loss.equal(ck.out.loss))
+      << what << ": loss " << plain.out.loss.item<double>() << " vs " << ck.out.loss.item<double>();
   for (const auto& [k, v] : plain.out.terms) EXPECT_TRUE(v.equal(ck.out.terms.at(k))) << what << ": term " << k;
   ASSERT_EQ(plain.grads.size(), ck.grads.size());
   int with_grad = 0;
@@ -147,7 +148,8 @@ TEST(ActivationCheckpoint, BitwiseEqualWithSeveralHiddenStatesAndThreads) {
   for (int64_t every : {1, 2}) {
     const auto ck = run(every);
     ASSERT_EQ(plain.size(), ck.size());
-    for (size_t i = 0; i < plain.size(); ++i) EXPECT_TRUE(plain[i].equal(ck[i])) << "every " << every << " tensor " << i;
+    for (size_t i = 0; i < plain.size(); ++i)
+      EXPECT_TRUE(plain[i].equal(ck[i])) << "every " << every << " tensor " << i;
   }
   torch::set_num_threads(1);
 }

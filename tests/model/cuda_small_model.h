@@ -13,7 +13,7 @@
 
 /// Skips a CUDA test on a machine without a CUDA device; with HLD_REQUIRE_CUDA=1 (the GPU
 /// machine's device check, scripts/gpu/device_check.sh) that is a failure instead.
-#define HLD_NEED_CUDA()                                                                   \
+#define HLD_NEED_CUDA()                                                                  \
   if (!torch::cuda::is_available()) {                                                    \
     if (::hld::test::cuda_required()) FAIL() << "HLD_REQUIRE_CUDA=1 but no CUDA device"; \
     GTEST_SKIP() << "no CUDA device";                                                    \

@@ -111,7 +111,8 @@ TEST(ChunkedRowNll, EqualsPerRowLogSoftmaxAndTheLossTerm) {
     c.h = c.h.to(dtype);
     c.w = c.w.to(dtype);
     // What evaluation computed before: log_softmax of the full (N, V) float32 logits, gathered.
-    const auto logp_NxV = torch::log_softmax(torch::nn::functional::linear(c.h, c.w).to(at::promote_types(dtype, torch::kFloat32)), -1);
+    const auto logp_NxV =
+        torch::log_softmax(torch::nn::functional::linear(c.h, c.w).to(at::promote_types(dtype, torch::kFloat32)), -1);
     const auto want_N = -logp_NxV.gather(1, c.targets.unsqueeze(1)).squeeze(1);
     const auto want_greedy_N = logp_NxV.argmax(-1) == c.targets;
     c.targets[3] = logp_NxV[3].argmax().item<int64_t>();  // at least one greedy row

@@ -50,9 +50,9 @@ TEST(DivergenceConfig, ParsedAndWrittenIntoTheCompleteConfig) {
 
 TEST(DivergenceConfig, BadValuesNameTheKey) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"objective.divergence=kl", "objective.divergence"},  {"objective.jsd_beta=1.5", "objective.jsd_beta"},
-      {"objective.jsd_beta=-0.1", "objective.jsd_beta"},    {"objective.skew=0", "objective.skew"},
-      {"objective.skew=1.01", "objective.skew"},            {"objective.tail=zero", "objective.tail"},
+      {"objective.divergence=kl", "objective.divergence"}, {"objective.jsd_beta=1.5", "objective.jsd_beta"},
+      {"objective.jsd_beta=-0.1", "objective.jsd_beta"},   {"objective.skew=0", "objective.skew"},
+      {"objective.skew=1.01", "objective.skew"},           {"objective.tail=zero", "objective.tail"},
       {"objective.jsd_beta=half", "objective.jsd_beta"}};
   for (const auto& [set, key] : cases) {
     const std::string m = error_of({set});

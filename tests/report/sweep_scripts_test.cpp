@@ -145,8 +145,9 @@ TEST(SweepScripts, ShardsPartitionTheGridAndBadArgumentsExit2) {
 TEST(SweepScripts, VariantAxesRepeatTheDistilledPoints) {
   const std::string base = "HLD_TRAIN=FAKE_BIN bash " + kScripts + "mini_grid.sh " + HLD_SOURCE_DIR +
                            "/configs/quickstart/student.yaml --preset smoke --dry-run --runs-dir /tmp/v --seeds 0,1";
-  const auto o = sh(base + " --divergences 'forward_kl tvd' --pairs 'paper uniform' --logits 'topk sampled'"
-                           " --set 'teacher.cache=/c/{logits}-s{seed}'");
+  const auto o = sh(base +
+                    " --divergences 'forward_kl tvd' --pairs 'paper uniform' --logits 'topk sampled'"
+                    " --set 'teacher.cache=/c/{logits}-s{seed}'");
   ASSERT_EQ(o.rc, 0);
   std::set<std::string> names;
   for (const auto& l : lines(o.out)) {
@@ -156,8 +157,9 @@ TEST(SweepScripts, VariantAxesRepeatTheDistilledPoints) {
     const auto cfg = config::load(c.config, c.sets);
     const bool sampled = cfg.teacher.logits == config::TeacherLogits::kSampled;
     EXPECT_EQ(sampled, name.find("_sampled") != std::string::npos) << l;
-    EXPECT_EQ(c.kv.at("teacher.cache"), std::string("/c/") + (sampled ? "sampled" : "topk") + "-s" +
-                                            std::to_string(cfg.run.seed)) << l;
+    EXPECT_EQ(c.kv.at("teacher.cache"),
+              std::string("/c/") + (sampled ? "sampled" : "topk") + "-s" + std::to_string(cfg.run.seed))
+        << l;
     EXPECT_EQ(cfg.objective.divergence == config::Divergence::kTvd, name.find("_tvd") != std::string::npos) << l;
     EXPECT_EQ(cfg.objective.hidden_map == "uniform", name.find("_uniform") != std::string::npos) << l;
   }

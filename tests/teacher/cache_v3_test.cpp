@@ -23,8 +23,8 @@ using testing::CacheWorld;
 using testing::first_batch;
 using testing::input_error;
 using testing::kAll;
-using testing::write_cache;
 using testing::metric_series;
+using testing::write_cache;
 
 const char* kTwoPairs = "objective.hidden_pairs=[{student: 1, teacher: 1}, {student: 2, teacher: 4, loss: cosine}]";
 

@@ -75,7 +75,6 @@ TEST(SampledLogits, SparseEstimateIsUnbiasedWhereTopKIsNot) {
   }
 }
 
-
 TEST(SampledLogits, DrawsDependOnTheSeedAndTheSequenceOnly) {
   const int64_t T = 5, k = 7;
   const auto both = draw_uniforms(42, {3, 9}, T, k), nine = draw_uniforms(42, {9}, T, k);
@@ -107,8 +106,7 @@ TEST(SampledLogits, ChunkedTrainingLossIsTheEstimateWithItsGradients) {
     for (auto* t : {&s.vals_NxK, &s.logz_N, &s.counts_NxK}) *t = t->to(torch::kFloat64);  // all float64
     auto h1 = h0.clone().requires_grad_(true), w1 = w0.clone().requires_grad_(true);
     const auto logits = torch::matmul(h1, w1.t());
-    const auto ref = 0.5 * sampled_kd(logits, s, tau) +
-                     0.5 * torch::nn::functional::cross_entropy(logits, targets);
+    const auto ref = 0.5 * sampled_kd(logits, s, tau) + 0.5 * torch::nn::functional::cross_entropy(logits, targets);
     ref.backward();
     auto h2 = h0.clone().requires_grad_(true), w2 = w0.clone().requires_grad_(true);
     const auto lm = objectives::chunked_lm_loss(h2, w2, targets, s.vals_NxK, s.idx_NxK, tau, /*chunk_rows=*/5, {},
@@ -160,9 +158,11 @@ TEST(SampledCache, MatchesTheOnlineDrawsAndVerifiesTheEstimator) {
     EXPECT_TRUE(torch::equal(cached.counts_NxK, run_counts(cached.idx_NxK)));
     // log p_T at the draws, vals/τ − logz, whatever the value encoding (logq8 stores it relative).
     const auto same = (cached.idx_NxK == online.idx_NxK).all(-1);
-    const auto lp_c = cached.vals_NxK / 2.0 - cached.logz_N.unsqueeze(1), lp_o = online.vals_NxK / 2.0 - online.logz_N.unsqueeze(1);
+    const auto lp_c = cached.vals_NxK / 2.0 - cached.logz_N.unsqueeze(1),
+               lp_o = online.vals_NxK / 2.0 - online.logz_N.unsqueeze(1);
     // (bf16 keeps 8 significant bits of a logit, |Δz| ≤ 2^-8 |z|, over τ = 2; logq8 a 255th of the range)
-    const double bound = std::string(enc) == "bf16" ? online.vals_NxK.abs().max().item<double>() / 256 / 2.0 + 1e-4 : 0.05;
+    const double bound =
+        std::string(enc) == "bf16" ? online.vals_NxK.abs().max().item<double>() / 256 / 2.0 + 1e-4 : 0.05;
     EXPECT_LT((lp_c - lp_o).index({same}).abs().max().item<double>(), bound);
 
     VerifyOptions vo;
@@ -203,7 +203,8 @@ TEST(SampledCache, IndependentCachesEstimateTheFullKlWithoutBias) {
                                         "teacher.cache=" + (w.tmp / ("s" + std::to_string(c)))}));
     write_cache(cfg);
     const auto sig = make_teacher(cfg, torch::kCPU)->signals(input, ids, {true, false});
-    const SampledLogits sl{sig.idx_NxK, sig.counts_NxK, sig.vals_NxK.to(torch::kFloat64), sig.logz_N.to(torch::kFloat64)};
+    const SampledLogits sl{sig.idx_NxK, sig.counts_NxK, sig.vals_NxK.to(torch::kFloat64),
+                           sig.logz_N.to(torch::kFloat64)};
     const double e = sampled_kd(s_logits, sl, 1.0).item<double>();
     sum += e;
     sum2 += e * e;
@@ -232,7 +233,8 @@ TEST(SampledCache, LogQ8TopKCachesServeTheTailBucket) {
   const auto online = make_teacher(online_cfg, torch::kCPU)->signals(input, ids, {true, false});
   const auto spec = objectives::divergence_spec(cfg.objective);
   const auto lp_c = objectives::teacher_log_probs(spec, cached.vals_NxK, cached.logz_N, 1.0);
-  const auto lp_o = objectives::teacher_log_probs(spec, std::get<0>(online.vals_NxK.sort(-1)).detach(), online.logz_N, 1.0);
+  const auto lp_o =
+      objectives::teacher_log_probs(spec, std::get<0>(online.vals_NxK.sort(-1)).detach(), online.logz_N, 1.0);
   // (sorted values: the cache orders by id, the online top-k by value; compare the multisets)
   EXPECT_LT((std::get<0>(lp_c.sort(-1)) - lp_o).abs().max().item<double>(), 0.05);
   EXPECT_LT(lp_c.exp().sum(-1).max().item<double>(), 1.0 + 1e-3);  // a top-k mass, below 1
@@ -266,7 +268,7 @@ TEST(SampledCache, RefusesWhatItCannotServeNamingTheKey) {
     const std::string e = input_error([&] { make_teacher(w.config("kd", "cache", sets), torch::kCPU); });
     EXPECT_NE(e.find(want), std::string::npos) << e;
   };
-  refused({}, "teacher.logits");                                                    // a top-k run on it
+  refused({}, "teacher.logits");  // a top-k run on it
   refused({"teacher.logits=sampled", "objective.top_k=8", "teacher.sample_seed=11"}, "objective.top_k = 8");
   refused({"teacher.logits=sampled", "objective.top_k=16"}, "teacher.sample_seed");
   refused(with(kSampled, {"objective.temperature=2"}), "objective.temperature = 2");

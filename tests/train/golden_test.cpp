@@ -52,8 +52,7 @@ std::string golden_arithmetic() {
   std::string bad;
   for (const auto& [k, v] : kGoldenEnv) {
     const char* got = std::getenv(k);
-    if (!got || std::string(got) != v)
-      bad += std::string(" ") + k + "=" + v + " (is " + (got ? got : "unset") + ")";
+    if (!got || std::string(got) != v) bad += std::string(" ") + k + "=" + v + " (is " + (got ? got : "unset") + ")";
   }
   return bad.empty() ? "" : "the golden curves need" + bad;
 }
@@ -67,7 +66,8 @@ bool rerun_in_golden_env() {
   std::string cmd;
   for (const auto& [k, v] : kGoldenEnv) cmd += std::string(k) + "=" + v + " ";
   const std::string self = fs::read_symlink("/proc/self/exe").string();
-  cmd += self + " --gtest_also_run_disabled_tests --gtest_filter=" + std::string(t->test_suite_name()) + "." + t->name();
+  cmd +=
+      self + " --gtest_also_run_disabled_tests --gtest_filter=" + std::string(t->test_suite_name()) + "." + t->name();
   const auto r = test::run_command(cmd);
   std::printf("[golden environment:%s]\n%s", cmd.substr(0, cmd.find(self)).c_str(), r.output.c_str());
   EXPECT_EQ(r.exit_code, 0) << "the test failed in its golden environment (output above)";
@@ -153,9 +153,9 @@ std::string golden_teacher() { return test::repo_path("tests/golden/teacher"); }
 
 /// The teacher's training config: the tiny teacher's shape, 30 steps.
 std::vector<std::string> teacher_overrides() {
-  return {"model.name=tiny_teacher", "model.hidden_size=96",    "model.intermediate_size=192",
-          "model.num_layers=4",      "model.head_dim=32",       "model.query_pre_attn_scalar=32",
-          "budget.unit=steps",       "budget.amount=30",        "optimizer.lr=0.004",
+  return {"model.name=tiny_teacher", "model.hidden_size=96", "model.intermediate_size=192",
+          "model.num_layers=4",      "model.head_dim=32",    "model.query_pre_attn_scalar=32",
+          "budget.unit=steps",       "budget.amount=30",     "optimizer.lr=0.004",
           "run.log_every=50"};
 }
 

@@ -21,8 +21,8 @@ std::string small_corpus() {
     // trained on the test machine except the tiny teacher, so the golden curves' inputs are fixed.
     fs::copy_file(repo_path(tok), dir + "/tok.model");
     // `text EOS` shards: the layout the golden curves (tests/golden) were recorded on.
-    auto prep = run_hld(prepare + " --tokenizer " + dir + "/tok.model --input " + dir + "/docs.jsonl --out " + dir +
-                        "/shards");
+    auto prep =
+        run_hld(prepare + " --tokenizer " + dir + "/tok.model --input " + dir + "/docs.jsonl --out " + dir + "/shards");
     ASSERT_EQ(prep.exit_code, 0) << prep.output;
   });
 }
@@ -43,10 +43,10 @@ std::string tiny_experiment_yaml() {
 
 std::string tiny_teacher() {
   const std::string yaml = tiny_experiment_yaml();
-  const std::vector<std::string> ov = {"model.name=tiny_teacher", "model.hidden_size=96",
-                                      "model.intermediate_size=192", "model.num_layers=4",
-                                      "model.head_dim=32", "model.query_pre_attn_scalar=32",
-                                      "budget.amount=600000", "optimizer.lr=0.004", "run.log_every=50"};
+  const std::vector<std::string> ov = {
+      "model.name=tiny_teacher", "model.hidden_size=96", "model.intermediate_size=192",
+      "model.num_layers=4",      "model.head_dim=32",    "model.query_pre_attn_scalar=32",
+      "budget.amount=600000",    "optimizer.lr=0.004",   "run.log_every=50"};
   std::string inputs = yaml;
   for (const auto& o : ov) inputs += "\n" + o;
   return shared_artifact("tiny-teacher", inputs, [&](const std::string& dir) {

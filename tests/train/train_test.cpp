@@ -218,7 +218,8 @@ TEST(TrainIntegration, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
   // failure, each with finite weights; the other run's checkpoint is untouched.
   const auto kept = model::checkpoint_dirs(dir / "nan", /*complete_only=*/false);
   // Steps before the failure were checkpointed: without any, the checks below would be vacuous.
-  ASSERT_FALSE(kept.empty()) << "no checkpoint in " << dir / "nan" << " before the failure at step " << failed;
+  ASSERT_FALSE(kept.empty()) << "no checkpoint in " << dir / "nan"
+                             << " before the failure at step " << failed;
   EXPECT_LT(kept.size(), static_cast<size_t>(failed)) << m;
   for (const auto& c : kept) {
     const std::string name = fs::path(c).filename().string();

@@ -69,20 +69,20 @@ struct HiddenPair {
 };
 
 struct ObjectiveConfig {
-  Objective name = Objective::kNll;        ///< nll | kd | hldc | hldf
-  double alpha = 0.9;                      ///< KD weight α (β = 1 − α on NLL)
-  double temperature = 1.0;                ///< τ, applied to teacher and student logits
-  int64_t top_k = 128;                     ///< teacher logits kept (paper: 128); k = vocab: full
-  double gamma = 0.1;                      ///< HLDC weight γ of the hidden-state loss
-  double p1 = 0.01;                        ///< HLDF share of the budget spent in phase 1
-  int64_t student_layer = -1;              ///< student hint layer (-1: D_S/2)
-  int64_t teacher_layer = -1;              ///< teacher hint layer (-1: D_T/2)
-  std::optional<RegressorKind> regressor;  ///< unset: linear for HLDC, mlp for HLDF (paper)
-  double regressor_expansion = 4;          ///< MLP hidden width = expansion × d_S (paper: 4)
-  std::string hidden_reduction = "mean";   ///< mean over tokens and dims (paper) | sum_dims
+  Objective name = Objective::kNll;                ///< nll | kd | hldc | hldf
+  double alpha = 0.9;                              ///< KD weight α (β = 1 − α on NLL)
+  double temperature = 1.0;                        ///< τ, applied to teacher and student logits
+  int64_t top_k = 128;                             ///< teacher logits kept (paper: 128); k = vocab: full
+  double gamma = 0.1;                              ///< HLDC weight γ of the hidden-state loss
+  double p1 = 0.01;                                ///< HLDF share of the budget spent in phase 1
+  int64_t student_layer = -1;                      ///< student hint layer (-1: D_S/2)
+  int64_t teacher_layer = -1;                      ///< teacher hint layer (-1: D_T/2)
+  std::optional<RegressorKind> regressor;          ///< unset: linear for HLDC, mlp for HLDF (paper)
+  double regressor_expansion = 4;                  ///< MLP hidden width = expansion × d_S (paper: 4)
+  std::string hidden_reduction = "mean";           ///< mean over tokens and dims (paper) | sum_dims
   Divergence divergence = Divergence::kForwardKl;  ///< forward_kl (paper) | reverse_kl | jsd | skew_kl | tvd
-  double jsd_beta = 0.5;                   ///< jsd: β (0: forward KL, 1: reverse KL, as TRL defines it)
-  double skew = 0.9;                       ///< skew_kl: λ in KL(p_T ‖ λ p_S + (1−λ) p_T); 1: forward KL; 0.9: DistiLLM's α = 0.1
+  double jsd_beta = 0.5;                           ///< jsd: β (0: forward KL, 1: reverse KL, as TRL defines it)
+  double skew = 0.9;  ///< skew_kl: λ in KL(p_T ‖ λ p_S + (1−λ) p_T); 1: forward KL; 0.9: DistiLLM's α = 0.1
   TailMode tail = TailMode::kRenormalise;  ///< renormalise (paper) | bucket (needs the cache's log-sum-exp)
   std::vector<HiddenPair> hidden_pairs;    ///< empty: one pair from student_layer/teacher_layer (paper)
   std::string hidden_map = "";             ///< "" | uniform: student block i ↔ teacher round((i+1)·D_T/D_S) − 1
@@ -116,13 +116,13 @@ struct BudgetConfig {
 };
 
 struct TeacherConfig {
-  std::optional<ModelConfig> model;      ///< teacher shape (else taken from the checkpoint)
-  std::string checkpoint = "";           ///< hld-train checkpoint/run dir or Hugging Face dir
-  std::string source = "online";         ///< online | cache
-  std::string cache = "";                ///< teacher-cache directory (source: cache)
-  std::string logits_encoding = "bf16";  ///< cache: bf16 | logq8 (quantised log-probabilities)
-  std::string hidden_encoding = "bf16";  ///< cache: bf16 | dir8 (8-bit unit direction + scale)
-  int64_t cache_tokens = 0;              ///< tokens to cache (0: what the budget needs)
+  std::optional<ModelConfig> model;             ///< teacher shape (else taken from the checkpoint)
+  std::string checkpoint = "";                  ///< hld-train checkpoint/run dir or Hugging Face dir
+  std::string source = "online";                ///< online | cache
+  std::string cache = "";                       ///< teacher-cache directory (source: cache)
+  std::string logits_encoding = "bf16";         ///< cache: bf16 | logq8 (quantised log-probabilities)
+  std::string hidden_encoding = "bf16";         ///< cache: bf16 | dir8 (8-bit unit direction + scale)
+  int64_t cache_tokens = 0;                     ///< tokens to cache (0: what the budget needs)
   TeacherLogits logits = TeacherLogits::kTopk;  ///< topk (paper) | sampled (objective.top_k draws from the teacher's
                                                 ///< softmax at objective.temperature, with counts: unbiased KD)
   uint64_t sample_seed = 0;  ///< sampled: seed of the draws (each sequence's draws depend on it and its id only)

@@ -2,8 +2,8 @@
 // (rope_theta, rope_local_base_freq, rope_scaling) and the newer
 // rope_parameters: {sliding_attention: {...}, full_attention: {...}}, and a
 // Gemma3ForConditionalGeneration config's `text_config` (fields it leaves out take
-// Gemma3TextConfig's defaults, as transformers does). Anything the model cannot reproduce exactly (soft-capping, other activations,
-// untied heads, other RoPE types) is refused with the key named.
+// Gemma3TextConfig's defaults, as transformers does). Anything the model cannot reproduce exactly (soft-capping, other
+// activations, untied heads, other RoPE types) is refused with the key named.
 #pragma once
 
 #include <string>

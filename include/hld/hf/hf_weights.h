@@ -31,9 +31,7 @@ class HfWeights {
   bool contains(const std::string& name) const { return where_.count(name) > 0; }
   /// The file holding `name` (which must exist).
   const io::MappedSafetensors& file_of(const std::string& name) const { return *files_.at(where_.at(name)); }
-  const io::TensorEntry& entry(const std::string& name) const {
-    return file_of(name).index().tensors.at(name);
-  }
+  const io::TensorEntry& entry(const std::string& name) const { return file_of(name).index().tensors.at(name); }
   size_t num_files() const { return files_.size(); }
   const std::string& dir() const { return dir_; }
   bool sharded() const { return sharded_; }

@@ -130,7 +130,7 @@ struct CacheIndex {
   double logz_temperature = 1.0;     ///< τ of that log-sum-exp (log Σ exp(z/τ)); sampled: of the draws too
   bool logz_relative = false;        ///< stored relative to the record's z_max (logq8 values; "record_max")
   uint64_t sample_seed = 0;          ///< sampled: seed of the draws (identity)
-  CacheLayout layout;  ///< vocabulary, k, width, encodings, record sizes
+  CacheLayout layout;                ///< vocabulary, k, width, encodings, record sizes
   CacheSelection selection;
   int64_t rows = 0;                     ///< sequences stored
   int64_t chunk_rows = 0;               ///< rows per chunk (the last one may have fewer)

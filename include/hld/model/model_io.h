@@ -14,7 +14,7 @@ namespace hld::model {
 
 /// How the documents a model learned from were laid out.
 struct DataLayout {
-  bool bos = false;    ///< `BOS text EOS` (true) or `text EOS`
+  bool bos = false;             ///< `BOS text EOS` (true) or `text EOS`
   std::string source = "none";  ///< who says so: "train" (the shards' headers), "import-hf", "hf-config",
                                 ///< "none" (nobody: no BOS)
 };

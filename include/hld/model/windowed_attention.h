@@ -21,9 +21,9 @@ torch::Tensor masked_attention(const torch::Tensor& q_NxCxLxD, const torch::Tens
 torch::Tensor banded_attention(const torch::Tensor& q_BxHxTxD, const torch::Tensor& k_BxKxTxD,
                                const torch::Tensor& v_BxKxTxD, int64_t window, double scale);
 
-/// Whether compat::flash_window_attention serves inputs of this kind: `q` is on CUDA, `dtype` (what the attention computes in) is bf16 or fp16 and
-/// head_dim a multiple of 8 up to 256, and the kernel, tried once per device, dtype and head_dim
-/// on a small problem, matches the float64 reference in forward and gradients.
+/// Whether compat::flash_window_attention serves inputs of this kind: `q` is on CUDA, `dtype` (what the attention
+/// computes in) is bf16 or fp16 and head_dim a multiple of 8 up to 256, and the kernel, tried once per device, dtype
+/// and head_dim on a small problem, matches the float64 reference in forward and gradients.
 bool flash_window_usable(const torch::Tensor& q_BxTxHxD, at::ScalarType dtype);
 
 /// The sliding layers' attention on CUDA: flash's window where flash_window_usable

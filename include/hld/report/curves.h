@@ -27,9 +27,9 @@ struct CurvePoint {
 struct Curve {
   std::string model, method, kind;
   PointKey point;
-  int runs = 0;                             ///< runs of the point with a metrics.jsonl
-  std::vector<CurvePoint> points;           ///< ascending step
-  std::optional<double> phase_end_flops;    ///< FLOPs where the first phase ended (HLDF: hint → kd)
+  int runs = 0;                           ///< runs of the point with a metrics.jsonl
+  std::vector<CurvePoint> points;         ///< ascending step
+  std::optional<double> phase_end_flops;  ///< FLOPs where the first phase ended (HLDF: hint → kd)
 };
 
 /// The "valid" and "train" curves of `p` (either may have no points). Lines of metrics.jsonl

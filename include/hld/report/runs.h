@@ -70,7 +70,6 @@ std::string point_label(const PointKey& k);
 /// The same for CSV cells: the method id with its variant ("kd", "kd[reverse_kl]").
 std::string point_id(const PointKey& k);
 
-
 /// Runs of one point, with per-metric means over the seeds that have the metric.
 struct Point {
   PointKey key;

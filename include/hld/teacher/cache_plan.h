@@ -41,10 +41,10 @@ std::vector<int64_t> selection_rows(const io::CacheSelection& sel, const data::B
 io::CacheSelection make_selection(int64_t positions, uint64_t seed, int64_t num_sequences);
 
 struct CachePlanOptions {
-  int64_t sequences = 0;     ///< positions to cache (0: teacher.cache_tokens, else what the budget
-                             ///< makes any teacher objective read)
-  int64_t chunk_rows = 256;  ///< sequences per chunk file
-  int world = 1;             ///< data-parallel ranks of the runs the cache serves
+  int64_t sequences = 0;                   ///< positions to cache (0: teacher.cache_tokens, else what the budget
+                                           ///< makes any teacher objective read)
+  int64_t chunk_rows = 256;                ///< sequences per chunk file
+  int world = 1;                           ///< data-parallel ranks of the runs the cache serves
   int version = io::kTeacherCacheVersion;  ///< format to write: 3, or 2 (one layer, no log-sum-exp; tests)
 };
 

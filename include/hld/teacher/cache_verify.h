@@ -39,9 +39,9 @@ struct VerifyReport {
   // repeats, kd_fresh / kd_self_fresh the full-vocabulary KL and kd_cached / kd_self_cached its
   // sparse estimate from the cache.
   bool sampled = false;
-  double estimator_error = 0;  ///< mean over tokens of (estimate − full KL), τ² scale, for the student
-  double estimator_se = 0;     ///< its standard error (the draws are independent per token)
-  double topk_bias = 0;        ///< the same for the top-k renormalised loss at the same k (paper's)
+  double estimator_error = 0;   ///< mean over tokens of (estimate − full KL), τ² scale, for the student
+  double estimator_se = 0;      ///< its standard error (the draws are independent per token)
+  double topk_bias = 0;         ///< the same for the top-k renormalised loss at the same k (paper's)
   std::vector<int64_t> layers;  ///< teacher layers the cache stores
   bool has_logz = false;        ///< it stores the log-sum-exp
 

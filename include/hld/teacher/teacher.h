@@ -29,8 +29,8 @@ struct SignalRequest {
   std::vector<int64_t> pair_layers;  ///< layers of hidden_pairs_NxD, one entry each (empty: none)
   bool logz = false;                 ///< logz_N = log Σ_v exp(z_v / logz_temperature) per token
   double logz_temperature = 1.0;
-  bool bf16_order = false;  ///< top-k by bf16-rounded value, lower id first (cache_top_k)
-  bool sampled = false;     ///< teacher.logits: sampled — top_k draws at logz_temperature with counts
+  bool bf16_order = false;   ///< top-k by bf16-rounded value, lower id first (cache_top_k)
+  bool sampled = false;      ///< teacher.logits: sampled — top_k draws at logz_temperature with counts
   uint64_t sample_seed = 0;  ///< teacher.sample_seed (with each row's sequence id: sampled_logits.h)
 };
 

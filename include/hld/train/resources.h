@@ -19,14 +19,14 @@ namespace hld::train {
 
 /// Estimated peak memory of one training process (one rank), by part, in bytes.
 struct MemoryEstimate {
-  double weights = 0;      ///< student (+ regressor) parameters, float32 master copy
-  double optimizer = 0;    ///< gradients + AdamW moments held by this rank (= gradients + moments)
-  double gradients = 0;    ///< float32 gradients (whole on every rank, ZeRO-1 included)
-  double moments = 0;      ///< AdamW's two float32 moments: all of them, or 1/W under ZeRO-1
-  int world = 1;           ///< data-parallel ranks the estimate is for
-  int64_t zero = 0;        ///< run.zero it assumes
+  double weights = 0;    ///< student (+ regressor) parameters, float32 master copy
+  double optimizer = 0;  ///< gradients + AdamW moments held by this rank (= gradients + moments)
+  double gradients = 0;  ///< float32 gradients (whole on every rank, ZeRO-1 included)
+  double moments = 0;    ///< AdamW's two float32 moments: all of them, or 1/W under ZeRO-1
+  int world = 1;         ///< data-parallel ranks the estimate is for
+  int64_t zero = 0;      ///< run.zero it assumes
   config::ActivationCheckpointing checkpointing = config::ActivationCheckpointing::kNone;  ///< and the mode
-  int64_t checkpointing_k = 1;  ///< every_k's k
+  int64_t checkpointing_k = 1;                                                             ///< every_k's k
   double activations = 0;  ///< tensors kept for backward over one micro-batch
   double logits = 0;       ///< logits, probabilities and their gradient of one loss chunk
   double teacher = 0;      ///< an online teacher's weights and its forward's logits

@@ -43,7 +43,7 @@ struct TrainOptions {
 
 struct TrainResult {
   TrainState state;
-  bool finished = false;   ///< the whole budget was spent
+  bool finished = false;  ///< the whole budget was spent
   /// Why the run stopped early after writing a checkpoint at the step every rank agreed on
   /// ("SIGTERM", "the time limit", ...; "" when it did not): `train` then exits with kExitRequeue.
   std::string stopped;

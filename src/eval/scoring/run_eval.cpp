@@ -37,7 +37,7 @@ nlohmann::json run_eval(model::Transformer& model, const data::Tokenizer& tok, c
   TokenizerEncoder enc(tok);
   TransformerScorer scorer(model, device, context, cfg.batch_size);
   const Convention conv = resolve_convention(cfg, layout.bos, layout.source,
-                                            {tok.bos_id(), tok.eos_id(), std::min(tok.vocab_size(), vocab)});
+                                             {tok.bos_id(), tok.eos_id(), std::min(tok.vocab_size(), vocab)});
   HarnessOptions opts;
   opts.prefix_token = conv.prefix_token;
   opts.eos_token = tok.eos_id();

@@ -10,8 +10,7 @@
 
 namespace hld::eval {
 
-TokenRequest encode_request(const TextEncoder& enc, const TextRequest& req, int32_t prefix_token,
-                            int32_t bos_token) {
+TokenRequest encode_request(const TextEncoder& enc, const TextRequest& req, int32_t prefix_token, int32_t bos_token) {
   TokenRequest out;
   if (req.context.empty()) {
     out.continuation = enc.encode(req.continuation);

@@ -96,10 +96,10 @@ TEST_F(ConventionFixture, ScoresFollowTheHarnessRuleForEachConvention) {
     int32_t want_prefix;
   };
   const std::vector<Case> cases = {
-      {"auto", "auto", {true, "train"}, true, 2},     // trained on BOS shards: BOS, BOS prefix
-      {"auto", "auto", {false, "train"}, false, 1},   // trained on text EOS: no BOS, EOS prefix
-      {"auto", "auto", {}, false, 1},                 // no record: as no BOS
-      {"true", "eos", {}, true, 1},                   // BOS before contexts, EOS prefix: BOS inside documents
+      {"auto", "auto", {true, "train"}, true, 2},    // trained on BOS shards: BOS, BOS prefix
+      {"auto", "auto", {false, "train"}, false, 1},  // trained on text EOS: no BOS, EOS prefix
+      {"auto", "auto", {}, false, 1},                // no record: as no BOS
+      {"true", "eos", {}, true, 1},                  // BOS before contexts, EOS prefix: BOS inside documents
       {"false", "auto", {true, "hf-config"}, false, 2}};
   std::vector<double> lambada_ppl;
   for (const auto& c : cases) {
@@ -255,10 +255,10 @@ TEST(CliEvalConvention, EvalJsonRecordsTheConventionAndBadKeysExitTwo) {
   EXPECT_EQ(e["convention"]["bos_token"], 2);
 
   // Invalid values: exit 2 naming the key, nothing written.
-  for (const auto& [set, key] : {std::pair{"eval.add_bos=maybe", "eval.add_bos"},
-                                 std::pair{"eval.prefix_token=first", "eval.prefix_token"},
-                                 std::pair{"eval.prefix_token=-3", "eval.prefix_token"},
-                                 std::pair{"eval.prefix_token=4096", "eval.prefix_token = 4096"}}) {
+  for (const auto& [set, key] :
+       {std::pair{"eval.add_bos=maybe", "eval.add_bos"}, std::pair{"eval.prefix_token=first", "eval.prefix_token"},
+        std::pair{"eval.prefix_token=-3", "eval.prefix_token"},
+        std::pair{"eval.prefix_token=4096", "eval.prefix_token = 4096"}}) {
     EXPECT_EQ(run_cli("eval " + cfg + " --checkpoint " + dir / "plain" + " --out " + dir / "bad.json" + " --set " + set,
                       dir / "bad.txt"),
               2)
