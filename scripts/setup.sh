@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake git ccache pkg-config curl xz-utils binutils python3 python3-venv
+packages=(build-essential cmake git ccache pkg-config curl xz-utils binutils clang-format python3 python3-venv
           libsentencepiece-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev
           libcli11-dev libgtest-dev libgmock-dev zlib1g-dev libxxhash-dev gnuplot-nox)
 # Node.js + npm for the tokenizer.json check: Debian's, unless a node with npm is already there (a
