@@ -34,9 +34,9 @@ torch::Tensor eager_attention(const torch::Tensor& q, const torch::Tensor& k, co
   return out.view({B, H, T, D});
 }
 
-bool attention_reads_mask(const torch::Device& device) { return !device.is_cuda(); }
-
-bool cpu_sliding_is_banded(int64_t window, int64_t T) { return window > 0 && 4 * window <= T; }
+bool attention_reads_mask(const torch::Device& device, int64_t window, int64_t T) {
+  return !device.is_cuda() && !(window > 0 && 4 * window <= T);
+}
 
 AttentionImpl::AttentionImpl(const config::ModelConfig& c, bool global)
     : heads_(c.num_heads),
@@ -61,7 +61,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   auto k_BxTxKxD = apply_rope(k_norm(k_proj(x).view({B, T, kv_heads_, head_dim_})), rope);
   auto v_BxTxKxD = v_proj(x).view({B, T, kv_heads_, head_dim_});
   torch::Tensor out_BxTxHxD;
-  if (attention_reads_mask(x.device()) && !cpu_sliding_is_banded(window_, T)) {
+  if (attention_reads_mask(x.device(), window_, T)) {
     out_BxTxHxD = eager_attention(q_BxTxHxD.transpose(1, 2), k_BxTxKxD.transpose(1, 2).contiguous(),
                                   v_BxTxKxD.transpose(1, 2).contiguous(), allowed, scale_)
                       .transpose(1, 2);

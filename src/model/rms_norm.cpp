@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "hld/util/compat.h"
@@ -38,16 +39,22 @@ constexpr int64_t kRowBlock = 64;
 template <typename X, typename T>
 void forward_rows(const X* x, const T* w, X* y, T* rstd, int64_t rows, int64_t D, double eps) {
   at::parallel_for(0, rows, kRowBlock, [&](int64_t r0, int64_t r1) {
-    std::vector<T> xt(static_cast<size_t>(D));
+    std::vector<T> widened(std::is_same_v<X, T> ? 0 : static_cast<size_t>(D));
     for (int64_t r = r0; r < r1; ++r) {
-      const X* xr = x + r * D;
       X* yr = y + r * D;
-      for (int64_t i = 0; i < D; ++i) xt[i] = static_cast<T>(xr[i]);
+      // The row in T: x itself, or widened once (bf16 activations).
+      const T* xr;
+      if constexpr (std::is_same_v<X, T>) {
+        xr = x + r * D;
+      } else {
+        for (int64_t i = 0; i < D; ++i) widened[i] = static_cast<T>(x[r * D + i]);
+        xr = widened.data();
+      }
       // As the composite: mean in T, + eps, rsqrt; then (x · r) · (1 + w).
-      const T mean = static_cast<T>(dot(xt.data(), xt.data(), D) / static_cast<double>(D));
+      const T mean = static_cast<T>(dot(xr, xr, D) / static_cast<double>(D));
       const T rs = T(1) / std::sqrt(mean + static_cast<T>(eps));
       rstd[r] = rs;
-      for (int64_t i = 0; i < D; ++i) yr[i] = static_cast<X>((xt[i] * rs) * (T(1) + w[i]));
+      for (int64_t i = 0; i < D; ++i) yr[i] = static_cast<X>((xr[i] * rs) * (T(1) + w[i]));
     }
   });
 }

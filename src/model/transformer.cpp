@@ -66,18 +66,17 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& ids, const ForwardOp
   const auto dev = x.device();
   const auto dt = x.scalar_type();
   // Masks and RoPE tables are shared by all layers of one type; the (T, T) masks only where the
-  // attention reads them (not on CUDA, whose kernels know the window).
-  const bool masks = attention_reads_mask(dev);
+  // attention reads them (attention_reads_mask).
   torch::Tensor mask_local, mask_global;
   RopeTables rope_local, rope_global;
   for (int64_t i = 0; i < n_blocks; ++i) {
     const bool global = cfg_.layer_type(i) == config::AttentionType::kGlobal;
     if (global && !rope_global.cos_TxD.defined()) {
-      if (masks) mask_global = attention_mask(T, 0, dev);
+      if (attention_reads_mask(dev, 0, T)) mask_global = attention_mask(T, 0, dev);
       rope_global = rope_tables(T, cfg_.head_dim, cfg_.rope_global_base, cfg_.rope_global_scaling, dev, dt);
     }
     if (!global && !rope_local.cos_TxD.defined()) {
-      if (masks) mask_local = attention_mask(T, cfg_.sliding_window, dev);
+      if (attention_reads_mask(dev, cfg_.sliding_window, T)) mask_local = attention_mask(T, cfg_.sliding_window, dev);
       rope_local = rope_tables(T, cfg_.head_dim, cfg_.rope_local_base, cfg_.rope_local_scaling, dev, dt);
     }
     const auto& mask = global ? mask_global : mask_local;

@@ -18,14 +18,11 @@ torch::Tensor attention_mask(int64_t T, int64_t window, torch::Device device);
 torch::Tensor eager_attention(const torch::Tensor& q_BxHxTxD, const torch::Tensor& k_BxKxTxD,
                               const torch::Tensor& v_BxKxTxD, const torch::Tensor& allowed_TxT, double scale);
 
-/// Whether Attention::forward reads its (T, T) mask for activations on `device`: only the eager
-/// path does (CPU); CUDA's kernels know the window instead.
-bool attention_reads_mask(const torch::Device& device);
-
-/// Whether a CPU sliding layer of window W over T tokens skips the eager (T, T) product for the
-/// banded path (sliding_window_attention: 2W keys per query instead of T): for T ≥ 4W, where at
-/// least half of the eager product would be masked out.
-bool cpu_sliding_is_banded(int64_t window, int64_t T);
+/// Whether Attention::forward reads its (T, T) mask for a layer of `window` (0: global) over T
+/// tokens on `device`: only the eager path does, on the CPU. CUDA's kernels know the window, and a
+/// CPU sliding layer over T ≥ 4W takes the banded path (sliding_window_attention: 2W keys per query
+/// instead of T, where at least half of the eager product would be masked out).
+bool attention_reads_mask(const torch::Device& device, int64_t window, int64_t T);
 
 class AttentionImpl : public torch::nn::Module {
  public:
