@@ -17,7 +17,9 @@ for c in clang-format-14 clang-format; do
   if command -v "$c" > /dev/null && "$c" --version | grep -q 'version 14\.'; then cf=$c; break; fi
 done
 [ -n "$cf" ] || { echo "format.sh: needs clang-format 14 (Debian 12's clang-format; scripts/setup.sh installs it)" >&2; exit 2; }
-mapfile -t files < <(git ls-files '*.h' '*.cpp' | grep -v '^third_party/')
+# Tracked and new (not ignored) files that exist: a deletion or a file not yet added counts as it is.
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.h' '*.cpp' | grep -v '^third_party/' |
+  while read -r f; do [ -f "$f" ] && echo "$f"; done | sort -u)
 if [ "$mode" = fix ]; then
   "$cf" -i "${files[@]}"
   exit 0

@@ -20,7 +20,7 @@
 #include "hld/teacher/teacher.h"
 #include "hld/train/run_dir.h"
 #include "hld/train/trainer.h"
-#include "hld/util/compat.h"
+#include "hld/compat/torch.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
 
@@ -51,21 +51,19 @@ double attention_flops_per_token(const config::ModelConfig& m, int64_t T) {
 /// stand-in for a cached teacher when the config names none.
 class SyntheticTeacher : public teacher::TeacherSource {
  public:
-  /// `pairs`: hidden pairs to serve (objective.hidden_pairs; 0: the single default pair).
-  SyntheticTeacher(config::ModelConfig shape, int64_t rows, int64_t top_k, size_t pairs = 0)
+  /// `pairs`: hidden pairs to serve (one state each, the same one).
+  SyntheticTeacher(config::ModelConfig shape, int64_t rows, int64_t top_k, size_t pairs)
       : shape_(std::move(shape)), pairs_(pairs) {
     auto z_NxV = torch::randn({rows, shape_.vocab_size});
     std::tie(sig_.vals_NxK, sig_.idx_NxK) = objectives::top_k_logits(z_NxV, top_k);
-    sig_.hidden_NxD = torch::randn({rows, shape_.hidden_size});
+    hidden_NxD_ = torch::randn({rows, shape_.hidden_size});
   }
   objectives::TeacherSignals signals(const torch::Tensor& input_BxT, const std::vector<int64_t>&,
-                                     const objectives::Needs& needs) override {
+                                     const spec::Needs& needs) override {
     const auto dev = input_BxT.device();
     objectives::TeacherSignals s;
     if (needs.teacher_logits) s.vals_NxK = sig_.vals_NxK.to(dev), s.idx_NxK = sig_.idx_NxK.to(dev);
-    if (needs.teacher_hidden) s.hidden_NxD = sig_.hidden_NxD.to(dev);
-    if (needs.teacher_hidden)
-      for (size_t p = 0; p < pairs_; ++p) s.hidden_pairs_NxD.push_back(s.hidden_NxD);
+    if (needs.teacher_hidden) s.hidden_NxD.assign(pairs_, hidden_NxD_.to(dev));
     return s;
   }
   const config::ModelConfig& model_config() const override { return shape_; }
@@ -73,7 +71,8 @@ class SyntheticTeacher : public teacher::TeacherSource {
  private:
   config::ModelConfig shape_;
   size_t pairs_ = 0;
-  objectives::TeacherSignals sig_;
+  objectives::TeacherSignals sig_;  // the logits
+  torch::Tensor hidden_NxD_;        // every pair's hidden state
 };
 
 }  // namespace
@@ -105,9 +104,7 @@ nlohmann::json run_bench(const config::ExperimentConfig& cfg, const BenchOptions
     if (cfg.needs_teacher() && (cfg.teacher.source == "cache" || cfg.teacher.checkpoint.empty())) {
       torch::manual_seed(cfg.run.seed ^ 0x74656163ULL);  // training re-seeds before the student
       const auto tshape = teacher::teacher_shape(cfg);
-      const size_t pairs = config::has_custom_pairs(cfg.objective)
-                               ? config::resolve_hidden_pairs(cfg, tshape.num_layers).size()
-                               : 0;  // one hidden state per pair, like a multi-layer cache
+      const size_t pairs = config::resolve_hidden_pairs(cfg, tshape.num_layers).size();
       synthetic_teacher = std::make_unique<SyntheticTeacher>(tshape, B * T, cfg.objective.top_k, pairs);
       to.teacher = synthetic_teacher.get();
     }

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "hld/config/hidden_pairs.h"
-#include "hld/objectives/registry.h"
+#include "hld/spec/objective.h"
 #include "hld/util/error.h"
 
 namespace hld::budget {
@@ -28,9 +28,24 @@ int64_t regressor_params(config::RegressorKind kind, int64_t d_student, int64_t 
   return 0;
 }
 
-config::RegressorKind regressor_kind_for(const config::ObjectiveConfig& o, config::Objective which) {
-  return o.regressor ? *o.regressor : objectives::spec(which).default_regressor;
+namespace {
+
+// The objective whose regressors cost model `m` counts: the run's own when one of its phases trains
+// a regressor under `m`, else the first in the registry that does (C_HLDC: HLDC's linear one,
+// C_HT: HLDF's MLP), so that `flops` prints every cost model for any config.
+spec::Objective regressor_owner(spec::Objective run, spec::CostModel m) {
+  auto counts = [m](const spec::ObjectiveSpec& s) {
+    for (const auto& p : s.phases)
+      if (p.regressor && p.cost == m) return true;
+    return false;
+  };
+  if (counts(spec::of(run))) return run;
+  for (const auto& s : spec::registry())
+    if (counts(s)) return s.id;
+  return run;
 }
+
+}  // namespace
 
 int64_t forward_cost(const config::ModelConfig& m) {
   const auto p = config::count_params(m);
@@ -69,16 +84,16 @@ TokenCosts token_costs(const config::ExperimentConfig& c, const config::ModelCon
   k.data = 6 * k.student_backbone + 6 * k.d_student * k.vocab;
   k.kd = k.data + k.teacher;
   if (k.d_teacher) {
-    const auto& o = c.objective;
     // Every hidden pair has its own regressor (objective.hidden_pairs; default: the paper's one).
-    auto sum_regressors = [&](config::Objective which) {
+    auto sum_regressors = [&](spec::CostModel m) {
+      const spec::Objective owner = regressor_owner(c.objective.name, m);
       int64_t n = 0;
-      for (const auto& p : config::resolve_hidden_pairs(c, which, t ? t->num_layers : -1))
-        n += regressor_params(p.regressor, k.d_student, *k.d_teacher, o.regressor_expansion);
+      for (const auto& p : config::resolve_hidden_pairs(c, owner, t ? t->num_layers : -1))
+        n += regressor_params(p.regressor, k.d_student, *k.d_teacher, c.objective.regressor_expansion);
       return n;
     };
-    k.regressor_hldc = sum_regressors(config::Objective::kHldc);
-    k.regressor_hldf = sum_regressors(config::Objective::kHldf);
+    k.regressor_hldc = sum_regressors(spec::CostModel::kHldc);
+    k.regressor_hldf = sum_regressors(spec::CostModel::kHt);
     // Phase 1 trains the embedding and the first m_S of D_S blocks (3N at m_S = D_S/2) and runs
     // the teacher up to its hint layer m_T (C_teacher/2 at m_T = D_T/2); with several pairs m_S
     // and m_T are the deepest layers any pair reads.
@@ -86,11 +101,7 @@ TokenCosts token_costs(const config::ExperimentConfig& c, const config::ModelCon
     const int64_t student_part = 6 * k.student_backbone * ms / ds;
     int64_t teacher_part = 0;
     if (k.teacher_counted) {
-      int64_t mt = c.teacher_hint_layer(*t);
-      if (config::has_custom_pairs(o)) {
-        const auto layers = config::teacher_layers_needed(config::resolve_hidden_pairs(c, t->num_layers));
-        mt = layers.empty() ? mt : layers.back();
-      }
+      const int64_t mt = config::teacher_layers_needed(config::resolve_hidden_pairs(c, t->num_layers)).back();
       teacher_part = k.teacher * mt / t->num_layers;
       if (2 * mt == t->num_layers) teacher_part = k.teacher / 2;  // exactly the SPEC's C_teacher/2
     }

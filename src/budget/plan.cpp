@@ -4,7 +4,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "hld/objectives/registry.h"
+#include "hld/spec/objective.h"
 #include "hld/util/error.h"
 
 namespace hld::budget {
@@ -78,29 +78,30 @@ BudgetPlan plan(const config::ExperimentConfig& c, int world_size, const config:
   p.costs = token_costs(c, teacher);
   const TokenCosts& k = p.costs;
 
-  const auto& spec = objectives::spec(c.objective.name);
-  auto cost_of = [&](objectives::CostModel m) -> std::pair<int64_t, const char*> {
+  const auto& objective = spec::of(c.objective.name);
+  auto cost_of = [&](spec::CostModel m) -> std::pair<int64_t, const char*> {
     switch (m) {
-      case objectives::CostModel::kData:
+      case spec::CostModel::kData:
         return {k.data, "data"};
-      case objectives::CostModel::kKd:
+      case spec::CostModel::kKd:
         return {k.kd, "kd"};
-      case objectives::CostModel::kHldc:
+      case spec::CostModel::kHldc:
         return {k.hldc.value_or(0), "hldc"};
-      case objectives::CostModel::kHt:
+      case spec::CostModel::kHt:
         return {k.ht.value_or(0), "ht"};
     }
     return {0, "?"};
   };
-  if (objectives::uses_regressor(c.objective.name)) {
+  if (spec::of(c.objective.name).uses_regressor()) {
     HLD_INPUT_CHECK(k.ht && k.hldc, std::string("objective.name = ") + config::to_string(c.objective.name) +
                                         ": teacher.model is needed to size the hint regressor (d_T)");
-    p.regressor_kind = regressor_kind_for(c.objective, c.objective.name);
-    p.regressor_params = c.objective.name == config::Objective::kHldc ? k.regressor_hldc : k.regressor_hldf;
+    p.regressor_kind = c.regressor_kind();
+    for (const auto& ph : objective.phases)  // the regressors of the phase that trains them
+      if (ph.regressor) p.regressor_params = ph.cost == spec::CostModel::kHt ? k.regressor_hldf : k.regressor_hldc;
   }
 
   // The per-token cost of the run's last phase, for the `steps` unit.
-  const int64_t main_cost = cost_of(spec.phases.back().cost).first;
+  const int64_t main_cost = cost_of(objective.phases.back().cost).first;
 
   ld budget = 0;
   const ld amount = static_cast<ld>(c.budget.amount);
@@ -127,12 +128,12 @@ BudgetPlan plan(const config::ExperimentConfig& c, int world_size, const config:
 
   // Phases in the registry's order: a P1 share first, then the rest of the budget.
   ld left = budget;
-  for (const auto& ps : spec.phases) {
+  for (const auto& ps : objective.phases) {
     const auto [cost, model] = cost_of(ps.cost);
-    const bool first_share = ps.share == objectives::BudgetShare::kP1;
+    const bool first_share = ps.share == spec::BudgetShare::kP1;
     PhasePlan ph = make_phase(ps.name, model, cost, p.tokens_per_step,
                               first_share ? static_cast<ld>(c.objective.p1) * budget : left);
-    const bool several = spec.phases.size() > 1;
+    const bool several = objective.phases.size() > 1;
     require_steps(ph, several ? std::string(config::to_string(c.objective.name)) + " phase " +
                                     std::to_string(p.phases.size() + 1) + " (" + ps.name +
                                     (first_share ? ", P1 = " + g(c.objective.p1) + " of the budget)" : ")")

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "hld/util/version.h"
+#include "hld/hf/any_model.h"
 #include "hld/cli/common.h"
 #include "hld/data/tokenizer.h"
 #include "hld/eval/scoring.h"
@@ -78,7 +79,7 @@ int run(const EvalArgs& a) {
 
   // 2. Model and scoring.
   spdlog::info("eval: loading {}", model_dir);
-  model::Transformer model = model::load_model_any(model_dir);
+  model::Transformer model = hf::load_model_any(model_dir);
   model->to(device);
   nlohmann::json res = eval::run_eval(model, tok, suite, cfg.eval, device, context, layout);
 

@@ -10,7 +10,7 @@
 #include "hld/budget/pair_costs.h"
 #include "hld/budget/plan.h"
 #include "hld/cli/common.h"
-#include "hld/objectives/registry.h"
+#include "hld/spec/objective.h"
 #include "hld/runtime/runtime.h"
 #include "hld/teacher/teacher.h"
 #include "hld/train/resources.h"
@@ -60,7 +60,7 @@ int run_flops(const FlopsArgs& a) {
     j["kd_term"] = kd_term;
     j["memory_estimate"] = train::to_json(mem);
     j["memory_estimate"]["device"] = cuda ? "cuda" : "cpu";
-    if (objectives::uses_regressor(c.objective.name))  // every hidden pair's regressor, counted in C_HLDC / C_HT
+    if (spec::of(c.objective.name).uses_regressor())  // every hidden pair's regressor, counted in C_HLDC / C_HT
       j["hidden_pairs"] = budget::to_json(budget::pair_costs(c, c.objective.name, teacher ? &*teacher : nullptr));
     j["memory_alternatives"] = nlohmann::json::array();
     for (const auto& e : alts) j["memory_alternatives"].push_back(train::to_json(e));
@@ -74,7 +74,7 @@ int run_flops(const FlopsArgs& a) {
                   (long long)o.top_k, config::to_string(o.tail), o.temperature, o.alpha,
                   variant.empty() ? "the paper's" : ("variant: " + variant).c_str());
     std::printf("%s", budget::format_plan(p, a.throughput).c_str());
-    if (objectives::uses_regressor(c.objective.name) && (teacher || c.teacher.model))
+    if (spec::of(c.objective.name).uses_regressor() && (teacher || c.teacher.model))
       std::printf("%s", budget::format_pair_costs(
                             budget::pair_costs(c, c.objective.name, teacher ? &*teacher : nullptr), c.objective.name)
                             .c_str());

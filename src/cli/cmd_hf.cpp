@@ -9,6 +9,7 @@
 #include "hld/cli/common.h"
 #include "hld/config/loader.h"
 #include "hld/data/tokenizer.h"
+#include "hld/hf/any_model.h"
 #include "hld/hf/gemma3_hf.h"
 #include "hld/model/model_io.h"
 #include "hld/util/error.h"
@@ -85,7 +86,7 @@ int run_export(const HfArgs& a) {
   // The tokenizer's BOS convention is the one the model was trained on (or import-hf's: BOS).
   const model::DataLayout layout = model::read_data_layout(model::resolve_model_dir(a.src));
   o.add_bos = layout.bos;
-  auto m = model::load_model_any(a.src);
+  auto m = hf::load_model_any(a.src);
   const auto files = hf::export_hf_dir(m, a.out, o);
   std::string list;
   for (const auto& f : files) list += (list.empty() ? "" : " ") + f;

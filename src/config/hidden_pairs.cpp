@@ -5,19 +5,14 @@
 #include <cmath>
 #include <sstream>
 
-#include "hld/objectives/registry.h"
-
 namespace hld::config {
 namespace {
 
 RegressorKind kind_of(const ObjectiveConfig& o, const std::optional<RegressorKind>& r, Objective which) {
-  if (r) return *r;
-  return o.regressor ? *o.regressor : objectives::spec(which).default_regressor;
+  return r ? *r : regressor_kind_for(o, which);
 }
 
 }  // namespace
-
-bool has_custom_pairs(const ObjectiveConfig& o) { return !o.hidden_pairs.empty() || !o.hidden_map.empty(); }
 
 std::vector<ResolvedPair> resolve_hidden_pairs(const ExperimentConfig& cfg, Objective which, int64_t teacher_layers) {
   const auto& o = cfg.objective;
@@ -28,8 +23,10 @@ std::vector<ResolvedPair> resolve_hidden_pairs(const ExperimentConfig& cfg, Obje
   };
   std::vector<ResolvedPair> out;
   if (!o.hidden_pairs.empty()) {
-    for (const auto& p : o.hidden_pairs) {
+    for (size_t i = 0; i < o.hidden_pairs.size(); ++i) {
+      const auto& p = o.hidden_pairs[i];
       ResolvedPair r;
+      r.key = "objective.hidden_pairs[" + std::to_string(i) + "].teacher";
       r.student = p.student > 0 ? p.student : ds / 2;
       r.teacher = teacher_default(p.teacher);
       r.weight = p.weight;
@@ -43,6 +40,7 @@ std::vector<ResolvedPair> resolve_hidden_pairs(const ExperimentConfig& cfg, Obje
     for (int64_t s = 1; s <= ds; ++s) {
       ResolvedPair r;
       r.student = s;
+      r.key = "objective.hidden_map = uniform, student block " + std::to_string(s);
       r.teacher = -1;  // unknown teacher depth
       if (teacher_layers > 0) {
         const double t = static_cast<double>(s) * static_cast<double>(teacher_layers) / static_cast<double>(ds);
@@ -57,6 +55,7 @@ std::vector<ResolvedPair> resolve_hidden_pairs(const ExperimentConfig& cfg, Obje
   r.student = cfg.student_hint_layer();
   r.teacher = o.teacher_layer > 0 ? o.teacher_layer : (teacher_layers > 0 ? teacher_layers / 2 : -1);
   r.regressor = kind_of(o, std::nullopt, which);
+  r.key = "objective.teacher_layer";
   out.push_back(r);
   return out;
 }
@@ -66,7 +65,6 @@ std::vector<ResolvedPair> resolve_hidden_pairs(const ExperimentConfig& cfg, int6
 }
 
 int64_t deepest_student_layer(const ExperimentConfig& cfg) {
-  if (!has_custom_pairs(cfg.objective)) return cfg.student_hint_layer();
   int64_t m = 0;
   for (const auto& p : resolve_hidden_pairs(cfg, /*teacher_layers=*/-1)) m = std::max(m, p.student);
   return m;

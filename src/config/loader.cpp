@@ -12,8 +12,11 @@
 #include <type_traits>
 
 #include "hld/config/yaml_reader.h"
+#include "hld/config/enum_names.h"
 #include "hld/config/hidden_pairs.h"
 #include "hld/config/stop_conditions.h"
+#include "hld/io/teacher_cache_codec.h"
+#include "hld/spec/eval_task.h"
 #include "hld/util/error.h"
 
 namespace fs = std::filesystem;
@@ -104,34 +107,27 @@ std::string emit(const YAML::Node& n) {
 // Every key of the config appears exactly once below; the complete YAML (every default written
 // out) and the parser come from the same list, so they cannot drift apart.
 
-const std::vector<std::pair<std::string, Objective>> kObjectives = {
-    {"nll", Objective::kNll}, {"kd", Objective::kKd}, {"hldc", Objective::kHldc}, {"hldf", Objective::kHldf}};
-const std::vector<std::pair<std::string, BudgetUnit>> kUnits = {{"steps", BudgetUnit::kSteps},
-                                                                {"tokens", BudgetUnit::kTokens},
-                                                                {"flops", BudgetUnit::kFlops},
-                                                                {"ot", BudgetUnit::kOt}};
-const std::vector<std::pair<std::string, std::optional<RegressorKind>>> kRegressors = {
-    {"auto", std::nullopt},
-    {"linear", RegressorKind::kLinear},
-    {"mlp", RegressorKind::kMlp},
-    {"gated_mlp", RegressorKind::kGatedMlp}};
-const std::vector<std::pair<std::string, Divergence>> kDivergences = {{"forward_kl", Divergence::kForwardKl},
-                                                                      {"reverse_kl", Divergence::kReverseKl},
-                                                                      {"jsd", Divergence::kJsd},
-                                                                      {"skew_kl", Divergence::kSkewKl},
-                                                                      {"tvd", Divergence::kTvd}};
-const std::vector<std::pair<std::string, TailMode>> kTailModes = {{"renormalise", TailMode::kRenormalise},
-                                                                  {"bucket", TailMode::kBucket}};
-const std::vector<std::pair<std::string, TeacherLogits>> kTeacherLogits = {{"topk", TeacherLogits::kTopk},
-                                                                           {"sampled", TeacherLogits::kSampled}};
-const std::vector<std::pair<std::string, HiddenLoss>> kHiddenLosses = {
-    {"nmse", HiddenLoss::kNmse}, {"cosine", HiddenLoss::kCosine}, {"mse", HiddenLoss::kMse}};
-const std::vector<std::pair<std::string, ActivationCheckpointing>> kCheckpointing = {
-    {"none", ActivationCheckpointing::kNone},
-    {"blocks", ActivationCheckpointing::kBlocks},
-    {"every_k", ActivationCheckpointing::kEveryK}};
-const std::vector<std::string> kEvalTasks = {"c4",   "valid_shards", "wikitext",   "hellaswag",
-                                             "piqa", "arc_easy",     "winogrande", "lambada"};
+const std::vector<std::pair<std::string, Objective>> kObjectives = [] {  // spec/objective.h's names
+  std::vector<std::pair<std::string, Objective>> v;
+  for (const auto& s : spec::registry()) v.emplace_back(s.name, s.id);
+  return v;
+}();
+const auto& kUnits = budget_unit_names();  // config/enum_names.h
+const std::vector<std::pair<std::string, std::optional<RegressorKind>>> kRegressors = [] {
+  std::vector<std::pair<std::string, std::optional<RegressorKind>>> v = {{"auto", std::nullopt}};
+  for (const auto& [n, e] : regressor_names()) v.emplace_back(n, e);
+  return v;
+}();
+const auto& kDivergences = divergence_names();
+const auto& kTailModes = tail_mode_names();
+const auto& kTeacherLogits = teacher_logits_names();
+const auto& kHiddenLosses = hidden_loss_names();
+const auto& kCheckpointing = checkpointing_names();
+const std::vector<std::string> kEvalTasks = [] {  // spec/eval_task.h's names
+  std::vector<std::string> v;
+  for (const auto& t : spec::eval_tasks()) v.emplace_back(t.name);
+  return v;
+}();
 
 template <class V>
 void fields(V& v, ModelConfig& m) {
@@ -256,8 +252,8 @@ void fields(V& v, TeacherConfig& c) {
   v("checkpoint", c.checkpoint);
   v.choice("source", c.source, {"online", "cache"});
   v("cache", c.cache);
-  v.choice("logits_encoding", c.logits_encoding, {"bf16", "logq8"});
-  v.choice("hidden_encoding", c.hidden_encoding, {"bf16", "dir8"});
+  v.choice("logits_encoding", c.logits_encoding, io::logits_encoding_names());  // io/teacher_cache_codec.h
+  v.choice("hidden_encoding", c.hidden_encoding, io::hidden_encoding_names());
   v("cache_tokens", c.cache_tokens);
   v.named("logits", c.logits, kTeacherLogits);
   v("sample_seed", c.sample_seed);

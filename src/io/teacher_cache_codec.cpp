@@ -81,19 +81,40 @@ class BitReader {
 
 }  // namespace
 
-const char* to_string(LogitsEncoding e) { return e == LogitsEncoding::kBf16 ? "bf16" : "logq8"; }
-const char* to_string(HiddenEncoding e) { return e == HiddenEncoding::kBf16 ? "bf16" : "dir8"; }
+const std::vector<std::string>& logits_encoding_names() {
+  static const std::vector<std::string> names = {"bf16", "logq8"};
+  return names;
+}
+
+const std::vector<std::string>& hidden_encoding_names() {
+  static const std::vector<std::string> names = {"bf16", "dir8"};
+  return names;
+}
+
+namespace {
+
+// The enum value named `s` among `names` (enum order); InputError naming `what` otherwise.
+template <class E>
+E parse_named(const std::vector<std::string>& names, const std::string& s, const std::string& what) {
+  for (size_t i = 0; i < names.size(); ++i)
+    if (s == names[i]) return static_cast<E>(i);
+  std::string expected;
+  for (size_t i = 0; i < names.size(); ++i)
+    expected += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  throw InputError(what + " = '" + s + "': expected " + expected);
+}
+
+}  // namespace
+
+const char* to_string(LogitsEncoding e) { return logits_encoding_names().at(static_cast<size_t>(e)).c_str(); }
+const char* to_string(HiddenEncoding e) { return hidden_encoding_names().at(static_cast<size_t>(e)).c_str(); }
 
 LogitsEncoding parse_logits_encoding(const std::string& s, const std::string& what) {
-  if (s == "bf16") return LogitsEncoding::kBf16;
-  if (s == "logq8") return LogitsEncoding::kLogQ8;
-  throw InputError(what + " = '" + s + "': expected bf16 or logq8");
+  return parse_named<LogitsEncoding>(logits_encoding_names(), s, what);
 }
 
 HiddenEncoding parse_hidden_encoding(const std::string& s, const std::string& what) {
-  if (s == "bf16") return HiddenEncoding::kBf16;
-  if (s == "dir8") return HiddenEncoding::kDir8;
-  throw InputError(what + " = '" + s + "': expected bf16 or dir8");
+  return parse_named<HiddenEncoding>(hidden_encoding_names(), s, what);
 }
 
 int64_t rice_worst_bits(int64_t V, int64_t k, int* best_b, bool multiset) {

@@ -4,7 +4,7 @@
 #include <utility>
 #include <vector>
 
-#include "hld/util/compat.h"
+#include "hld/compat/torch.h"
 
 namespace hld::model {
 namespace {

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "hld/model/windowed_attention.h"
-#include "hld/util/compat.h"
+#include "hld/compat/torch.h"
 
 namespace hld::model {
 

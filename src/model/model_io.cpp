@@ -8,7 +8,6 @@
 #include <filesystem>
 
 #include "hld/config/loader.h"
-#include "hld/hf/gemma3_hf.h"
 #include "hld/io/safetensors.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
@@ -102,27 +101,19 @@ std::string resolve_model_dir(const std::string& path) {
   return ck;
 }
 
-Transformer load_model_any(const std::string& path) {
-  const std::string dir = resolve_model_dir(path);
-  if (!fs::exists(fs::path(dir) / "model.yaml")) return hf::load_hf_dir(dir);
-  auto cfg = config::load_model((fs::path(dir) / "model.yaml").string());
-  Transformer m(cfg);
-  const std::string w = (fs::path(dir) / "model.safetensors").string();
-  load_named_parameters(*m, w);
-  return m;
-}
-
-void load_named_parameters(torch::nn::Module& m, const std::string& path) {
+void load_named_parameters(torch::nn::Module& m, const std::string& path,
+                           const std::function<std::string(const std::string&)>& legacy_name) {
   torch::NoGradGuard ng;
   const io::MappedSafetensors file(path);
   for (auto& p : m.named_parameters()) {
-    HLD_INPUT_CHECK(file.contains(p.key()), path + ": missing tensor '" + p.key() + "'");
-    const torch::Tensor t = file.view(p.key());
-    HLD_INPUT_CHECK(t.sizes() == p.value().sizes(), path + ": tensor '" + p.key() + "' has shape " +
-                                                        c10::str(t.sizes()) + ", expected " +
-                                                        c10::str(p.value().sizes()));
+    std::string name = p.key();
+    if (!file.contains(name) && legacy_name && !legacy_name(name).empty()) name = legacy_name(name);
+    HLD_INPUT_CHECK(file.contains(name), path + ": missing tensor '" + p.key() + "'");
+    const torch::Tensor t = file.view(name);
+    HLD_INPUT_CHECK(t.sizes() == p.value().sizes(), path + ": tensor '" + name + "' has shape " + c10::str(t.sizes()) +
+                                                        ", expected " + c10::str(p.value().sizes()));
     p.value().copy_(t);
-    file.release(p.key());
+    file.release(name);
   }
 }
 

@@ -11,7 +11,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "hld/util/compat.h"
+#include "hld/compat/torch.h"
 
 namespace hld::model {
 namespace {

@@ -12,7 +12,7 @@
 #include <tuple>
 
 #include "hld/model/attention.h"
-#include "hld/util/compat.h"
+#include "hld/compat/torch.h"
 
 namespace hld::model {
 

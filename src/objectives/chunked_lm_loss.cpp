@@ -16,7 +16,7 @@
 
 #include <algorithm>
 
-#include "hld/util/compat.h"
+#include "hld/compat/torch.h"
 #include "hld/util/error.h"
 
 namespace hld::objectives {

@@ -40,15 +40,15 @@ torch::Tensor hidden_pair_loss(config::HiddenLoss loss, const torch::Tensor& t, 
 torch::Tensor hidden_pairs_loss(const config::ExperimentConfig& cfg, const std::vector<config::ResolvedPair>& pairs,
                                 const std::map<int64_t, torch::Tensor>& student_hidden, Regressor& reg,
                                 const TeacherSignals& teacher) {
-  HLD_INPUT_CHECK(teacher.hidden_pairs_NxD.size() == pairs.size() && reg->num_pairs() == pairs.size(),
+  HLD_INPUT_CHECK(teacher.hidden_NxD.size() == pairs.size() && reg->num_pairs() == pairs.size(),
                   "objective.hidden_pairs: " + std::to_string(pairs.size()) + " pairs, but the teacher gave " +
-                      std::to_string(teacher.hidden_pairs_NxD.size()) + " hidden states and the regressor has " +
+                      std::to_string(teacher.hidden_NxD.size()) + " hidden states and the regressor has " +
                       std::to_string(reg->num_pairs()));
   torch::Tensor total;
   for (size_t p = 0; p < pairs.size(); ++p) {
     const auto& h = student_hidden.at(pairs[p].student);
     auto hs = h.reshape({-1, h.size(-1)});
-    auto term = pairs[p].weight * hidden_pair_loss(pairs[p].loss, teacher.hidden_pairs_NxD[p], reg->forward_pair(p, hs),
+    auto term = pairs[p].weight * hidden_pair_loss(pairs[p].loss, teacher.hidden_NxD[p], reg->forward_pair(p, hs),
                                                    cfg.objective.hidden_reduction);
     total = total.defined() ? total + term : term;
   }

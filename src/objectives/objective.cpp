@@ -1,43 +1,52 @@
-// Objective dispatch: NLL, KD (eq. 2), HLDC (eq. 3), HLDF hint phase (eq. 4) and its KD phase.
+// Objective dispatch: NLL, KD (eq. 2), HLDC (eq. 3), HLDF hint phase (eq. 4) and its KD phase, and
+// whatever else spec/objective.h composes from these terms.
 #include "hld/objectives/objective.h"
 
+#include <algorithm>
+
+#include "hld/config/hidden_pairs.h"
 #include "hld/objectives/chunked_lm_loss.h"
 #include "hld/objectives/hidden_loss.h"
-#include "hld/objectives/losses.h"
 
 namespace hld::objectives {
+namespace {
 
-LossOutput compute_loss(const config::ExperimentConfig& cfg, const PhaseSpec& phase, model::Transformer& student,
+// The hidden term as it enters a main phase's loss (spec::HiddenWeighting).
+torch::Tensor weighted_hidden(const config::ObjectiveConfig& o, spec::HiddenWeighting w, const torch::Tensor& hidden,
+                              const torch::Tensor& kd) {
+  switch (w) {
+    case spec::HiddenWeighting::kGamma:
+      return o.gamma * hidden;  // eq. 3
+    case spec::HiddenWeighting::kBalanced:
+      // H · sg(KD / H): the value of the KD term, the gradient direction of H (NVIDIA ModelOpt's
+      // logits/intermediates balancing); a zero H contributes nothing.
+      return o.gamma * hidden * (kd.detach() / hidden.detach().clamp_min(1e-12));
+  }
+  return o.gamma * hidden;
+}
+
+}  // namespace
+
+LossOutput compute_loss(const config::ExperimentConfig& cfg, const spec::PhaseSpec& phase, model::Transformer& student,
                         Regressor* reg, const torch::Tensor& input, const torch::Tensor& target,
                         const TeacherSignals* teacher) {
   const auto& o = cfg.objective;
-  const Needs n = phase.needs;
-  const int64_t hint = cfg.student_hint_layer();
-  const bool several = teacher && !teacher->hidden_pairs_NxD.empty();  // objective.hidden_pairs / hidden_map
-  const std::vector<config::ResolvedPair> pairs =
-      several ? config::resolve_hidden_pairs(cfg, -1) : std::vector<config::ResolvedPair>();
+  const spec::Needs n = phase.needs;
+  const bool hint_only = phase.loss == spec::Phase::kHint;
+  std::vector<config::ResolvedPair> pairs;  // the teacher's layers are its business: -1 here
+  if (n.teacher_hidden) pairs = config::resolve_hidden_pairs(cfg, /*teacher_layers=*/-1);
   model::ForwardOptions fo;
-  if (n.teacher_hidden) fo.hidden_layers = {hint};
-  if (n.teacher_hidden && several) {
-    fo.hidden_layers.clear();
-    for (const auto& p : pairs) fo.hidden_layers.push_back(p.student);
-  }
-  const bool hint_only = phase.loss == Phase::kHint;
+  for (const auto& p : pairs) fo.hidden_layers.push_back(p.student);
   fo.logits = false;  // the de-embedding happens inside chunked_lm_loss
   if (hint_only)
-    fo.stop_after = several ? config::deepest_student_layer(cfg) : hint;  // phase 1 runs only the first D_S/2 blocks
+    fo.stop_after = config::deepest_student_layer(cfg);  // phase 1 runs only the first m_S blocks
   else
     fo.final_normed = true;
   auto out = student->forward(input, fo);
   LossOutput r;
   torch::Tensor hidden_term;
-  if (n.teacher_hidden && several) {
+  if (n.teacher_hidden) {
     hidden_term = hidden_pairs_loss(cfg, pairs, out.hidden, *reg, *teacher);
-    r.terms["hidden"] = hidden_term.detach();
-  } else if (n.teacher_hidden) {
-    auto h = out.hidden.at(hint);
-    auto hs = h.reshape({-1, h.size(-1)});
-    hidden_term = normalized_mse(teacher->hidden_NxD, (*reg)(hs), o.hidden_reduction);
     r.terms["hidden"] = hidden_term.detach();
   }
   if (hint_only) {
@@ -61,7 +70,7 @@ LossOutput compute_loss(const config::ExperimentConfig& cfg, const PhaseSpec& ph
   auto kd_term = lm.kd;
   r.terms["kd"] = kd_term.detach();
   r.loss = (1.0 - o.alpha) * nll_term + o.alpha * kd_term;
-  if (n.teacher_hidden) r.loss = r.loss + o.gamma * hidden_term;  // HLDC (eq. 3)
+  if (n.teacher_hidden) r.loss = r.loss + weighted_hidden(o, phase.hidden, hidden_term, kd_term);
   return r;
 }
 

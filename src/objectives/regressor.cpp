@@ -1,19 +1,13 @@
-// Hint regressors (linear, MLP, gated MLP).
+// Hint regressors (linear, MLP, gated MLP), one per hidden pair.
 #include "hld/objectives/regressor.h"
 
 #include "hld/budget/costs.h"
 #include "hld/config/hidden_pairs.h"
 
-#include <cmath>
-
 namespace hld::objectives {
 
-RegressorImpl::RegressorImpl(config::RegressorKind kind, int64_t ds, int64_t dt, double expansion) : kind_(kind) {
-  build(ds, dt, expansion);
-}
-
-void RegressorImpl::build(int64_t ds, int64_t dt, double expansion) {
-  const config::RegressorKind kind = kind_;
+PairRegressorImpl::PairRegressorImpl(config::RegressorKind kind, int64_t ds, int64_t dt, double expansion)
+    : kind_(kind) {
   auto lin = [](int64_t in, int64_t out) { return torch::nn::LinearOptions(in, out).bias(false); };
   const int64_t hidden = budget::regressor_hidden(ds, expansion);  // the width the budget counts
   switch (kind) {
@@ -32,24 +26,7 @@ void RegressorImpl::build(int64_t ds, int64_t dt, double expansion) {
   for (auto& p : parameters()) p.normal_(0.0, 0.02);
 }
 
-RegressorImpl::RegressorImpl(const std::vector<config::RegressorKind>& kinds, int64_t ds, int64_t dt, double expansion)
-    : kind_(kinds.empty() ? config::RegressorKind::kLinear : kinds[0]) {
-  if (kinds.size() <= 1) {
-    build(ds, dt, expansion);
-    return;
-  }
-  for (size_t p = 0; p < kinds.size(); ++p)
-    pairs_.push_back(
-        register_module("pair" + std::to_string(p), std::make_shared<RegressorImpl>(kinds[p], ds, dt, expansion)));
-}
-
-torch::Tensor RegressorImpl::forward_pair(size_t p, const torch::Tensor& h) {
-  if (pairs_.empty()) return forward(h);
-  return pairs_.at(p)->forward(h);
-}
-
-torch::Tensor RegressorImpl::forward(const torch::Tensor& h) {
-  if (!pairs_.empty()) return pairs_[0]->forward(h);
+torch::Tensor PairRegressorImpl::forward(const torch::Tensor& h) {
   switch (kind_) {
     case config::RegressorKind::kLinear:
       return proj(h);
@@ -61,11 +38,13 @@ torch::Tensor RegressorImpl::forward(const torch::Tensor& h) {
   return h;
 }
 
-int64_t RegressorImpl::num_params() const {
-  int64_t n = 0;
-  for (const auto& p : parameters()) n += p.numel();
-  return n;
+RegressorImpl::RegressorImpl(const std::vector<config::RegressorKind>& kinds, int64_t ds, int64_t dt,
+                             double expansion) {
+  for (size_t p = 0; p < kinds.size(); ++p)
+    pairs_.push_back(register_module("pair" + std::to_string(p), PairRegressor(kinds[p], ds, dt, expansion)));
 }
+
+torch::Tensor RegressorImpl::forward_pair(size_t p, const torch::Tensor& h) { return pairs_.at(p)->forward(h); }
 
 Regressor make_regressor(const config::ExperimentConfig& cfg, const config::ModelConfig& teacher) {
   std::vector<config::RegressorKind> kinds;

@@ -31,19 +31,14 @@ Comparison make(const Point& m, const Point& ref, const std::string& metric) {
 
 std::vector<Comparison> pointwise(const std::vector<Point>& points, const std::string& metric) {
   std::vector<Comparison> out;
-  for (const auto& kd : points) {
-    if (kd.key.method != "kd" || !kd.key.variant.empty() || !kd.mean.count(metric)) continue;
-    // KD against NLL at its η (NLL has no α, τ of its own).
-    for (const auto& nll : points)
-      if (nll.key.method == "nll" && nll.key.variant.empty() && nll.mean.count(metric) &&
-          shares_hparams(nll.key, kd.key))
-        out.push_back(make(kd, nll, metric));
-    // HLDC, HLDF and the KD variants against the paper's KD.
-    for (const auto& m : points) {
-      const bool against_kd =
-          m.key.method == "hldc" || m.key.method == "hldf" || (m.key.method == "kd" && !m.key.variant.empty());
-      if (against_kd && m.mean.count(metric) && shares_hparams(m.key, kd.key)) out.push_back(make(m, kd, metric));
-    }
+  // Each point against its reference's point at the shared hyper-parameters: KD against NLL at its
+  // η (NLL has no α, τ of its own), the others and KD's variants against the paper's KD.
+  for (const auto& m : points) {
+    const auto ref = reference_of(m.key);
+    if (!ref || !m.mean.count(metric)) continue;
+    for (const auto& r : points)
+      if (r.key.method == *ref && r.mean.count(metric) && shares_hparams(m.key, r.key))
+        out.push_back(make(m, r, metric));
   }
   return out;
 }

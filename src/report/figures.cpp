@@ -40,11 +40,13 @@ struct Group {
   std::vector<const Comparison*> pairs;
 };
 
-// The groups of the paper's methods in `cs`, in table order (KD − NLL, HLDC − KD, HLDF − KD).
+// The groups of the methods in `cs`, in table order (KD − NLL, HLDC − KD, HLDF − KD, …).
 std::vector<Group> groups_of(const std::vector<const Comparison*>& cs) {
   std::vector<Group> out;
-  for (const char* m : {"kd", "hldc", "hldf"}) {
-    Group g{m, m == std::string("kd") ? "nll" : "kd", {}};
+  for (const auto& s : spec::registry()) {
+    if (!s.reference) continue;
+    const std::string m = s.name;
+    Group g{m, spec::of(*s.reference).name, {}};
     for (const auto* c : cs)
       if (c->method == m) g.pairs.push_back(c);
     if (!g.pairs.empty()) out.push_back(std::move(g));
@@ -57,10 +59,11 @@ std::vector<Group> groups_of(const std::vector<const Comparison*>& cs) {
 // Bins are centred on multiples of the width, so that exact ties land in the bin at 0.
 std::string histogram(const std::string& dir, const std::string& base, const std::string& model,
                       const std::string& metric, std::vector<Group> groups, const std::string& gnuplot) {
-  if (groups.size() > 1 && groups[0].method == "kd") groups.erase(groups.begin());
+  if (groups.size() > 1 && is_baseline_reference(groups[0].reference)) groups.erase(groups.begin());
   const std::string ref = method_label(groups[0].reference);
   // "method" when the bars are several methods against KD, "KD" when they are KD against NLL.
-  const std::string who = groups[0].method == "kd" ? "KD" : "the method";
+  const bool baseline = is_baseline_reference(groups[0].reference);
+  const std::string who = baseline ? method_label(groups[0].method) : "the method";
   double lo = 0, hi = 0;
   for (const auto& g : groups)
     for (const auto* c : g.pairs) lo = std::min(lo, c->delta), hi = std::max(hi, c->delta);
@@ -90,8 +93,8 @@ std::string histogram(const std::string& dir, const std::string& base, const std
   gp << "# " << one_line(model) << ", " << metric << ": histogram of Δ; written by `hld-train report`.\n"
      << gp_open_png(gnuplot, kComparisonFigure, base + ".png") << "set title "
      << gp_string(model + ": " + metric_phrase(metric) + ", Δ at each shared hyper-parameter point") << "\nset xlabel "
-     << gp_string("Δ = " + std::string(groups[0].method == "kd" ? "KD" : "method") + " \xe2\x88\x92 " + ref + ", " +
-                  quantity(metric) + "     (Δ < 0: " + who + " beats " + ref + ")")
+     << gp_string("Δ = " + (baseline ? method_label(groups[0].method) : std::string("method")) + " \xe2\x88\x92 " +
+                  ref + ", " + quantity(metric) + "     (Δ < 0: " + who + " beats " + ref + ")")
      << "\nset ylabel 'hyper-parameter points'\n"
      << "set style fill transparent solid 0.45 border\nset grid ytics\n"
      << "set key outside right top vertical Left reverse\n"  // beside the plot: it hides no bar
@@ -120,12 +123,13 @@ std::string scatter(const std::string& dir, const std::string& base, const std::
   bool first = true;
   for (const auto& g : groups) {
     // KD − NLL pairs are drawn as NLL's value against KD's, like every other method.
-    const std::string shown = g.method == "kd" ? "nll" : g.method;
+    const bool flip = is_baseline_reference(g.reference);
+    const std::string shown = flip ? g.reference : g.method;
     dat << (series.empty() ? "" : "\n\n") << "# " << shown << " against KD (" << one_line(model) << ", " << metric
         << "): kd value\n";
     for (const auto* c : g.pairs) {
-      const double kd = g.method == "kd" ? c->value : c->reference_value;
-      const double v = g.method == "kd" ? c->reference_value : c->value;
+      const double kd = flip ? c->value : c->reference_value;
+      const double v = flip ? c->reference_value : c->value;
       dat << fmt("%.9g", kd) << " " << fmt("%.9g", v) << "\n";
       lo = first ? std::min(kd, v) : std::min({lo, kd, v});
       hi = first ? std::max(kd, v) : std::max({hi, kd, v});

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "hld/util/fs.h"
+#include "hld/spec/objective.h"
 
 namespace fs = std::filesystem;
 
@@ -153,10 +154,8 @@ FigureOutcome draw_figure(const std::string& dir, const std::string& name, const
 }
 
 std::string method_color(const std::string& method) {
-  static const std::map<std::string, std::string> colors = {
-      {"nll", "#9467bd"}, {"kd", "#d62728"}, {"hldc", "#1f77b4"}, {"hldf", "#2ca02c"}};
-  auto it = colors.find(method);
-  return it == colors.end() ? "#000000" : it->second;
+  const auto* s = spec::find(method);
+  return s ? s->color : "#000000";
 }
 
 std::string safe_name(const std::string& s) {

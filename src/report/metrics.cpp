@@ -3,9 +3,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
+
+#include "hld/spec/eval_task.h"
 
 namespace hld::report {
 namespace {
@@ -38,33 +41,48 @@ std::optional<double> task_value(const nlohmann::json& eval, const std::string& 
 
 }  // namespace
 
+namespace {
+
+// The report columns of the tasks of spec/eval_task.h whose `column` field is ≥ 0, in its order.
+std::vector<std::string> columns_by(int spec::EvalTaskSpec::*column) {
+  std::vector<const spec::EvalTaskSpec*> tasks;
+  for (const auto& t : spec::eval_tasks())
+    if (t.*column >= 0) tasks.push_back(&t);
+  std::stable_sort(tasks.begin(), tasks.end(), [&](auto* a, auto* b) { return a->*column < b->*column; });
+  std::vector<std::string> ids;
+  for (const auto* t : tasks) ids.push_back(t->column);
+  return ids;
+}
+
+}  // namespace
+
 const std::vector<MetricSpec>& metric_table() {
-  static const std::vector<MetricSpec> table = {
-      {"c4", "C4", {"c4"}, {"log_ppl", "log_perplexity", "token_log_ppl", "nll"}, false},
-      {"wikitext",
-       "Wikitext",
-       {"wikitext", "wikitext103", "wikitext-103"},
-       {"log_ppl", "log_perplexity", "token_log_ppl", "nll"},
-       false},
-      {"hellaswag", "HSwag", {"hellaswag"}, {"error"}, true},
-      {"piqa", "PIQA", {"piqa"}, {"error"}, true},
-      {"winogrande", "WinoG", {"winogrande"}, {"error"}, true},
-      {"lambada", "LAMBADA", {"lambada", "lambada_openai"}, {"error"}, true},
-      {"arc_easy", "ARC-E", {"arc_easy", "arc-easy", "arc_e"}, {"error"}, true},
-      {"valid", "Valid", {"valid_shards", "valid", "heldout"}, {"log_ppl", "log_perplexity", "nll"}, false},
-  };
+  // The paper's Tables 4/5 columns in its order, then the tasks the paper does not have.
+  static const std::vector<MetricSpec> table = [] {
+    std::vector<const spec::EvalTaskSpec*> tasks;
+    for (const auto& t : spec::eval_tasks()) tasks.push_back(&t);
+    std::stable_sort(tasks.begin(), tasks.end(), [](auto* a, auto* b) {
+      return (a->paper_column < 0 ? 1 << 20 : a->paper_column) < (b->paper_column < 0 ? 1 << 20 : b->paper_column);
+    });
+    std::vector<MetricSpec> out;
+    for (const auto* t : tasks)
+      out.push_back({t->column,
+                     t->header,
+                     {t->json_names.begin(), t->json_names.end()},
+                     {t->value_keys.begin(), t->value_keys.end()},
+                     t->error_from_acc});
+    return out;
+  }();
   return table;
 }
 
 const std::vector<std::string>& paper_metric_ids() {
-  static const std::vector<std::string> ids = {"c4",         "wikitext", "hellaswag", "piqa",
-                                               "winogrande", "lambada",  "arc_easy"};
+  static const std::vector<std::string> ids = columns_by(&spec::EvalTaskSpec::paper_column);
   return ids;
 }
 
 const std::vector<std::string>& table2_metric_ids() {
-  static const std::vector<std::string> ids = {"c4",       "wikitext",   "hellaswag", "piqa",
-                                               "arc_easy", "winogrande", "lambada"};
+  static const std::vector<std::string> ids = columns_by(&spec::EvalTaskSpec::table2_column);
   return ids;
 }
 

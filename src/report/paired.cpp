@@ -220,14 +220,11 @@ std::vector<PairedPoint> paired_points(const std::vector<Point>& points, const s
     pp.diff = mean_interval(pp.diffs, bootstrap, rng_seed);
     out.push_back(std::move(pp));
   };
-  for (const auto& kd : points) {
-    if (kd.key.method != "kd" || !kd.key.variant.empty()) continue;
-    for (const auto& m : points)
-      if ((m.key.method == "hldc" || m.key.method == "hldf" || (m.key.method == "kd" && !m.key.variant.empty())) &&
-          shares_hparams(m.key, kd.key))
-        pair_up(m, kd);
-    for (const auto& nll : points)
-      if (nll.key.method == "nll" && nll.key.variant.empty() && shares_hparams(nll.key, kd.key)) pair_up(kd, nll);
+  for (const auto& m : points) {
+    const auto ref = reference_of(m.key);
+    if (!ref) continue;
+    for (const auto& r : points)
+      if (r.key.method == *ref && shares_hparams(m.key, r.key)) pair_up(m, r);
   }
   return out;
 }
@@ -238,8 +235,8 @@ std::vector<PairedVerdict> paired_verdicts(const std::vector<PairedPoint>& pairs
            std::vector<const PairedPoint*>>
       groups;
   for (const auto& p : pairs)
-    groups[{p.model, p.metric, p.reference == "nll" ? 0 : 1, method_rank(p.method), p.method_point.variant, p.method,
-            p.reference}]
+    groups[{p.model, p.metric, is_baseline_reference(p.reference) ? 0 : 1, method_rank(p.method),
+            p.method_point.variant, p.method, p.reference}]
         .push_back(&p);
   std::vector<PairedVerdict> out;
   for (const auto& [key, pts] : groups) {

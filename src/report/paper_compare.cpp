@@ -36,9 +36,13 @@ PaperSection paper_section(const std::vector<Point>& ours, const std::string& mo
     return nullptr;
   };
   const auto ours_best = best_points(ours, metric);
-  for (const char* m : {"teacher", "nll", "kd", "hldc", "hldf"}) {
+  // The teacher, then every objective the paper reports, in the registry's order.
+  std::vector<std::string> methods = {kTeacherMethod};
+  for (const auto& s : spec::registry())
+    if (paper_row(s.name)) methods.push_back(s.name);
+  for (const auto& m : methods) {
     const Point* mine = nullptr;
-    if (std::string(m) == "teacher") mine = teacher;
+    if (m == kTeacherMethod) mine = teacher;
     for (const Point* p : ours_best)
       if (p->key.method == m && p->key.variant.empty()) mine = p;
     const PaperBestRow* pr = paper_row(m);
@@ -61,7 +65,9 @@ PaperSection paper_section(const std::vector<Point>& ours, const std::string& mo
   Table signs;
   signs.header = {"Comparison", "ours: method lower / n", "ours: mean Δ", "paper (C4): method lower / n",
                   "paper: mean Δ"};
-  for (const auto& [m, ref] : {std::pair<const char*, const char*>{"kd", "nll"}, {"hldc", "kd"}, {"hldf", "kd"}}) {
+  for (const auto& s : spec::registry()) {
+    if (!s.reference || !paper_row(s.name)) continue;  // the paper's comparisons
+    const std::string m = s.name, ref = spec::of(*s.reference).name;
     PointKey key;
     key.method = m;
     std::vector<std::string> row = {comparison_label(key, ref), "—", "—", "—", "—"};
@@ -95,17 +101,17 @@ PaperSection paper_section(const std::vector<Point>& ours, const std::string& mo
       const double* c4b = q.mean.count("c4") ? &q.mean.at("c4") : nullptr;
       const auto& k = p.key;
       auto hp = [](double v, bool applies) { return applies ? fmt_hparam(v) : std::string(); };
-      const bool kdlike = k.method != "nll";
-      pts.add({point_label(k), fmt_hparam(k.lr), hp(k.p1, k.method == "hldf"), hp(k.alpha, kdlike),
-               hp(k.temperature, kdlike), hp(k.gamma, k.method == "hldc"), fmt_metric(c4a), fmt_metric(c4b),
-               c4a && c4b ? fmt("%+.3f", *c4a - *c4b) : "—"});
+      const bool p1 = has_hparam(k.method, spec::kP1), alpha = has_hparam(k.method, spec::kAlpha),
+                 tau = has_hparam(k.method, spec::kTemperature), gamma = has_hparam(k.method, spec::kGamma);
+      pts.add({point_label(k), fmt_hparam(k.lr), hp(k.p1, p1), hp(k.alpha, alpha), hp(k.temperature, tau),
+               hp(k.gamma, gamma), fmt_metric(c4a), fmt_metric(c4b), c4a && c4b ? fmt("%+.3f", *c4a - *c4b) : "—"});
       std::vector<std::string> row = {model,
                                       k.method,
                                       fmt_hparam(k.lr),
-                                      hp(k.p1, k.method == "hldf"),
-                                      hp(k.alpha, kdlike),
-                                      hp(k.temperature, kdlike),
-                                      hp(k.gamma, k.method == "hldc")};
+                                      hp(k.p1, p1),
+                                      hp(k.alpha, alpha),
+                                      hp(k.temperature, tau),
+                                      hp(k.gamma, gamma)};
       for (const auto& id : paper_metric_ids()) {
         row.push_back(p.mean.count(id) ? fmt("%.6g", p.mean.at(id)) : "");
         row.push_back(q.mean.count(id) ? fmt("%.6g", q.mean.at(id)) : "");

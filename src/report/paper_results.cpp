@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "hld/report/metrics.h"
 #include "hld/report/table.h"
 #include "hld/util/error.h"
 
@@ -62,7 +63,7 @@ std::vector<RunRecord> paper_runs(const std::string& size) {
     rec.gamma = num("gamma");
     rec.p1 = num("p1");
     rec.finished = true;
-    for (const auto& id : {"c4", "wikitext", "hellaswag", "piqa", "winogrande", "lambada", "arc_easy"}) {
+    for (const auto& id : paper_metric_ids()) {
       const std::string& s = r[column(h, id, file)];
       if (!s.empty()) rec.metrics[id] = parse_number(s, where);
     }

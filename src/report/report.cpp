@@ -94,7 +94,7 @@ template <typename T>
 void in_table_order(std::vector<T>& v) {
   std::stable_sort(v.begin(), v.end(), [](const T& a, const T& b) {
     auto rank = [](const T& c) {
-      return std::make_tuple(c.reference == "nll" ? 0 : 1, method_rank(c.method), c.method_point.variant);
+      return std::make_tuple(is_baseline_reference(c.reference) ? 0 : 1, method_rank(c.method), c.method_point.variant);
     };
     return rank(a) < rank(b);
   });
@@ -145,6 +145,160 @@ std::string figures_section(const std::vector<Comparison>& pointwise_all, const 
   return md.str();
 }
 
+// What the report writes besides report.md: one table per CSV file, rows appended model by model.
+struct ReportCsvs {
+  Table runs, best, pointwise, signs, paper, paired, verdicts, curves, teacher_cost;
+  ReportCsvs() {
+    verdicts.header = {"model", "metric", "method",   "reference",  "points", "seeds",   "mean_diff",
+                       "ci_lo", "ci_hi",  "interval", "lower_runs", "runs",   "sentence"};
+    curves.header = {"model", "method", "point", "kind", "step", "flops", "mean", "min", "max", "runs"};
+  }
+};
+
+// Where each section writes: report.md, the console summary, the CSV tables.
+struct Out {
+  std::ostringstream md, summary;
+  ReportCsvs csv;
+};
+
+// The title, run counts and conventions, and the runs not evaluated yet.
+void header_section(Out& o, const std::vector<RunRecord>& runs, size_t teachers, const ReportResult& res) {
+  const std::time_t now = std::time(nullptr);
+  char date[64];
+  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  o.md << "# hld-train report\n\n"
+       << res.runs << " runs (" << res.finished << " evaluated), " << teachers << " teacher run(s); written " << date
+       << ".\n\n"
+       << kConventions << "\n\n";
+  o.summary << kConsoleConvention << "\n";
+  if (res.finished < res.runs) {
+    o.md << "Not evaluated yet (no eval.json):";
+    for (const auto& r : runs)
+      if (!r.finished) o.md << " `" << r.dir << "`";
+    o.md << "\n\n";
+  }
+}
+
+// Table 2 layout: the best point of each method by the selection metric.
+void best_section(Out& o, const std::vector<Point>& pts, const std::string& model, const std::string& sel,
+                  const Point* teacher) {
+  o.md << "### Best hyper-parameters per method (Table 2 layout)\n\n";
+  if (sel.empty())
+    o.md << "No run of this model has C4 or held-out log-perplexity yet.\n\n";
+  else
+    o.md << "Best point of each method by " << metric_spec(sel).header << " log-perplexity"
+         << (sel == "valid" ? " (held-out token shards; no C4 evaluation in these runs)" : "") << ".\n\n";
+  const Table best = best_table(pts, sel, teacher, false);
+  o.md << best.markdown() << "\n" << compute_note(pts) << "\n";
+  o.summary << best.markdown();
+  append_rows(o.csv.best, with_column(best_table(pts, sel, teacher, true), "model", model));
+}
+
+// Seed-paired comparisons: per point, then the verdict over the points.
+void paired_section(Out& o, const std::vector<Point>& pts, const std::string& sel, const ReportOptions& opt) {
+  std::vector<PairedPoint> paired;
+  for (const auto& id : shown_metrics(pts, false, false)) {
+    auto pp = paired_points(pts, id, opt.bootstrap, opt.seed);
+    in_table_order(pp);
+    paired.insert(paired.end(), pp.begin(), pp.end());
+  }
+  append_rows(o.csv.paired, paired_table(paired, true));
+  o.md << "### Seed-paired comparisons\n\n";
+  if (paired.empty()) {
+    o.md << "No pairs: needs KD runs and NLL/HLDC/HLDF runs at the same (η, τ, α) and seed.\n\n";
+    return;
+  }
+  const auto verdicts = paired_verdicts(paired, opt.bootstrap, opt.seed);
+  o.md << "Runs paired by seed (same seed: same data order and initialisation), Δ per seed. Interval: Student t "
+          "over seeds (bootstrap over seeds from 5 seeds); over several points, each seed's Δ is averaged over "
+          "the points first.\n\n";
+  for (const auto& v : verdicts)
+    if (v.metric == sel) {
+      o.md << "- " << v.sentence << "\n";
+      o.summary << v.sentence << "\n";
+    }
+  std::vector<PairedPoint> shown;
+  for (const auto& p : paired)
+    if (p.metric == sel) shown.push_back(p);
+  o.md << "\n" << paired_table(shown, false).markdown() << "\n";
+  for (const auto& v : verdicts) {
+    const bool has = v.diff.kind != "none";
+    o.csv.verdicts.add({v.model, v.metric, point_id(PointKey{v.model, v.method, v.variant}), v.reference,
+                        std::to_string(v.points), std::to_string(v.seeds), fmt("%.6g", v.diff.mean),
+                        has ? fmt("%.6g", v.diff.lo) : "", has ? fmt("%.6g", v.diff.hi) : "", v.diff.kind,
+                        std::to_string(v.lower_runs), std::to_string(v.runs), v.sentence});
+  }
+}
+
+// Loss curves of each method's best point (read once: the figure, curves.csv, teacher cost).
+std::vector<Curve> best_curves(Out& o, const std::vector<Point>& pts, const std::string& sel) {
+  std::vector<Curve> out;
+  for (const Point* bp : best_points(pts, sel))
+    for (auto& c : point_curves(*bp)) {
+      for (const auto& q : c.points)
+        o.csv.curves.add({c.model, point_id(c.point), describe_point(c.point), c.kind, std::to_string(q.step),
+                          fmt("%.6g", q.flops), fmt("%.6g", q.mean), fmt("%.6g", q.lo), fmt("%.6g", q.hi),
+                          std::to_string(q.n)});
+      if (!c.points.empty()) out.push_back(std::move(c));
+    }
+  return out;
+}
+
+// Pointwise comparisons at shared hyper-parameters (Figures 2–7 data) on every metric; returns them.
+std::vector<Comparison> pointwise_section(Out& o, const std::vector<Point>& pts, const std::string& sel,
+                                          const ReportOptions& opt) {
+  std::vector<Comparison> pw;
+  for (const auto& id : shown_metrics(pts, false, false)) {
+    auto c = pointwise(pts, id);
+    in_table_order(c);
+    pw.insert(pw.end(), c.begin(), c.end());
+  }
+  o.md << "### Shared hyper-parameters, point by point (Figures 2–7 data)\n\n";
+  if (pw.empty()) {
+    o.md << "No pairs: needs KD runs and NLL/HLDC/HLDF runs at the same (η, τ, α).\n\n";
+    return pw;
+  }
+  const auto sums = summarize(pw, opt.bootstrap, opt.seed);
+  o.md << "Per hyper-parameter point (means over seeds): how often the method is lower than its reference, an "
+          "exact two-sided sign test, and a bootstrap interval of the mean Δ over the points.\n\n"
+       << summary_table(sums, false).markdown() << "\n";
+  append_rows(o.csv.signs, summary_table(sums, true));
+  std::vector<Comparison> detail;
+  for (const auto& c : pw)
+    if (c.metric == sel) detail.push_back(c);
+  if (!detail.empty())
+    o.md << "Each pair on " << metric_spec(sel).header << ":\n\n" << pointwise_table(detail, false).markdown() << "\n";
+  append_rows(o.csv.pointwise, pointwise_table(pw, true));
+  return pw;
+}
+
+// Tables 4/5 layout: every run.
+void runs_section(Out& o, const std::vector<Point>& pts) {
+  o.md << "### All runs (Tables 4/5 layout)\n\n" << runs_table(pts, false).markdown() << "\n";
+  append_rows(o.csv.runs, runs_table(pts, true));
+}
+
+// report.md and the CSV files, atomically, listed in res.files.
+void write_files(const Out& o, const ReportOptions& opt, bool paper, ReportResult& res) {
+  auto put = [&](const std::string& name, const std::string& text) {
+    const std::string path = (fs::path(opt.out_dir) / name).string();
+    util::write_file_atomic(path, text);
+    res.files.push_back(path);
+  };
+  const ReportCsvs& c = o.csv;
+  put("report.md", o.md.str());
+  put("runs.csv", c.runs.csv());
+  put("best.csv", c.best.csv());
+  put("pointwise.csv", c.pointwise.header.empty() ? pointwise_table({}, true).csv() : c.pointwise.csv());
+  put("sign_tests.csv", c.signs.header.empty() ? summary_table({}, true).csv() : c.signs.csv());
+  put("paired.csv", c.paired.header.empty() ? paired_table({}, true).csv() : c.paired.csv());
+  put("verdicts.csv", c.verdicts.csv());
+  put("curves.csv", c.curves.csv());
+  if (!c.teacher_cost.header.empty()) put("teacher_cost.csv", c.teacher_cost.csv());
+  if (paper) put("paper_comparison.csv", c.paper.csv());
+  for (const auto& f : res.figures) res.files.push_back(f);
+}
+
 }  // namespace
 
 ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<RunRecord>& teachers,
@@ -161,154 +315,38 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const std::vector<
   const Point teacher = teacher_point(teachers);
   const Point* teacher_ptr = teachers.empty() ? nullptr : &teacher;
 
-  std::ostringstream md, summary;
-  const std::time_t now = std::time(nullptr);
-  char date[64];
-  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
-  md << "# hld-train report\n\n"
-     << res.runs << " runs (" << res.finished << " evaluated), " << teachers.size() << " teacher run(s); written "
-     << date << ".\n\n"
-     << kConventions << "\n\n";
-  summary << kConsoleConvention << "\n";
-  if (res.finished < res.runs) {
-    md << "Not evaluated yet (no eval.json):";
-    for (const auto& r : runs)
-      if (!r.finished) md << " `" << r.dir << "`";
-    md << "\n\n";
-  }
-
-  Table runs_csv, best_csv, pointwise_csv, sign_csv, paper_csv_table, paired_csv, verdict_csv, curves_csv,
-      teacher_cost_csv;
-  verdict_csv.header = {"model", "metric", "method",   "reference",  "points", "seeds",   "mean_diff",
-                        "ci_lo", "ci_hi",  "interval", "lower_runs", "runs",   "sentence"};
-  curves_csv.header = {"model", "method", "point", "kind", "step", "flops", "mean", "min", "max", "runs"};
+  Out o;
+  header_section(o, runs, teachers.size(), res);
   std::vector<Comparison> all_pointwise;
   std::vector<Curve> curves;
   for (const auto& model : models_of(points)) {
     const auto pts = points_of(points, model);
     const std::string sel = selection_metric(pts);
-    md << "## " << model << "\n\n";
-    summary << "== " << model << " ==\n";
-
-    md << "### Best hyper-parameters per method (Table 2 layout)\n\n";
-    if (sel.empty())
-      md << "No run of this model has C4 or held-out log-perplexity yet.\n\n";
-    else
-      md << "Best point of each method by " << metric_spec(sel).header << " log-perplexity"
-         << (sel == "valid" ? " (held-out token shards; no C4 evaluation in these runs)" : "") << ".\n\n";
-    const Table best = best_table(pts, sel, teacher_ptr, false);
-    md << best.markdown() << "\n" << compute_note(pts) << "\n";
-    summary << best.markdown();
-    append_rows(best_csv, with_column(best_table(pts, sel, teacher_ptr, true), "model", model));
-
-    // Seed-paired comparisons: per point, then the verdict over the points.
-    std::vector<PairedPoint> paired;
-    for (const auto& id : shown_metrics(pts, false, false)) {
-      auto pp = paired_points(pts, id, opt.bootstrap, opt.seed);
-      in_table_order(pp);
-      paired.insert(paired.end(), pp.begin(), pp.end());
-    }
-    append_rows(paired_csv, paired_table(paired, true));
-    md << "### Seed-paired comparisons\n\n";
-    if (paired.empty()) {
-      md << "No pairs: needs KD runs and NLL/HLDC/HLDF runs at the same (η, τ, α) and seed.\n\n";
-    } else {
-      const auto verdicts = paired_verdicts(paired, opt.bootstrap, opt.seed);
-      md << "Runs paired by seed (same seed: same data order and initialisation), Δ per seed. Interval: Student t "
-            "over seeds (bootstrap over seeds from 5 seeds); over several points, each seed's Δ is averaged over "
-            "the points first.\n\n";
-      for (const auto& v : verdicts)
-        if (v.metric == sel) {
-          md << "- " << v.sentence << "\n";
-          summary << v.sentence << "\n";
-        }
-      std::vector<PairedPoint> shown;
-      for (const auto& p : paired)
-        if (p.metric == sel) shown.push_back(p);
-      md << "\n" << paired_table(shown, false).markdown() << "\n";
-      for (const auto& v : verdicts) {
-        const bool has = v.diff.kind != "none";
-        verdict_csv.add({v.model, v.metric, point_id(PointKey{v.model, v.method, v.variant}), v.reference,
-                         std::to_string(v.points), std::to_string(v.seeds), fmt("%.6g", v.diff.mean),
-                         has ? fmt("%.6g", v.diff.lo) : "", has ? fmt("%.6g", v.diff.hi) : "", v.diff.kind,
-                         std::to_string(v.lower_runs), std::to_string(v.runs), v.sentence});
-      }
-    }
-
-    // Loss curves of each method's best point (read once: the figure, curves.csv, teacher cost).
-    std::vector<Curve> model_curves;
-    for (const Point* bp : best_points(pts, sel))
-      for (auto& c : point_curves(*bp)) {
-        for (const auto& q : c.points)
-          curves_csv.add({c.model, point_id(c.point), describe_point(c.point), c.kind, std::to_string(q.step),
-                          fmt("%.6g", q.flops), fmt("%.6g", q.mean), fmt("%.6g", q.lo), fmt("%.6g", q.hi),
-                          std::to_string(q.n)});
-        if (!c.points.empty()) model_curves.push_back(std::move(c));
-      }
+    o.md << "## " << model << "\n\n";
+    o.summary << "== " << model << " ==\n";
+    best_section(o, pts, model, sel, teacher_ptr);
+    paired_section(o, pts, sel, opt);
+    const std::vector<Curve> model_curves = best_curves(o, pts, sel);
     curves.insert(curves.end(), model_curves.begin(), model_curves.end());
-
     if (!sel.empty()) {
       const auto tc = teacher_cost_section(pts, sel, model_curves, teachers, opt.teacher_cost);
-      md << tc.markdown;
-      append_rows(teacher_cost_csv, tc.csv);
+      o.md << tc.markdown;
+      append_rows(o.csv.teacher_cost, tc.csv);
     }
-
-    // Pointwise comparisons at shared hyper-parameters (Figures 2–7 data) on every metric.
-    std::vector<Comparison> pw;
-    for (const auto& id : shown_metrics(pts, false, false)) {
-      auto c = pointwise(pts, id);
-      in_table_order(c);
-      pw.insert(pw.end(), c.begin(), c.end());
-    }
+    const auto pw = pointwise_section(o, pts, sel, opt);
     all_pointwise.insert(all_pointwise.end(), pw.begin(), pw.end());
-    md << "### Shared hyper-parameters, point by point (Figures 2–7 data)\n\n";
-    if (pw.empty()) {
-      md << "No pairs: needs KD runs and NLL/HLDC/HLDF runs at the same (η, τ, α).\n\n";
-    } else {
-      const auto sums = summarize(pw, opt.bootstrap, opt.seed);
-      md << "Per hyper-parameter point (means over seeds): how often the method is lower than its reference, an "
-            "exact two-sided sign test, and a bootstrap interval of the mean Δ over the points.\n\n"
-         << summary_table(sums, false).markdown() << "\n";
-      append_rows(sign_csv, summary_table(sums, true));
-      std::vector<Comparison> detail;
-      for (const auto& c : pw)
-        if (c.metric == sel) detail.push_back(c);
-      if (!detail.empty())
-        md << "Each pair on " << metric_spec(sel).header << ":\n\n"
-           << pointwise_table(detail, false).markdown() << "\n";
-      append_rows(pointwise_csv, pointwise_table(pw, true));
-    }
-
-    md << "### All runs (Tables 4/5 layout)\n\n" << runs_table(pts, false).markdown() << "\n";
-    append_rows(runs_csv, runs_table(pts, true));
-
+    runs_section(o, pts);
     if (!paper_size_arg.empty()) {
       auto ps = paper_section(pts, model, sel, teacher_ptr, paper_size_arg, opt.bootstrap, opt.seed);
-      md << ps.markdown;
-      append_rows(paper_csv_table, ps.csv);
+      o.md << ps.markdown;
+      append_rows(o.csv.paper, ps.csv);
     }
   }
-
   if (opt.figures && (!all_pointwise.empty() || !curves.empty()))
-    md << figures_section(all_pointwise, curves, opt, res);
+    o.md << figures_section(all_pointwise, curves, opt, res);
 
-  auto put = [&](const std::string& name, const std::string& text) {
-    const std::string path = (fs::path(opt.out_dir) / name).string();
-    util::write_file_atomic(path, text);
-    res.files.push_back(path);
-  };
-  put("report.md", md.str());
-  put("runs.csv", runs_csv.csv());
-  put("best.csv", best_csv.csv());
-  put("pointwise.csv", pointwise_csv.header.empty() ? pointwise_table({}, true).csv() : pointwise_csv.csv());
-  put("sign_tests.csv", sign_csv.header.empty() ? summary_table({}, true).csv() : sign_csv.csv());
-  put("paired.csv", paired_csv.header.empty() ? paired_table({}, true).csv() : paired_csv.csv());
-  put("verdicts.csv", verdict_csv.csv());
-  put("curves.csv", curves_csv.csv());
-  if (!teacher_cost_csv.header.empty()) put("teacher_cost.csv", teacher_cost_csv.csv());
-  if (!paper_size_arg.empty()) put("paper_comparison.csv", paper_csv_table.csv());
-  for (const auto& f : res.figures) res.files.push_back(f);
-  res.summary = summary.str();
+  write_files(o, opt, !paper_size_arg.empty(), res);
+  res.summary = o.summary.str();
   if (opt.strict && !res.figure_failures.empty()) {
     std::string names;
     for (const auto& f : res.figure_failures) names += (names.empty() ? "" : "; ") + f;
@@ -326,7 +364,7 @@ ReportResult report_dirs(const std::vector<std::string>& dirs, const std::vector
   if (!teacher_dirs.empty())
     for (const auto& d : find_run_dirs(teacher_dirs)) {
       RunRecord r = load_run(d);
-      r.method = "teacher";
+      r.method = kTeacherMethod;
       teachers.push_back(r);
     }
   // A folder given both as a run and as the teacher is the teacher.

@@ -17,7 +17,9 @@
 #include "hld/config/loader.h"
 #include "hld/report/metrics.h"
 #include "hld/report/table.h"
+#include "hld/spec/objective.h"
 #include "hld/util/error.h"
+#include "hld/util/format.h"
 #include "hld/util/fs.h"
 
 namespace fs = std::filesystem;
@@ -85,9 +87,7 @@ YAML::Node parse_yaml(const std::string& text, const std::string& file) {
 
 double canon(double v) {
   if (v == 0 || !std::isfinite(v)) return v;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return std::strtod(buf, nullptr);
+  return std::strtod(util::format_g(v).c_str(), nullptr);
 }
 
 RunRecord load_run(const std::string& dir) {
@@ -163,12 +163,8 @@ std::vector<std::string> find_run_dirs(const std::vector<std::string>& roots) {
 }
 
 std::string method_label(const std::string& m) {
-  if (m == "nll") return "NLL";
-  if (m == "kd") return "KD";
-  if (m == "hldc") return "HLDC";
-  if (m == "hldf") return "HLDF";
-  if (m == "teacher") return "Teacher";
-  return m;
+  if (const auto* s = spec::find(m)) return s->label;
+  return m == kTeacherMethod ? "Teacher" : m;
 }
 
 std::string point_label(const PointKey& k) {
@@ -178,12 +174,34 @@ std::string point_label(const PointKey& k) {
 std::string point_id(const PointKey& k) { return k.method + (k.variant.empty() ? "" : "[" + k.variant + "]"); }
 
 int method_rank(const std::string& m) {
-  if (m == "teacher") return 0;
-  if (m == "nll") return 1;
-  if (m == "kd") return 2;
-  if (m == "hldc") return 3;
-  if (m == "hldf") return 4;
-  return 5;
+  if (m == kTeacherMethod) return 0;
+  const auto& all = spec::registry();
+  for (size_t i = 0; i < all.size(); ++i)
+    if (m == all[i].name) return static_cast<int>(i) + 1;
+  return static_cast<int>(all.size()) + 1;
+}
+
+bool has_hparam(const std::string& method, spec::Hparam h) {
+  const auto* s = spec::find(method);
+  return s && s->has(h);
+}
+
+bool distills(const std::string& method) {
+  const auto* s = spec::find(method);
+  return s && s->reads_teacher();
+}
+
+bool is_baseline_reference(const std::string& method) {
+  const auto* s = spec::find(method);
+  return s && !s->reference;
+}
+
+std::optional<std::string> reference_of(const PointKey& k) {
+  const auto* s = spec::find(k.method);
+  if (!s) return std::nullopt;
+  const auto ref = k.variant.empty() ? s->reference : s->variant_reference;
+  if (!ref) return std::nullopt;
+  return std::string(spec::of(*ref).name);
 }
 
 namespace {
@@ -196,24 +214,25 @@ auto tie_key(const PointKey& k) {
 bool PointKey::operator<(const PointKey& o) const { return tie_key(*this) < tie_key(o); }
 bool PointKey::operator==(const PointKey& o) const { return tie_key(*this) == tie_key(o); }
 
-bool shares_hparams(const PointKey& m, const PointKey& kd) {
-  if (m.model != kd.model || m.lr != kd.lr || !kd.variant.empty()) return false;
-  return m.method == "nll" || (m.alpha == kd.alpha && m.temperature == kd.temperature);
+bool shares_hparams(const PointKey& m, const PointKey& ref) {
+  if (m.model != ref.model || m.lr != ref.lr || !ref.variant.empty()) return false;
+  auto both = [&](spec::Hparam h) { return has_hparam(m.method, h) && has_hparam(ref.method, h); };
+  return (!both(spec::kAlpha) || m.alpha == ref.alpha) &&
+         (!both(spec::kTemperature) || m.temperature == ref.temperature) &&
+         (!both(spec::kGamma) || m.gamma == ref.gamma) && (!both(spec::kP1) || m.p1 == ref.p1);
 }
 
 PointKey point_key(const RunRecord& r) {
   PointKey k;
   k.model = r.model;
   k.method = r.method;
-  if (r.method == "teacher") return k;
+  if (r.method == kTeacherMethod) return k;
   k.variant = r.variant;
   k.lr = canon(r.lr);
-  if (r.method != "nll") {
-    k.alpha = canon(r.alpha);
-    k.temperature = canon(r.temperature);
-  }
-  if (r.method == "hldc") k.gamma = canon(r.gamma);
-  if (r.method == "hldf") k.p1 = canon(r.p1);
+  if (has_hparam(r.method, spec::kAlpha)) k.alpha = canon(r.alpha);
+  if (has_hparam(r.method, spec::kTemperature)) k.temperature = canon(r.temperature);
+  if (has_hparam(r.method, spec::kGamma)) k.gamma = canon(r.gamma);
+  if (has_hparam(r.method, spec::kP1)) k.p1 = canon(r.p1);
   return k;
 }
 

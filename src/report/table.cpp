@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "hld/util/error.h"
+#include "hld/util/format.h"
 
 namespace hld::report {
 namespace {
@@ -150,6 +151,6 @@ std::string fmt_metric(const double* v, int decimals) {
   return fmt(f, *v);
 }
 
-std::string fmt_hparam(double v) { return fmt("%.6g", v); }
+std::string fmt_hparam(double v) { return util::format_g(v); }
 
 }  // namespace hld::report

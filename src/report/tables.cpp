@@ -28,10 +28,11 @@ std::string flops_cell(const std::optional<double>& f, bool precise) {
 
 bool has(const std::string& method, const char* hp) {
   const std::string h = hp;
-  if (h == "lr") return method != "teacher";
-  if (h == "alpha" || h == "temperature") return method == "kd" || method == "hldc" || method == "hldf";
-  if (h == "gamma") return method == "hldc";
-  if (h == "p1") return method == "hldf";
+  if (h == "lr") return spec::find(method) != nullptr;
+  if (h == "alpha") return has_hparam(method, spec::kAlpha);
+  if (h == "temperature") return has_hparam(method, spec::kTemperature);
+  if (h == "gamma") return has_hparam(method, spec::kGamma);
+  if (h == "p1") return has_hparam(method, spec::kP1);
   return false;
 }
 
@@ -87,9 +88,9 @@ std::vector<const Point*> best_points(const std::vector<Point>& points, const st
     if (id != metric) order.push_back(id);
   // One best point per method and variant (the paper's first), in table order.
   std::vector<std::pair<std::string, std::string>> kinds;
-  for (const char* method : {"nll", "kd", "hldc", "hldf"})
+  for (const auto& objective : spec::registry())
     for (const auto& p : points)
-      if (p.key.method == method &&
+      if (p.key.method == objective.name &&
           std::find(kinds.begin(), kinds.end(), std::pair{p.key.method, p.key.variant}) == kinds.end())
         kinds.emplace_back(p.key.method, p.key.variant);
   std::stable_sort(kinds.begin(), kinds.end(), [](const auto& a, const auto& b) {
@@ -249,8 +250,8 @@ Table pointwise_table(const std::vector<Comparison>& comps, bool precise) {
     t.header = {"Comparison", "η", "α", "τ", "γ", "P1", "Method", "Reference", "Δ"};
   for (const auto& c : comps) {
     const auto& k = c.method_point;
-    // The KD point of the pair names its α and τ (NLL has none of its own).
-    const PointKey& kd = c.reference == "kd" ? c.reference_point : c.method_point;
+    // The point of the pair that has α and τ names them (NLL has none of its own).
+    const PointKey& kd = has_hparam(c.reference, spec::kAlpha) ? c.reference_point : c.method_point;
     std::vector<std::string> r;
     if (precise)
       r = {c.model, c.metric, point_id(c.method_point), point_id(c.reference_point)};

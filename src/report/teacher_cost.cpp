@@ -98,7 +98,7 @@ TeacherCostMode parse_teacher_cost(const std::string& s) {
 
 TeacherCharge teacher_charge(const RunRecord& r, const std::vector<RunRecord>& teachers) {
   TeacherCharge c;
-  if (r.method == "nll" || r.teacher_checkpoint.empty()) return c;
+  if (!distills(r.method) || r.teacher_checkpoint.empty()) return c;
   std::optional<RunRecord> own;
   const RunRecord* t = nullptr;
   for (const auto& cand : teachers)
@@ -146,14 +146,14 @@ TeacherCostSection teacher_cost_section(const std::vector<Point>& points, const 
     for (const RunRecord* r : p->runs) {
       const TeacherCharge c = teacher_charge(*r, teachers);
       total += c.total();
-      if (p->key.method != "nll" && !(c.pretrain_known && c.cache_known)) row.charge_known = false;
+      if (distills(p->key.method) && !(c.pretrain_known && c.cache_known)) row.charge_known = false;
     }
     row.teacher_total = p->runs.empty() ? 0 : total / static_cast<double>(p->runs.size());
     row.charged = row.teacher_total * mode.share();
     rows.push_back(std::move(row));
   }
   for (const auto& r : rows)
-    if (r.point->key.method == "nll" && r.point->key.variant.empty()) nll = &r;
+    if (is_baseline_reference(r.point->key.method) && r.point->key.variant.empty()) nll = &r;
   if (!nll) {
     md << "Needs an NLL run with a held-out loss (metrics.jsonl) to compare against.\n\n";
     out.markdown = md.str();
@@ -194,7 +194,7 @@ TeacherCostSection teacher_cost_section(const std::vector<Point>& points, const 
   int rank = 0;
   for (const Row* r : order) {
     const auto& k = r->point->key;
-    const std::string charged = k.method == "nll" ? "0" : r->charge_known ? sci(r->charged) : "unknown";
+    const std::string charged = !distills(k.method) ? "0" : r->charge_known ? sci(r->charged) : "unknown";
     const std::string at =
         r->matched ? fmt("%.4f", *r->matched) + (r->matched_note.empty() ? "" : " (" + r->matched_note + ")")
                    : "— (" + r->matched_note + ")";

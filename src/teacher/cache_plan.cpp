@@ -8,7 +8,7 @@
 #include "hld/budget/plan.h"
 #include "hld/model/model_io.h"
 #include "hld/config/hidden_pairs.h"
-#include "hld/objectives/registry.h"
+#include "hld/spec/objective.h"
 #include "hld/teacher/teacher.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
@@ -44,10 +44,10 @@ int64_t run_positions(const config::ExperimentConfig& cfg, const config::ModelCo
 int64_t teacher_objectives_positions(const config::ExperimentConfig& cfg, const config::ModelConfig& teacher,
                                      int world) {
   int64_t most = 0;
-  for (const auto& spec : objectives::registry()) {
-    if (!objectives::reads_teacher(spec.id)) continue;
+  for (const auto& objective : spec::registry()) {
+    if (!objective.reads_teacher()) continue;
     config::ExperimentConfig c = cfg;
-    c.objective.name = spec.id;
+    c.objective.name = objective.id;
     most = std::max(most, run_positions(c, teacher, world));
   }
   return most;
@@ -116,18 +116,16 @@ io::CacheIndex plan_cache(const config::ExperimentConfig& cfg, const CachePlanOp
                   "cache format version " + std::to_string(opts.version) + ": this build writes 2 or " +
                       std::to_string(io::kTeacherCacheVersion));
   ix.version = opts.version;
-  ix.layers = {layer};
-  if (config::has_custom_pairs(cfg.objective)) {  // every teacher layer the pairs read
-    const std::string bad = config::check_hidden_pairs(cfg, shape.num_layers);
-    HLD_INPUT_CHECK(bad.empty(), bad.substr(0, bad.size() - 1));
-    for (int64_t m : config::teacher_layers_needed(config::resolve_hidden_pairs(cfg, shape.num_layers)))
-      ix.layers.push_back(m);
-    std::sort(ix.layers.begin(), ix.layers.end());
-    ix.layers.erase(std::unique(ix.layers.begin(), ix.layers.end()), ix.layers.end());
-    HLD_INPUT_CHECK(
-        ix.layers.size() <= static_cast<size_t>(io::kMaxCacheLayers),
-        "objective.hidden_pairs: a cache stores at most " + std::to_string(io::kMaxCacheLayers) + " teacher layers");
-  }
+  // The hint layer (D_T/2 or objective.teacher_layer) and every teacher layer the hidden pairs read.
+  const std::string bad = config::check_hidden_pairs(cfg, shape.num_layers);
+  HLD_INPUT_CHECK(bad.empty(), bad.substr(0, bad.size() - 1));
+  ix.layers = config::teacher_layers_needed(config::resolve_hidden_pairs(cfg, shape.num_layers));
+  ix.layers.push_back(layer);
+  std::sort(ix.layers.begin(), ix.layers.end());
+  ix.layers.erase(std::unique(ix.layers.begin(), ix.layers.end()), ix.layers.end());
+  HLD_INPUT_CHECK(
+      ix.layers.size() <= static_cast<size_t>(io::kMaxCacheLayers),
+      "objective.hidden_pairs: a cache stores at most " + std::to_string(io::kMaxCacheLayers) + " teacher layers");
   HLD_INPUT_CHECK(ix.version >= 3 || ix.layers.size() == 1,
                   "objective.hidden_pairs: cache format version 2 stores one teacher layer");
   ix.layer = ix.version >= 3 ? ix.layers.front() : layer;

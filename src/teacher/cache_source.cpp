@@ -31,12 +31,11 @@ class CacheSource : public TeacherSource {
         logz_(req.logz),
         sampled_(req.sampled) {
     const auto& ix = reader_->index();
-    hint_slot_ = ix.layer_slot(req.hint_layer);
-    for (int64_t m : req.pair_layers) pair_slots_.push_back(ix.layer_slot(m));
+    for (int64_t m : req.hidden_layers) slots_.push_back(ix.layer_slot(m));
   }
 
   objectives::TeacherSignals signals(const torch::Tensor& input_BxT, const std::vector<int64_t>& seq_ids,
-                                     const objectives::Needs& needs) override {
+                                     const spec::Needs& needs) override {
     const auto& ix = reader_->index();
     const auto& l = ix.layout;
     const std::string& dir = reader_->dir();
@@ -100,8 +99,7 @@ class CacheSource : public TeacherSource {
     }
     if (needs.teacher_hidden) {
       auto layer = [&](int64_t slot) { return L == 1 ? hidden.select(1, 0) : hidden.select(1, slot).contiguous(); };
-      s.hidden_NxD = layer(hint_slot_).to(device_);
-      for (int64_t slot : pair_slots_) s.hidden_pairs_NxD.push_back(layer(slot).to(device_));
+      for (int64_t slot : slots_) s.hidden_NxD.push_back(layer(slot).to(device_));
     }
     return s;
   }
@@ -113,11 +111,10 @@ class CacheSource : public TeacherSource {
   config::ModelConfig shape_;
   torch::Device device_;
   bool parallel_;
-  int64_t k_;                        // objective.top_k ≤ the cache's k_max
-  bool logz_;                        // serve logz_N
-  bool sampled_;                     // serve counts_NxK (teacher.logits: sampled)
-  int64_t hint_slot_ = 0;            // position of the hint layer in the cache's layers
-  std::vector<int64_t> pair_slots_;  // of each hidden pair's teacher layer
+  int64_t k_;                   // objective.top_k ≤ the cache's k_max
+  bool logz_;                   // serve logz_N
+  bool sampled_;                // serve counts_NxK (teacher.logits: sampled)
+  std::vector<int64_t> slots_;  // position of each hidden pair's teacher layer in the cache's layers
 };
 
 std::string fmt_double(double v) {
@@ -181,28 +178,16 @@ void check_cache_matches(const CacheReader& reader, const config::ExperimentConf
     for (int64_t m : ix.layers) l += (l.empty() ? "" : ", ") + num(m);
     return "[" + l + "]";
   };
-  if (!config::has_custom_pairs(cfg.objective)) {
-    HLD_INPUT_CHECK(ix.layer_slot(hint) >= 0,
+  const std::string bad = config::check_hidden_pairs(cfg, shape.num_layers);
+  HLD_INPUT_CHECK(bad.empty(), bad.substr(0, bad.size() - 1));
+  for (const auto& pair : config::resolve_hidden_pairs(cfg, shape.num_layers))
+    HLD_INPUT_CHECK(ix.layer_slot(pair.teacher) >= 0,
                     ix.layers.size() <= 1
-                        ? mismatch(dir, "layer", num(ix.layer), num(hint), "objective.teacher_layer")
-                        : "teacher.cache '" + dir + "' lacks teacher layer " + num(hint) +
-                              " (objective.teacher_layer); it stores layers " + layer_list() +
-                              "; write a cache for this config with `hld-train cache-teacher CONFIG`");
-  } else {
-    const std::string bad = config::check_hidden_pairs(cfg, shape.num_layers);
-    HLD_INPUT_CHECK(bad.empty(), bad.substr(0, bad.size() - 1));
-    const auto pairs = config::resolve_hidden_pairs(cfg, shape.num_layers);
-    for (size_t i = 0; i < pairs.size(); ++i) {
-      const std::string key = cfg.objective.hidden_pairs.empty()
-                                  ? "objective.hidden_map = uniform, student block " + num(pairs[i].student)
-                                  : "objective.hidden_pairs[" + num(i) + "].teacher";
-      HLD_INPUT_CHECK(ix.layer_slot(pairs[i].teacher) >= 0,
-                      "teacher.cache '" + dir + "' lacks teacher layer " + num(pairs[i].teacher) + " (" + key +
-                          "); it stores layers " + layer_list() +
-                          "; write a cache for this config with `hld-train cache-teacher CONFIG` into a new "
-                          "directory");
-    }
-  }
+                        ? mismatch(dir, "layer", num(ix.layer), num(pair.teacher), pair.key)
+                        : "teacher.cache '" + dir + "' lacks teacher layer " + num(pair.teacher) + " (" + pair.key +
+                              "); it stores layers " + layer_list() +
+                              "; write a cache for this config with `hld-train cache-teacher CONFIG` into a new "
+                              "directory");
   const bool sampled = cfg.teacher.logits == config::TeacherLogits::kSampled;
   HLD_INPUT_CHECK(sampled == (ix.logits_kind == "sampled"),
                   mismatch(dir, "logits_kind", ix.logits_kind, sampled ? "sampled" : "topk", "teacher.logits"));

@@ -1,6 +1,7 @@
 // Teacher-cache verification: full re-read of every chunk, then cached vs fresh teacher signals
 // on a sample (top-k agreement, value error, KD loss relative difference, hidden cosine).
 #include "hld/teacher/cache_verify.h"
+#include "hld/hf/any_model.h"
 
 #include <spdlog/spdlog.h>
 
@@ -32,12 +33,11 @@ void sample_error(const config::ExperimentConfig& cfg, CacheReader& reader, cons
   const int64_t T = ix.context, K = l.top_k, D = l.hidden_size, V = l.vocab_size;
   const torch::Device dev = runtime::resolve_device(cfg.run.device);
   torch::NoGradGuard ng;
-  model::Transformer teacher = model::load_model_any(cfg.teacher.checkpoint);
+  model::Transformer teacher = hf::load_model_any(cfg.teacher.checkpoint);
   teacher->to(dev);
   teacher->eval();
   torch::manual_seed(cfg.run.seed);
-  model::Transformer student =
-      opts.student.empty() ? model::Transformer(cfg.model) : model::load_model_any(opts.student);
+  model::Transformer student = opts.student.empty() ? model::Transformer(cfg.model) : hf::load_model_any(opts.student);
   HLD_INPUT_CHECK(student->config().vocab_size == V, "--student '" + opts.student + "': its vocabulary (" +
                                                          std::to_string(student->config().vocab_size) +
                                                          ") differs from the teacher's (" + std::to_string(V) + ")");

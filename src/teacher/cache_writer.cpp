@@ -1,6 +1,7 @@
 // Writing a teacher cache: plan → resume check → storage check → teacher forward per batch of
 // sequences → encoded records written into a temporary chunk file → fsync + rename → index.json.
 #include "hld/teacher/cache_writer.h"
+#include "hld/hf/any_model.h"
 
 #include <ATen/Parallel.h>
 #include <fcntl.h>
@@ -28,9 +29,9 @@
 #include "hld/runtime/stop_signals.h"
 #include "hld/teacher/cache_reader.h"
 #include "hld/teacher/teacher.h"
-#include "hld/train/progress.h"
-#include "hld/util/compat.h"
+#include "hld/compat/torch.h"
 #include "hld/util/error.h"
+#include "hld/util/format.h"
 #include "hld/util/fs.h"
 
 namespace fs = std::filesystem;
@@ -127,8 +128,8 @@ struct Writer {
           compat::AutocastGuard ac(dev, compat::bf16_autocast(cfg.run.dtype));
           auto input = torch::from_blob(ids.data(), {nb, T}, torch::kInt32).to(torch::kInt64).to(dev);
           // The online teacher's forward: the same signals, whether cached or computed in the step.
-          SignalRequest req{K, ix.layer, {}, ix.has_logz, ix.logz_temperature, /*bf16_order=*/true};
-          if (ix.version >= 3) req.pair_layers = ix.layers;
+          SignalRequest req{K, ix.version >= 3 ? ix.layers : std::vector<int64_t>{ix.layer}, ix.has_logz,
+                            ix.logz_temperature, /*bf16_order=*/true};
           req.sampled = ix.logits_kind == "sampled";
           req.sample_seed = ix.sample_seed;
           const auto sig = forward_signals(teacher, input, {true, true}, req, seq_ids);
@@ -136,7 +137,7 @@ struct Writer {
           // logq8 decodes z − z_max: store the log-sum-exp on the same footing (format header).
           if (ix.logz_relative) logz = logz - std::get<0>(vals.max(-1)) / ix.logz_temperature;
           // (N, L, D): the layers of each token side by side, the record order
-          hidden = ix.version >= 3 ? torch::stack(sig.hidden_pairs_NxD, 1) : sig.hidden_NxD.unsqueeze(1);
+          hidden = torch::stack(sig.hidden_NxD, 1);
         }
         vals = vals.to(torch::kCPU, torch::kFloat32).contiguous();
         idx = idx.to(torch::kCPU, torch::kInt64).contiguous();
@@ -289,7 +290,7 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
   // ---- teacher -------------------------------------------------------------------------------
   const torch::Device dev = runtime::resolve_device(cfg.run.device);
   if (cfg.run.threads > 0) torch::set_num_threads(static_cast<int>(cfg.run.threads));
-  model::Transformer teacher = model::load_model_any(cfg.teacher.checkpoint);
+  model::Transformer teacher = hf::load_model_any(cfg.teacher.checkpoint);
   HLD_INPUT_CHECK(teacher->config().num_layers == ix.teacher_layers && teacher->config().hidden_size == l.hidden_size &&
                       teacher->config().vocab_size == l.vocab_size,
                   "teacher.model does not match the shape of teacher.checkpoint '" + cfg.teacher.checkpoint + "'");
@@ -320,7 +321,7 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
     const double sps = s > 0 ? done_rows / s : 0;
     std::printf("cache-teacher: %lld/%lld sequences (%.1f%%) | %.2f seq/s | %.0f tok/s | ETA %s\n",
                 (long long)done_rows, (long long)todo_rows, 100.0 * done_rows / std::max<int64_t>(1, todo_rows), sps,
-                sps * ix.context, train::format_duration(sps > 0 ? (todo_rows - done_rows) / sps : -1).c_str());
+                sps * ix.context, util::format_duration(sps > 0 ? (todo_rows - done_rows) / sps : -1).c_str());
     std::fflush(stdout);
   };
   // A caught signal or the wall-clock deadline ends the loop between chunks: the chunk in hand is

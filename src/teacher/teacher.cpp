@@ -1,5 +1,6 @@
 // Teacher sources: the online teacher, and the factory that validates a teacher against the run.
 #include "hld/teacher/teacher.h"
+#include "hld/hf/any_model.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -20,7 +21,7 @@ namespace fs = std::filesystem;
 namespace hld::teacher {
 
 OnlineTeacher::OnlineTeacher(model::Transformer teacher, int64_t top_k, int64_t hint_layer)
-    : OnlineTeacher(std::move(teacher), SignalRequest{top_k, hint_layer, {}, false, 1.0}) {}
+    : OnlineTeacher(std::move(teacher), SignalRequest{top_k, {hint_layer}, false, 1.0}) {}
 
 OnlineTeacher::OnlineTeacher(model::Transformer teacher, SignalRequest request)
     : teacher_(std::move(teacher)), req_(std::move(request)) {
@@ -29,21 +30,16 @@ OnlineTeacher::OnlineTeacher(model::Transformer teacher, SignalRequest request)
 }
 
 objectives::TeacherSignals OnlineTeacher::signals(const torch::Tensor& input, const std::vector<int64_t>& seq_ids,
-                                                  const objectives::Needs& needs) {
+                                                  const spec::Needs& needs) {
   return forward_signals(teacher_, input, needs, req_, seq_ids);
 }
 
 SignalRequest signal_request(const config::ExperimentConfig& cfg, const config::ModelConfig& teacher) {
   SignalRequest r;
   r.top_k = cfg.objective.top_k;
-  r.hint_layer = cfg.teacher_hint_layer(teacher);
-  if (config::has_custom_pairs(cfg.objective)) {
-    const std::string bad = config::check_hidden_pairs(cfg, teacher.num_layers);
-    HLD_INPUT_CHECK(bad.empty(), bad.substr(0, bad.size() - 1));
-    const auto pairs = config::resolve_hidden_pairs(cfg, teacher.num_layers);
-    for (const auto& p : pairs) r.pair_layers.push_back(p.teacher);
-    r.hint_layer = pairs.front().teacher;
-  }
+  const std::string bad = config::check_hidden_pairs(cfg, teacher.num_layers);
+  HLD_INPUT_CHECK(bad.empty(), bad.substr(0, bad.size() - 1));
+  for (const auto& p : config::resolve_hidden_pairs(cfg, teacher.num_layers)) r.hidden_layers.push_back(p.teacher);
   r.logz = cfg.objective.tail == config::TailMode::kBucket;
   r.logz_temperature = 1.0;  // raw logits, as a cache stores it
   if (cfg.teacher.logits == config::TeacherLogits::kSampled) {
@@ -73,28 +69,21 @@ std::pair<torch::Tensor, torch::Tensor> cache_top_k(const torch::Tensor& logits_
 }
 
 objectives::TeacherSignals forward_signals(model::Transformer& teacher, const torch::Tensor& input_BxT,
-                                           const objectives::Needs& needs, int64_t top_k, int64_t hint_layer) {
-  return forward_signals(teacher, input_BxT, needs, SignalRequest{top_k, hint_layer, {}, false, 1.0});
+                                           const spec::Needs& needs, int64_t top_k, int64_t hint_layer) {
+  return forward_signals(teacher, input_BxT, needs, SignalRequest{top_k, {hint_layer}, false, 1.0});
 }
 
 objectives::TeacherSignals forward_signals(model::Transformer& teacher, const torch::Tensor& input_BxT,
-                                           const objectives::Needs& needs, const SignalRequest& req,
+                                           const spec::Needs& needs, const SignalRequest& req,
                                            const std::vector<int64_t>& seq_ids) {
   torch::NoGradGuard ng;
   model::ForwardOptions fo;
   fo.logits = false;  // de-embedded chunk by chunk below
-  int64_t deepest = req.hint_layer;
-  if (needs.teacher_hidden) {
-    fo.hidden_layers = {req.hint_layer};
-    for (int64_t m : req.pair_layers) {
-      fo.hidden_layers.push_back(m);
-      deepest = std::max(deepest, m);
-    }
-  }
+  if (needs.teacher_hidden) fo.hidden_layers = req.hidden_layers;
   if (needs.teacher_logits)
     fo.final_normed = true;
-  else
-    fo.stop_after = deepest;
+  else if (!req.hidden_layers.empty())
+    fo.stop_after = *std::max_element(req.hidden_layers.begin(), req.hidden_layers.end());
   auto out = teacher->forward(input_BxT, fo);
   objectives::TeacherSignals s;
   if (needs.teacher_logits) {
@@ -133,11 +122,9 @@ objectives::TeacherSignals forward_signals(model::Transformer& teacher, const to
     if (req.sampled) s.counts_NxK = cat(counts);
   }
   if (needs.teacher_hidden) {
-    auto h = out.hidden.at(req.hint_layer);
-    s.hidden_NxD = h.reshape({-1, h.size(-1)});
-    for (int64_t m : req.pair_layers) {
-      auto hp = out.hidden.at(m);
-      s.hidden_pairs_NxD.push_back(hp.reshape({-1, hp.size(-1)}));
+    for (int64_t m : req.hidden_layers) {
+      auto h = out.hidden.at(m);
+      s.hidden_NxD.push_back(h.reshape({-1, h.size(-1)}));
     }
   }
   return s;
@@ -167,7 +154,7 @@ std::unique_ptr<TeacherSource> make_teacher(const config::ExperimentConfig& cfg,
   const SignalRequest req = signal_request(cfg, shape);  // checks the pairs against the teacher's depth
   if (cfg.teacher.source == "cache") return make_cache_source(cfg, shape, hint, device, parallel_decode, positions);
   HLD_INPUT_CHECK(!cfg.teacher.checkpoint.empty(), "teacher.checkpoint: an online teacher needs a checkpoint");
-  auto t = model::load_model_any(cfg.teacher.checkpoint);
+  auto t = hf::load_model_any(cfg.teacher.checkpoint);
   HLD_INPUT_CHECK(t->config().num_layers == shape.num_layers && t->config().hidden_size == shape.hidden_size,
                   "teacher.model does not match the shape of teacher.checkpoint");
   t->to(device);

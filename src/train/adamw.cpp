@@ -5,7 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "hld/util/compat.h"
+#include "hld/compat/torch.h"
 #include "hld/util/error.h"
 
 namespace hld::train {

@@ -120,19 +120,44 @@ TrainState read_checkpoint_state(const std::string& dir) {
   return TrainState::from_json(j, sp);
 }
 
+namespace {
+
+// Checkpoints written before the regressor held one sub-module per hidden pair name the single
+// pair's parameters without its "pair0." prefix ("proj.weight", and "exp_avg/regressor.proj.weight"
+// in the optimizer state): where they were, mapped here once.
+std::string legacy_regressor_name(const std::string& name) {
+  const std::string prefix = "pair0.";
+  return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : "";
+}
+
+void map_legacy_optimizer_keys(std::map<std::string, torch::Tensor>& tensors) {
+  const std::string reg = "regressor.";
+  std::map<std::string, torch::Tensor> mapped;
+  for (auto& [key, t] : tensors) {
+    const auto at = key.find('/');
+    const bool legacy = at != std::string::npos && key.compare(at + 1, reg.size(), reg) == 0 &&
+                        key.compare(at + 1 + reg.size(), 4, "pair") != 0;
+    mapped.emplace(legacy ? key.substr(0, at + 1) + reg + "pair0." + key.substr(at + 1 + reg.size()) : key, t);
+  }
+  tensors = std::move(mapped);
+}
+
+}  // namespace
+
 void load_checkpoint(const std::string& dir, model::Transformer& m, objectives::Regressor* reg, AdamW* opt) {
   const fs::path d(dir);
   model::load_named_parameters(*m, (d / "model.safetensors").string());
   if (reg) {
     const std::string rp = (d / "regressor.safetensors").string();
     HLD_INPUT_CHECK(fs::exists(rp), dir + ": checkpoint has no regressor.safetensors");
-    model::load_named_parameters(**reg, rp);
+    model::load_named_parameters(**reg, rp, legacy_regressor_name);
   }
   if (opt) {
     const std::string op = (d / "optimizer.safetensors").string();
     auto f = io::load_safetensors(op);
     auto it = f.metadata.find("steps");
     HLD_INPUT_CHECK(it != f.metadata.end(), op + ": no 'steps' metadata");
+    map_legacy_optimizer_keys(f.tensors);
     opt->load_state(f.tensors, std::stoll(it->second), op);
   }
 }

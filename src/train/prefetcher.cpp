@@ -6,7 +6,7 @@
 
 namespace hld::train {
 
-Prefetcher::Prefetcher(data::BatchStream& stream, teacher::TeacherSource* cache, objectives::Needs needs, int64_t depth,
+Prefetcher::Prefetcher(data::BatchStream& stream, teacher::TeacherSource* cache, spec::Needs needs, int64_t depth,
                        bool pin)
     : stream_(stream),
       cache_(cache),
@@ -43,10 +43,10 @@ HostBatch Prefetcher::make() {
     b.has_signals = true;
   }
   if (pin_) {
-    for (auto* x : {&b.input_BxT, &b.target_BxT, &b.signals.vals_NxK, &b.signals.idx_NxK, &b.signals.hidden_NxD,
-                    &b.signals.logz_N, &b.signals.counts_NxK})
+    for (auto* x : {&b.input_BxT, &b.target_BxT, &b.signals.vals_NxK, &b.signals.idx_NxK, &b.signals.logz_N,
+                    &b.signals.counts_NxK})
       if (x->defined()) *x = x->pin_memory();
-    for (auto& x : b.signals.hidden_pairs_NxD) x = x.pin_memory();
+    for (auto& x : b.signals.hidden_NxD) x = x.pin_memory();
   }
   return b;
 }
@@ -102,10 +102,9 @@ DeviceBatch to_device(const HostBatch& b, torch::Device device) {
   d.target_BxT = move(b.target_BxT);
   d.signals.vals_NxK = move(b.signals.vals_NxK);
   d.signals.idx_NxK = move(b.signals.idx_NxK);
-  d.signals.hidden_NxD = move(b.signals.hidden_NxD);
   d.signals.logz_N = move(b.signals.logz_N);
   d.signals.counts_NxK = move(b.signals.counts_NxK);
-  for (const auto& x : b.signals.hidden_pairs_NxD) d.signals.hidden_pairs_NxD.push_back(move(x));
+  for (const auto& x : b.signals.hidden_NxD) d.signals.hidden_NxD.push_back(move(x));
   return d;
 }
 

@@ -1,23 +1,12 @@
 // Training progress: tokens/s, MFU against the measured peak, ETA by remaining FLOPs.
 #include "hld/train/progress.h"
 
+#include "hld/util/format.h"
+
 #include <cmath>
 #include <cstdio>
 
 namespace hld::train {
-
-std::string format_duration(double s) {
-  char buf[32];
-  if (!std::isfinite(s) || s < 0) return "?";
-  const long t = std::lround(s);
-  if (t >= 3600)
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t % 3600) / 60);
-  else if (t >= 60)
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%lds", t);
-  return buf;
-}
 
 Progress::Progress(const budget::BudgetPlan& plan, double peak, bool quiet, const TrainState& start)
     : plan_(plan),
@@ -65,7 +54,7 @@ void Progress::print(const nlohmann::json& r) const {
               static_cast<long long>(r["step"].get<int64_t>()), static_cast<long long>(plan_.total_steps),
               r["phase"].get<std::string>().c_str(), r.value("train/loss", 0.0), terms.c_str(),
               r["optim/lr"].get<double>(), tps / 1000.0, 100.0 * r["throughput/mfu"].get<double>(),
-              format_duration(r["time/eta_s"].get<double>()).c_str());
+              util::format_duration(r["time/eta_s"].get<double>()).c_str());
   std::fflush(stdout);
 }
 

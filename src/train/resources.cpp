@@ -1,6 +1,8 @@
 // Up-front memory and disk checks of a training run (see resources.h).
 #include "hld/train/resources.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -9,10 +11,13 @@
 #include <cmath>
 
 #include "hld/budget/costs.h"
+#include "hld/budget/pair_costs.h"
+#include "hld/dist/launch_env.h"
 #include "hld/model/activation_checkpoint.h"
 #include "hld/model/model_io.h"
 #include "hld/objectives/chunked_lm_loss.h"
-#include "hld/budget/pair_costs.h"
+#include "hld/runtime/runtime.h"
+#include "hld/spec/objective.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
 
@@ -26,7 +31,7 @@ double model_params(const config::ModelConfig& m) { return double(budget::forwar
 double regressor_params(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher) {
   if (!teacher) return 0;
   const auto o = cfg.objective.name;
-  if (o != config::Objective::kHldc && o != config::Objective::kHldf) return 0;
+  if (!spec::of(o).uses_regressor()) return 0;
   double n = 0;
   for (const auto& p : budget::pair_costs(cfg, o, teacher)) n += double(p.params);
   return n;
@@ -214,6 +219,20 @@ void check_training_resources(const config::ExperimentConfig& cfg, const config:
                                     ") but its disk has " + util::human_bytes(free) +
                                     " free; free space, choose another run.dir, keep "
                                     "fewer checkpoints or set run.check_resources=false to try anyway");
+}
+
+void check_run_resources(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher,
+                         const std::string& device, int world, bool log) {
+  const bool cuda = device.rfind("cuda", 0) == 0;
+  const int index = cuda && device.size() > 5 ? std::stoi(device.substr(5)) : 0;
+  const uint64_t limit = cuda ? runtime::cuda_free_memory(index) : host_memory_available();
+  const int processes = cuda ? 1 : dist::read_launch_env().local_world;
+  if (log) {  // per-rank memory with and without ZeRO-1 / checkpointing; the config decides
+    const auto alts = memory_alternatives(cfg, teacher, cuda, world);
+    spdlog::info("memory per rank ({} rank(s)): {}\n{}", world, alts.front().describe(),
+                 describe_alternatives(alts, limit ? double(limit) / std::max(1, processes) : 0));
+  }
+  check_training_resources(cfg, teacher, cuda, limit, device, processes, world);
 }
 
 }  // namespace hld::train

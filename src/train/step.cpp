@@ -6,7 +6,7 @@
 
 #include "hld/runtime/runtime.h"
 #include "hld/teacher/teacher.h"
-#include "hld/util/compat.h"
+#include "hld/compat/torch.h"
 
 namespace hld::train {
 namespace {
@@ -17,10 +17,10 @@ using Clock = std::chrono::steady_clock;
 // should be named as such, not discovered as a non-finite student loss.
 std::string first_nonfinite_signal(const objectives::TeacherSignals& s) {
   if (s.vals_NxK.defined() && !torch::isfinite(s.vals_NxK).all().item<bool>()) return "teacher top-k logits";
-  if (s.hidden_NxD.defined() && !torch::isfinite(s.hidden_NxD).all().item<bool>()) return "teacher hidden states";
-  for (size_t i = 0; i < s.hidden_pairs_NxD.size(); ++i)
-    if (!torch::isfinite(s.hidden_pairs_NxD[i]).all().item<bool>())
-      return "teacher hidden states of hidden pair " + std::to_string(i);
+  for (size_t i = 0; i < s.hidden_NxD.size(); ++i)
+    if (!torch::isfinite(s.hidden_NxD[i]).all().item<bool>())
+      return s.hidden_NxD.size() == 1 ? "teacher hidden states"
+                                      : "teacher hidden states of hidden pair " + std::to_string(i);
   if (s.logz_N.defined() && !torch::isfinite(s.logz_N).all().item<bool>()) return "teacher log-sum-exp";
   return "";
 }

@@ -24,11 +24,12 @@
 #include "hld/train/prefetcher.h"
 #include "hld/train/progress.h"
 #include "hld/train/resources.h"
+#include "hld/train/resume.h"
 #include "hld/train/run_dir.h"
 #include "hld/train/schedule.h"
 #include "hld/train/step.h"
 #include "hld/train/stop_policy.h"
-#include "hld/util/compat.h"
+#include "hld/compat/torch.h"
 #include "hld/util/error.h"
 #include "hld/util/fault.h"
 #include "hld/util/fs.h"
@@ -74,36 +75,16 @@ double valid_loss(model::Transformer& m, const data::BatchStream& valid, int64_t
 
 /// Parameters a phase trains: the whole student, or the embedding and the first `hint` blocks
 /// (HLDF's phase 1), plus the regressor when the phase uses it.
-std::vector<AdamW::Param> phase_params(model::Transformer& m, objectives::Regressor* reg,
-                                       const objectives::PhaseSpec& phase, int64_t hint,
-                                       const config::OptimConfig& oc) {
+std::vector<AdamW::Param> phase_params(model::Transformer& m, objectives::Regressor* reg, const spec::PhaseSpec& phase,
+                                       int64_t hint, const config::OptimConfig& oc) {
   std::set<const void*> chosen;
-  if (phase.trains == objectives::Trains::kFirstBlocks)
+  if (phase.trains == spec::Trains::kFirstBlocks)
     for (const auto& t : m->first_blocks_parameters(hint)) chosen.insert(t.unsafeGetTensorImpl());
   std::vector<AdamW::Param> out;
   for (auto& p : param_groups(*m, oc))
-    if (phase.trains == objectives::Trains::kWholeStudent || chosen.count(p.tensor.unsafeGetTensorImpl()))
-      out.push_back(p);
+    if (phase.trains == spec::Trains::kWholeStudent || chosen.count(p.tensor.unsafeGetTensorImpl())) out.push_back(p);
   if (reg)
     for (auto& p : param_groups(**reg, oc, "regressor.")) out.push_back(p);
-  return out;
-}
-
-/// The complete config a refused resume is compared with: the checkpoint's own identity, or for
-/// checkpoints written before it was kept, RUN/config.yaml (which the user may have edited).
-std::map<std::string, std::string> stored_identity(const TrainState& st, const std::string& run_dir, int world) {
-  std::map<std::string, std::string> out;
-  if (st.identity.is_object()) {
-    for (auto it = st.identity.begin(); it != st.identity.end(); ++it)
-      out[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
-    return out;
-  }
-  try {
-    const std::string stored_path = (fs::path(run_dir) / "config.yaml").string();
-    out = config_identity(config::load_string(util::read_file(stored_path), {}, run_dir), world);
-  } catch (const std::exception&) {
-    // an unreadable stored config: the refusal still stands, without the list
-  }
   return out;
 }
 
@@ -114,6 +95,40 @@ double checkpoint_bytes(model::Transformer& m, objectives::Regressor* reg) {
   if (reg && *reg)
     for (const auto& p : (*reg)->parameters()) n += double(p.numel());
   return 12.0 * n;
+}
+
+/// The student and (when some phase uses one) the hint regressors: initialised from run.seed and
+/// broadcast from rank 0, or loaded from the resume checkpoint (the regressors only while a phase
+/// that trains them is still to run), on the device, in training mode.
+struct Models {
+  model::Transformer student;
+  objectives::Regressor reg;
+};
+Models build_models(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher, const ResumePoint& start,
+                    dist::Collective& coll, torch::Device dev) {
+  const auto& phases = spec::of(cfg.objective.name).phases;
+  torch::manual_seed(cfg.run.seed);
+  model::Transformer student(cfg.model);
+  objectives::Regressor reg{nullptr};
+  if (spec::of(cfg.objective.name).uses_regressor())
+    reg = objectives::make_regressor(cfg, *teacher);  // one per hidden pair (objective.hidden_pairs)
+  const int p = start.state.phase;
+  const bool reg_in_checkpoint = p < static_cast<int>(phases.size()) && phases[p].regressor;
+  if (!start.checkpoint.empty())
+    load_checkpoint(start.checkpoint, student, reg_in_checkpoint ? &reg : nullptr, nullptr);
+  if (start.checkpoint.empty() && coll.world() > 1) {  // identical initial weights on every rank
+    std::vector<torch::Tensor> init = student->parameters();
+    if (reg)
+      for (auto& t : reg->parameters()) init.push_back(t);
+    torch::NoGradGuard ng;
+    coll.broadcast(init);
+  }
+  student->to(dev);
+  student->train();
+  student->set_checkpoint_every(
+      model::checkpoint_every(cfg.run.activation_checkpointing, cfg.run.activation_checkpointing_k));
+  if (reg) reg->to(dev);
+  return {student, reg};
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -137,37 +152,9 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   std::optional<config::ModelConfig> tshape;
   if (cfg.needs_teacher()) tshape = opts.teacher ? opts.teacher->model_config() : teacher::teacher_shape(cfg);
   const budget::BudgetPlan plan = budget::plan(cfg, world, tshape ? &*tshape : nullptr);
-  const std::string fingerprint = config_fingerprint(cfg, world);
-  TrainState st;
-  st.fingerprint = fingerprint;
-  const std::string ckpt = folder ? model::latest_checkpoint(run_dir) : "";
-  if (!ckpt.empty()) {
-    st = read_checkpoint_state(ckpt);
-    if (st.fingerprint != fingerprint) {
-      const bool legacy =
-          st.fingerprint.rfind("v2:", 0) != 0 && st.fingerprint == legacy_config_fingerprint(cfg, world);
-      if (!legacy) {
-        // Name the keys that changed, against the config the checkpoint was trained with.
-        const auto stored = stored_identity(st, run_dir, world);
-        const std::string changes = stored.empty() ? "" : describe_changes(stored, config_identity(cfg, world));
-        throw InputError("run.dir '" + run_dir + "' holds a checkpoint of a different configuration (" + ckpt + ")" +
-                         (changes.empty() ? std::string() : ": " + changes) +
-                         "; use a new run.dir or the original config");
-      }
-      if (rank0)
-        spdlog::warn(
-            "{}: run folder written by an older hld-train (config without defaults); resuming with "
-            "today's defaults for the keys it left out",
-            run_dir);
-      st.fingerprint = fingerprint;
-    }
-  }
-  st.identity = nlohmann::json(config_identity(cfg, world));  // kept with every checkpoint
-  HLD_INPUT_CHECK(
-      coll.all_equal(ckpt.empty() ? -1 : st.step) && coll.all_equal(static_cast<int64_t>(util::fnv1a64(fingerprint))),
-      "run.dir '" + run_dir +
-          "': the ranks see different checkpoints or configurations (run.dir must "
-          "be on a file system that every node shares, and every rank needs the same config)");
+  ResumePoint start = resume_point(cfg, folder, coll);
+  TrainState& st = start.state;
+  const std::string& ckpt = start.checkpoint;
   if (rank0 && folder) {
     fs::create_directories(run_dir);
     util::write_file_atomic((fs::path(run_dir) / "config.yaml").string(), cfg.resolved_yaml);
@@ -186,17 +173,7 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
                       " phase(s)");
   if (st.phase < opts.start_phase) st.phase = opts.start_phase;
 
-  if (cfg.run.check_resources && folder) {
-    const bool cuda = dev.is_cuda();
-    const uint64_t limit = cuda ? runtime::cuda_free_memory(dev.index()) : host_memory_available();
-    const int processes = cuda ? 1 : dist::read_launch_env().local_world;
-    if (rank0) {  // per-rank memory with and without ZeRO-1 / checkpointing; the config decides
-      const auto alts = memory_alternatives(cfg, tshape ? &*tshape : nullptr, cuda, world);
-      spdlog::info("memory per rank ({} rank(s)): {}\n{}", world, alts.front().describe(),
-                   describe_alternatives(alts, limit ? double(limit) / std::max(1, processes) : 0));
-    }
-    check_training_resources(cfg, tshape ? &*tshape : nullptr, cuda, limit, dev.str(), processes, world);
-  }
+  if (cfg.run.check_resources && folder) check_run_resources(cfg, tshape ? &*tshape : nullptr, dev.str(), world, rank0);
 
   // ---- data, models, teacher ---------------------------------------------------------------
   const int64_t T = cfg.data.context, accum = cfg.data.grad_accum, micro = cfg.data.batch_size / accum;
@@ -212,27 +189,11 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   if (!cfg.data.valid.empty() && folder)
     valid = std::make_unique<data::BatchStream>(cfg.data.valid, micro, T, cfg.run.seed);
 
-  torch::manual_seed(cfg.run.seed);
-  model::Transformer student(cfg.model);
-  const auto& phases = objectives::spec(cfg.objective.name).phases;
+  const auto& phases = spec::of(cfg.objective.name).phases;
   const int64_t hint = config::deepest_student_layer(cfg);  // HLDF phase 1 trains blocks 1..m_S
-  objectives::Regressor reg{nullptr};
-  if (objectives::uses_regressor(cfg.objective.name))
-    reg = objectives::make_regressor(cfg, *tshape);  // one per hidden pair (objective.hidden_pairs)
-  auto phase_uses_reg = [&](int p) { return p < static_cast<int>(phases.size()) && phases[p].regressor; };
-  if (!ckpt.empty()) load_checkpoint(ckpt, student, phase_uses_reg(st.phase) ? &reg : nullptr, nullptr);
-  if (ckpt.empty() && world > 1) {  // identical initial weights on every rank
-    std::vector<torch::Tensor> init = student->parameters();
-    if (reg)
-      for (auto& p : reg->parameters()) init.push_back(p);
-    torch::NoGradGuard ng;
-    coll.broadcast(init);
-  }
-  student->to(dev);
-  student->train();
-  student->set_checkpoint_every(
-      model::checkpoint_every(cfg.run.activation_checkpointing, cfg.run.activation_checkpointing_k));
-  if (reg) reg->to(dev);
+  Models models = build_models(cfg, tshape ? &*tshape : nullptr, start, coll, dev);
+  model::Transformer& student = models.student;
+  objectives::Regressor& reg = models.reg;
   // A cached teacher is read on the host, with the tokens, by the prefetcher (decoded on its thread
   // when it runs one); an online teacher runs in the step on the device.
   std::unique_ptr<teacher::TeacherSource> own_teacher;
@@ -280,10 +241,10 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
   StopPolicy stopper(cfg.run, checkpoint_bytes(student, reg ? &reg : nullptr));
   for (int p = st.phase; p < static_cast<int>(plan.phases.size()); ++p) {
     const auto& ph = plan.phases[p];
-    const objectives::PhaseSpec& spec = phases.at(p);
-    const bool constant_lr = spec.schedule == objectives::LrSchedule::kWarmupConstant;
-    objectives::Regressor* phase_reg = spec.regressor ? &reg : nullptr;
-    AdamW opt(phase_params(student, phase_reg, spec, hint, cfg.optimizer), cfg.optimizer);
+    const spec::PhaseSpec& phase = phases.at(p);
+    const bool constant_lr = phase.schedule == spec::LrSchedule::kWarmupConstant;
+    objectives::Regressor* phase_reg = phase.regressor ? &reg : nullptr;
+    AdamW opt(phase_params(student, phase_reg, phase, hint, cfg.optimizer), cfg.optimizer);
     if (!ckpt.empty() && st.phase == p && st.phase_step > 0) load_checkpoint(ckpt, student, nullptr, &opt);
     if (cfg.run.zero == 1) opt.shard(coll);  // ZeRO-1: this rank keeps the moments of its slices
     if (world > 1)                           // measured from the tensors, on every rank
@@ -318,9 +279,9 @@ TrainResult run_training(const config::ExperimentConfig& cfg, const TrainOptions
     };
     const double peak_lr = constant_lr && cfg.schedule.hint_lr > 0 ? cfg.schedule.hint_lr : cfg.optimizer.lr;
     std::optional<Prefetcher> prefetch;
-    if (stream) prefetch.emplace(*stream, cached ? teacher : nullptr, spec.needs, cfg.data.prefetch, dev.is_cuda());
+    if (stream) prefetch.emplace(*stream, cached ? teacher : nullptr, phase.needs, cfg.data.prefetch, dev.is_cuda());
     const std::function<HostBatch()> next = opts.batches ? opts.batches : [&] { return prefetch->next(); };
-    const StepContext ctx{cfg, spec, student, phase_reg, teacher, opt, coll, dev, autocast, accum, opts.time_parts};
+    const StepContext ctx{cfg, phase, student, phase_reg, teacher, opt, coll, dev, autocast, accum, opts.time_parts};
 
     while (st.phase_step < ph.steps) {
       if (opts.stop_after_steps >= 0 && st.step >= opts.stop_after_steps) {

@@ -33,11 +33,11 @@ TEST(BudgetCosts, RegressorParamsAreExactAndBiasFree) {
 
 TEST(BudgetCosts, DefaultRegressorPerObjectiveFollowsThePaper) {
   config::ObjectiveConfig o;
-  EXPECT_EQ(regressor_kind_for(o, config::Objective::kHldc), RegressorKind::kLinear);
-  EXPECT_EQ(regressor_kind_for(o, config::Objective::kHldf), RegressorKind::kMlp);
+  EXPECT_EQ(config::regressor_kind_for(o, config::Objective::kHldc), RegressorKind::kLinear);
+  EXPECT_EQ(config::regressor_kind_for(o, config::Objective::kHldf), RegressorKind::kMlp);
   o.regressor = RegressorKind::kGatedMlp;
-  EXPECT_EQ(regressor_kind_for(o, config::Objective::kHldc), RegressorKind::kGatedMlp);
-  EXPECT_EQ(regressor_kind_for(o, config::Objective::kHldf), RegressorKind::kGatedMlp);
+  EXPECT_EQ(config::regressor_kind_for(o, config::Objective::kHldc), RegressorKind::kGatedMlp);
+  EXPECT_EQ(config::regressor_kind_for(o, config::Objective::kHldf), RegressorKind::kGatedMlp);
 }
 
 TEST(BudgetCosts, CDataOf123MStudent) {

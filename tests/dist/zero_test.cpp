@@ -214,7 +214,7 @@ TEST_F(Zero, KilledRankStopsItsPeer) {
 }
 
 TEST_F(Zero, BadValuesExit2NamingTheKey) {
-  for (const std::string& set :
+  for (const std::string set :
        {"run.zero=2", "run.zero=-1", "run.activation_checkpointing=sometimes", "run.activation_checkpointing_k=0"}) {
     auto r = test::run_hld("train " + config_ + " --quiet --set run.dir=" + dir_ / "bad" + " --set " + set);
     EXPECT_EQ(r.exit_code, 2) << set << "\n" << r.output;

@@ -12,6 +12,7 @@
 
 #include "hld/data/corpus_reader.h"
 #include "hld/data/tokenizer.h"
+#include "hld/hf/any_model.h"
 #include "hld/hf/gemma3_hf.h"
 #include "hld/hf/hf_tokenizer.h"
 #include "hld/hf/hf_weights.h"
@@ -205,7 +206,7 @@ TEST(HfCli, ShardedImportExportRoundTrip) {
   auto imp = test::run_hld("import-hf " + dir / "hub" + " --out " + dir / "ours");
   ASSERT_EQ(imp.exit_code, 0) << imp.output;
   EXPECT_NE(imp.output.find("2 vision"), std::string::npos) << imp.output;
-  auto ours = model::load_model_any(dir / "ours");
+  auto ours = hf::load_model_any(dir / "ours");
   expect_fixture_through(ours, torch::kBFloat16);
   // Export in bf16 at a small shard size and import again: the same bf16 numbers.
   auto exp =
@@ -221,7 +222,7 @@ TEST(HfCli, ShardedImportExportRoundTrip) {
   }
   auto back = test::run_hld("import-hf " + dir / "hf" + " --out " + dir / "again");
   ASSERT_EQ(back.exit_code, 0) << back.output;
-  auto again = model::load_model_any(dir / "again");
+  auto again = hf::load_model_any(dir / "again");
   auto pa = ours->named_parameters(), pb = again->named_parameters();
   for (const auto& p : pa) EXPECT_TRUE(torch::equal(p.value(), *pb.find(p.key()))) << p.key();
   // float32: export → import is the identity on the fixture itself.
@@ -304,7 +305,7 @@ TEST(HfCli, ExportedTokenizerMatchesSentencePieceInTokenizers) {
   EXPECT_FALSE(tc.contains("bos_token"));
   EXPECT_EQ(json::parse(util::read_file(dir / "hf/special_tokens_map.json"))["eos_token"]["content"], "</s>");
   // The same weights recorded as trained on `BOS text EOS`: BOS added and declared.
-  auto m = model::load_model_any(test::tiny_teacher());
+  auto m = hf::load_model_any(test::tiny_teacher());
   model::save_model_dir(m, dir / "bos_model", {/*bos=*/true, "train"});
   auto exp_bos =
       test::run_hld("export-hf " + dir / "bos_model" + " --out " + dir / "hf_bos" + " --tokenizer " + tok_path);

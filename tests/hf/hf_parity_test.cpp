@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "hld/hf/any_model.h"
 #include "hld/hf/gemma3_hf.h"
 #include "hld/io/safetensors.h"
 #include "hld/io/safetensors_format.h"
@@ -51,7 +52,7 @@ TEST(HfInterop, ExportImportRoundTripIsIdentical) {
   export_hf_dir(m, dir / "hf");
   model::save_model_dir(m, dir / "ours");
   auto a = load_hf_dir(dir / "hf");
-  auto b = model::load_model_any(dir / "ours");
+  auto b = hf::load_model_any(dir / "ours");
   auto orig = io::load_safetensors(kFixture + "/model.safetensors").tensors;
   auto exported = io::load_safetensors(dir / "hf/model.safetensors").tensors;
   ASSERT_EQ(orig.size(), exported.size());

@@ -11,7 +11,7 @@
 #include "hld/model/activation_checkpoint.h"
 #include "hld/model/transformer.h"
 #include "hld/objectives/objective.h"
-#include "hld/objectives/registry.h"
+#include "hld/spec/objective.h"
 #include "hld/teacher/teacher.h"
 
 namespace hld::model {
@@ -49,15 +49,15 @@ struct PhaseRun {
 
 /// One micro-batch of `phase` with the student checkpointing every `every` blocks; same seeds each call.
 PhaseRun run_phase(const config::ExperimentConfig& cfg, int phase_index, int64_t every, int micro_batches = 2) {
-  const auto& phase = objectives::spec(cfg.objective.name).phases.at(phase_index);
+  const auto& phase = spec::of(cfg.objective.name).phases.at(phase_index);
   torch::manual_seed(7);
   Transformer teacher(*cfg.teacher.model);
   torch::manual_seed(11);
   Transformer student(cfg.model);
   objectives::Regressor reg{nullptr};
   if (phase.regressor)
-    reg = objectives::Regressor(cfg.regressor_kind(), cfg.model.hidden_size, cfg.teacher.model->hidden_size,
-                                cfg.objective.regressor_expansion);
+    reg = objectives::Regressor(std::vector{cfg.regressor_kind()}, cfg.model.hidden_size,
+                                cfg.teacher.model->hidden_size, cfg.objective.regressor_expansion);
   student->set_checkpoint_every(every);
   PhaseRun r;
   for (int m = 0; m < micro_batches; ++m) {
@@ -111,7 +111,7 @@ TEST(ActivationCheckpoint, BitwiseEqualForEveryObjectiveAndPhase) {
   torch::set_num_threads(1);
   for (const char* obj : {"nll", "kd", "hldc", "hldf"}) {
     const auto cfg = config::load_string(kYaml, {std::string("objective.name=") + obj});
-    const int n_phases = static_cast<int>(objectives::spec(cfg.objective.name).phases.size());
+    const int n_phases = static_cast<int>(spec::of(cfg.objective.name).phases.size());
     for (int p = 0; p < n_phases; ++p) {
       const PhaseRun plain = run_phase(cfg, p, 0);
       EXPECT_EQ(plain.checkpoint_nodes, 0);

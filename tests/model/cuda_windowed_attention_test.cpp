@@ -11,7 +11,7 @@
 #include "hld/model/attention.h"
 #include "hld/model/transformer.h"
 #include "hld/model/windowed_attention.h"
-#include "hld/util/compat.h"
+#include "hld/compat/torch.h"
 #include "model/cuda_small_model.h"
 
 namespace hld::model {

@@ -89,7 +89,7 @@ Setup make_setup(const std::string& objective) {
   torch::manual_seed(3);
   s.student = model::Transformer(s.cfg.model);
   s.student->to(torch::kFloat64);
-  s.reg = Regressor(s.cfg.regressor_kind(), 8, 6, 4.0);
+  s.reg = Regressor(std::vector{s.cfg.regressor_kind()}, 8, 6, 4.0);
   s.reg->to(torch::kFloat64);
   // Inputs without the pad id 0: its embedding row gets no gradient from lookups (padding_idx, as
   // in Hugging Face's Gemma 3), which a finite difference through the lookup would not see.
@@ -98,7 +98,7 @@ Setup make_setup(const std::string& objective) {
   auto zt = torch::randn({10, 30}, torch::kFloat64);
   std::tie(s.sig.vals_NxK, s.sig.idx_NxK) = top_k_logits(zt, 5);
   s.sig.vals_NxK = s.sig.vals_NxK.to(torch::kFloat64);
-  s.sig.hidden_NxD = torch::randn({10, 6}, torch::kFloat64);
+  s.sig.hidden_NxD = {torch::randn({10, 6}, torch::kFloat64)};
   return s;
 }
 
@@ -107,17 +107,19 @@ TEST(Objective, HldcWithZeroGammaEqualsKd) {
   auto kd_cfg = s.cfg;
   kd_cfg.objective.name = config::Objective::kKd;
   s.cfg.objective.gamma = 0.0;
-  auto a = compute_loss(s.cfg, spec(config::Objective::kHldc).phases[0], s.student, &s.reg, s.input, s.target, &s.sig)
-               .loss.item<double>();
-  auto b = compute_loss(kd_cfg, spec(config::Objective::kKd).phases[0], s.student, nullptr, s.input, s.target, &s.sig)
-               .loss.item<double>();
+  auto a =
+      compute_loss(s.cfg, spec::of(config::Objective::kHldc).phases[0], s.student, &s.reg, s.input, s.target, &s.sig)
+          .loss.item<double>();
+  auto b =
+      compute_loss(kd_cfg, spec::of(config::Objective::kKd).phases[0], s.student, nullptr, s.input, s.target, &s.sig)
+          .loss.item<double>();
   EXPECT_DOUBLE_EQ(a, b);
 }
 
 // Central finite differences on a few parameter entries of the student and the regressor.
 void check_gradients(const std::string& objective, size_t phase_index) {
   auto s = make_setup(objective);
-  const PhaseSpec& phase = spec(s.cfg.objective.name).phases.at(phase_index);
+  const spec::PhaseSpec& phase = spec::of(s.cfg.objective.name).phases.at(phase_index);
   auto loss_fn = [&] { return compute_loss(s.cfg, phase, s.student, &s.reg, s.input, s.target, &s.sig).loss; };
   std::vector<torch::Tensor> params;
   for (auto& p : s.student->parameters()) params.push_back(p);
@@ -151,6 +153,40 @@ TEST(Objective, FiniteDifferenceGradients) {
   check_gradients("hldc", 0);
   check_gradients("hldf", 0);  // the hint phase
   check_gradients("hldf", 1);
+}
+
+// Loss-balanced HLDC: the hidden term enters with the KD term's value, γ·H·sg(KD/H). So its loss is
+// (1 − α)·NLL + α·KD + γ·KD, and its gradients are HLDC's with γ' = γ·KD/H held fixed.
+TEST(Objective, BalancedHldcIsHldcWithTheHiddenTermScaledToKd) {
+  auto s = make_setup("hldc_balanced");
+  const auto& o = s.cfg.objective;
+  std::vector<torch::Tensor> params;
+  for (auto& p : s.student->parameters()) params.push_back(p);
+  for (auto& p : s.reg->parameters()) params.push_back(p);
+  auto grads = [&](const config::ExperimentConfig& cfg) {
+    for (auto& p : params) p.mutable_grad() = torch::Tensor();
+    auto out = compute_loss(cfg, spec::of(cfg.objective.name).phases[0], s.student, &s.reg, s.input, s.target, &s.sig);
+    out.loss.backward();
+    std::vector<torch::Tensor> g;
+    for (auto& p : params) g.push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor());
+    return std::make_pair(out, g);
+  };
+  const auto [balanced, gb] = grads(s.cfg);
+  const double nll = balanced.terms.at("nll").item<double>(), kd = balanced.terms.at("kd").item<double>();
+  const double hidden = balanced.terms.at("hidden").item<double>();
+  EXPECT_NEAR(balanced.loss.item<double>(), (1 - o.alpha) * nll + o.alpha * kd + o.gamma * kd, 1e-12);
+  ASSERT_GT(std::fabs(kd / hidden - 1), 0.05) << "the test needs KD and H of different sizes";
+  auto hldc = s.cfg;
+  hldc.objective.name = config::Objective::kHldc;
+  hldc.objective.gamma = o.gamma * kd / hidden;
+  const auto [plain, gp] = grads(hldc);
+  EXPECT_NEAR(plain.loss.item<double>(), balanced.loss.item<double>(), 1e-12);
+  for (size_t i = 0; i < params.size(); ++i) {
+    ASSERT_EQ(gb[i].defined(), gp[i].defined()) << "param " << i;
+    if (gb[i].defined()) {
+      EXPECT_TRUE(torch::allclose(gb[i], gp[i], 1e-10, 1e-12)) << "param " << i;
+    }
+  }
 }
 
 }  // namespace

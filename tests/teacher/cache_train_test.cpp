@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "cache_test_util.h"
+#include "hld/hf/any_model.h"
 #include "hld/teacher/cache_verify.h"
 #include "hld/teacher/cache_writer.h"
 
@@ -26,7 +27,7 @@ double max_rel_diff(const std::vector<double>& a, const std::vector<double>& b) 
 
 /// ‖a − b‖₂ / ‖a‖₂ over all parameters of two runs' final models.
 double param_rel_diff(const std::string& run_a, const std::string& run_b) {
-  auto a = model::load_model_any(run_a), b = model::load_model_any(run_b);
+  auto a = hf::load_model_any(run_a), b = hf::load_model_any(run_b);
   auto pb = b->named_parameters();
   double d2 = 0, n2 = 0;
   for (const auto& it : a->named_parameters()) {

@@ -8,6 +8,7 @@
 #include "cache_test_util.h"
 #include "hld/config/hidden_pairs.h"
 #include "hld/data/batch_stream.h"
+#include "hld/hf/any_model.h"
 #include "hld/model/model_io.h"
 #include "hld/objectives/losses.h"
 #include "hld/teacher/cache_reader.h"
@@ -85,14 +86,12 @@ TEST(TeacherCacheV3, StoresEveryLayerThePairsNeedAndTheLogSumExp) {
   auto online_cfg = bucket;
   online_cfg.teacher.source = "online";
   const auto online = make_teacher(online_cfg, torch::kCPU)->signals(input, ids, {true, true});
-  ASSERT_EQ(cached.hidden_pairs_NxD.size(), 2u);
-  ASSERT_EQ(online.hidden_pairs_NxD.size(), 2u);
+  ASSERT_EQ(cached.hidden_NxD.size(), 2u);
+  ASSERT_EQ(online.hidden_NxD.size(), 2u);
   for (size_t p = 0; p < 2; ++p)
-    EXPECT_TRUE(
-        torch::equal(cached.hidden_pairs_NxD[p], online.hidden_pairs_NxD[p].to(torch::kBFloat16).to(torch::kFloat32)))
+    EXPECT_TRUE(torch::equal(cached.hidden_NxD[p], online.hidden_NxD[p].to(torch::kBFloat16).to(torch::kFloat32)))
         << "pair " << p;
-  EXPECT_FALSE(torch::equal(cached.hidden_pairs_NxD[0], cached.hidden_pairs_NxD[1]));
-  EXPECT_TRUE(torch::equal(cached.hidden_NxD, cached.hidden_pairs_NxD[0]));
+  EXPECT_FALSE(torch::equal(cached.hidden_NxD[0], cached.hidden_NxD[1]));
   ASSERT_TRUE(cached.logz_N.defined());
   ASSERT_TRUE(online.logz_N.defined());
   EXPECT_EQ(cached.logz_N.sizes(), (std::vector<int64_t>{64}));
@@ -136,7 +135,7 @@ TEST(TeacherCacheV3, FormatTwoCachesStillLoadButRefuseTheTailBucket) {
   const auto b = make_teacher(v3cfg, torch::kCPU)->signals(input, ids, {true, true});
   EXPECT_TRUE(torch::equal(a.vals_NxK, b.vals_NxK));
   EXPECT_TRUE(torch::equal(a.idx_NxK, b.idx_NxK));
-  EXPECT_TRUE(torch::equal(a.hidden_NxD, b.hidden_NxD));
+  EXPECT_TRUE(torch::equal(a.hidden_NxD.at(0), b.hidden_NxD.at(0)));
   EXPECT_FALSE(a.logz_N.defined());
   // k ≤ k_max works on format 2 as well.
   const auto k4 = w.config("hldc", "cache", {"teacher.cache=" + (w.tmp / "v2"), "objective.top_k=4"});
@@ -190,7 +189,7 @@ void two_pair_resume(const std::string& objective, int64_t stop_at) {
     EXPECT_FALSE(a.empty()) << k;
     EXPECT_EQ(a, b) << k;
   }
-  auto a = model::load_model_any(w.tmp / "straight"), b = model::load_model_any(w.tmp / "resumed");
+  auto a = hf::load_model_any(w.tmp / "straight"), b = hf::load_model_any(w.tmp / "resumed");
   auto pb = b->named_parameters();
   for (const auto& it : a->named_parameters()) EXPECT_TRUE(torch::equal(it.value(), pb[it.key()])) << it.key();
 }

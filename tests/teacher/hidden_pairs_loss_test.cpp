@@ -59,7 +59,7 @@ TEST(HiddenPairLoss, MultiPairGradientsMatchFiniteDifferencesInFloat64) {
   student[1] = torch::randn({2, 3, 6}, torch::kFloat64).requires_grad_(true);
   student[2] = torch::randn({2, 3, 6}, torch::kFloat64).requires_grad_(true);
   TeacherSignals t;
-  for (size_t p = 0; p < 3; ++p) t.hidden_pairs_NxD.push_back(torch::randn({6, 5}, torch::kFloat64));
+  for (size_t p = 0; p < 3; ++p) t.hidden_NxD.push_back(torch::randn({6, 5}, torch::kFloat64));
   auto loss = [&] { return hidden_pairs_loss(cfg, pairs, student, reg, t); };
   auto l = loss();
   ASSERT_EQ(l.scalar_type(), torch::kFloat64);
@@ -95,22 +95,22 @@ TEST(HiddenPairLoss, MultiPairGradientsMatchFiniteDifferencesInFloat64) {
   double sum = 0;
   for (size_t p = 0; p < 3; ++p) {
     auto h = student.at(pairs[p].student).reshape({-1, 6});
-    sum += pairs[p].weight *
-           hidden_pair_loss(pairs[p].loss, t.hidden_pairs_NxD[p], reg->forward_pair(p, h)).item<double>();
+    sum += pairs[p].weight * hidden_pair_loss(pairs[p].loss, t.hidden_NxD[p], reg->forward_pair(p, h)).item<double>();
   }
   EXPECT_NEAR(loss().item<double>(), sum, 1e-12);
 }
 
-TEST(HiddenPairLoss, OnePairRegressorKeepsTheParameterNames) {
+// The paper's single pair is a list of one: pair 0's regressor, initialised as a lone one would be.
+TEST(HiddenPairLoss, OnePairRegressorIsPairZero) {
   auto cfg = two_pair_config();
   cfg.objective.hidden_pairs.clear();
   torch::manual_seed(3);
   Regressor one = make_regressor(cfg, *cfg.teacher.model);
   torch::manual_seed(3);
-  Regressor old(config::RegressorKind::kLinear, 6, 5, 2);
-  auto a = one->named_parameters(), b = old->named_parameters();
+  PairRegressor lone(config::RegressorKind::kLinear, 6, 5, 2);
+  auto a = one->named_parameters(), b = lone->named_parameters();
   ASSERT_EQ(a.size(), b.size());
-  for (const auto& it : b) EXPECT_TRUE(torch::equal(a[it.key()], it.value())) << it.key();
+  for (const auto& it : b) EXPECT_TRUE(torch::equal(a["pair0." + it.key()], it.value())) << it.key();
   Regressor three = make_regressor(two_pair_config(), *cfg.teacher.model);
   auto names = three->named_parameters().keys();
   EXPECT_NE(std::find(names.begin(), names.end(), "pair1.up.weight"), names.end());

@@ -11,6 +11,7 @@
 
 #include "cache_test_util.h"
 #include "hld/data/batch_stream.h"
+#include "hld/hf/any_model.h"
 #include "hld/model/model_io.h"
 #include "hld/objectives/chunked_lm_loss.h"
 #include "hld/objectives/divergence.h"
@@ -189,7 +190,7 @@ TEST(SampledCache, IndependentCachesEstimateTheFullKlWithoutBias) {
   const auto base = w.config("kd", "cache", {"objective.top_k=16"});
   const auto [input, ids] = first_batch(base);
   torch::NoGradGuard ng;
-  auto teacher = model::load_model_any(w.teacher);
+  auto teacher = hf::load_model_any(w.teacher);
   teacher->eval();
   const auto t_logits = teacher->forward(input).logits_BxTxV.reshape({-1, w.vocab}).to(torch::kFloat64);
   torch::manual_seed(9);

@@ -7,7 +7,7 @@
 #include "hld/model/transformer.h"
 #include "hld/objectives/chunked_lm_loss.h"
 #include "hld/train/adamw.h"
-#include "hld/util/compat.h"
+#include "hld/compat/torch.h"
 #include "model/cuda_small_model.h"
 
 namespace hld::train {

@@ -18,7 +18,7 @@ class FakeCache : public teacher::TeacherSource {
  public:
   explicit FakeCache(int fail_at = 0) : fail_at_(fail_at) {}
   objectives::TeacherSignals signals(const torch::Tensor& input_BxT, const std::vector<int64_t>& seq_ids,
-                                     const objectives::Needs& needs) override {
+                                     const spec::Needs& needs) override {
     HLD_INPUT_CHECK(++calls_ != fail_at_, "fake cache: corrupt chunk at call " + std::to_string(calls_));
     objectives::TeacherSignals s;
     const int64_t N = input_BxT.numel();
@@ -72,7 +72,7 @@ TEST(Prefetcher, GivesTheInlineBatchesAndPutsTheStreamBackWhereTheConsumerStoppe
 TEST(Prefetcher, ReadsCachedSignalsOnItsThread) {
   data::BatchStream stream(train_dir(), 2, 16, 3);
   FakeCache cache;
-  objectives::Needs needs{true, false};
+  spec::Needs needs{true, false};
   Prefetcher p(stream, &cache, needs, 2, false);
   for (int i = 0; i < 4; ++i) {
     const HostBatch b = p.next();
@@ -82,7 +82,7 @@ TEST(Prefetcher, ReadsCachedSignalsOnItsThread) {
     EXPECT_TRUE(torch::equal(b.signals.idx_NxK.select(1, 0), b.input_BxT.reshape({-1})));
     const DeviceBatch d = to_device(b, torch::kCPU);
     EXPECT_TRUE(torch::equal(d.signals.vals_NxK, b.signals.vals_NxK));
-    EXPECT_FALSE(d.signals.hidden_NxD.defined());
+    EXPECT_TRUE(d.signals.hidden_NxD.empty());
   }
 }
 

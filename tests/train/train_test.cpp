@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "hld/budget/plan.h"
+#include "hld/hf/any_model.h"
 #include "hld/io/safetensors.h"
 #include "hld/model/model_io.h"
 #include "hld/teacher/teacher.h"
@@ -235,7 +236,7 @@ TEST(TrainIntegration, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
 TEST(TrainIntegration, NonFiniteTeacherSignalsAreNamed) {
   test::TempDir dir;
   {
-    auto t = model::load_model_any(test::tiny_teacher());
+    auto t = hf::load_model_any(test::tiny_teacher());
     torch::NoGradGuard ng;
     t->norm->named_parameters()["weight"].fill_(std::nan(""));  // final norm: every logit NaN
     model::save_model_dir(t, dir / "teacher");

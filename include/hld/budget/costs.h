@@ -31,10 +31,6 @@ int64_t regressor_hidden(int64_t d_student, double expansion);
 ///   gated_mlp:  down(gelu(gate x) ⊙ up x), gate/up d_S→h     = 2·d_S·h + h·d_T
 int64_t regressor_params(config::RegressorKind kind, int64_t d_student, int64_t d_teacher, double expansion);
 
-/// The regressor each distillation objective uses for this config: objective.regressor when set,
-/// else linear for HLDC and mlp for HLDF (the paper's choices).
-config::RegressorKind regressor_kind_for(const config::ObjectiveConfig& o, config::Objective which);
-
 /// Forward FLOPs per token of a whole model: 2·backbone + 2·d·V (the teacher's C_teacher).
 int64_t forward_cost(const config::ModelConfig& m);
 
@@ -46,8 +42,8 @@ struct TokenCosts {
   std::optional<int64_t> d_teacher;       ///< d_T (unknown without a teacher shape)
   bool teacher_counted = false;           ///< C_teacher is included (online teacher + count_teacher)
   int64_t teacher = 0;                    ///< C_teacher per token as counted (0 when not counted)
-  std::optional<int64_t> regressor_hldc;  ///< N_reg of the HLDC regressor
-  std::optional<int64_t> regressor_hldf;  ///< N_reg of the HLDF phase-1 regressor
+  std::optional<int64_t> regressor_hldc;  ///< N_reg in C_HLDC (the run's regressors if it uses C_HLDC, else HLDC's)
+  std::optional<int64_t> regressor_hldf;  ///< N_reg in C_HT (the run's regressors if it uses C_HT, else HLDF's)
   int64_t data = 0;                       ///< C_data = 6N + 6·d_S·V
   int64_t kd = 0;                         ///< C_KD = C_data + C_teacher
   std::optional<int64_t> ht;              ///< C_HT (needs d_T)

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hld/config/model_config.h"
+#include "hld/spec/objective.h"
 
 namespace hld::config {
 
@@ -50,8 +51,8 @@ struct DataConfig {
                                ///< on a background thread; 0: prepared inline
 };
 
-enum class Objective { kNll, kKd, kHldc, kHldf };
-enum class RegressorKind { kLinear, kMlp, kGatedMlp };
+using spec::Objective;      // the objectives and everything about them: spec/objective.h
+using spec::RegressorKind;  // the hint regressor kinds (spec/objective.h)
 /// Logit divergence D(p_T ‖ p_S) over the cached support (docs/objectives.md).
 enum class Divergence { kForwardKl, kReverseKl, kJsd, kSkewKl, kTvd };
 /// Teacher mass outside the cached top-k: renormalised away (paper) or kept as one extra category.
@@ -69,7 +70,7 @@ struct HiddenPair {
 };
 
 struct ObjectiveConfig {
-  Objective name = Objective::kNll;                ///< nll | kd | hldc | hldf
+  Objective name = Objective::kNll;                ///< spec::registry() names: nll | kd | hldc | hldf | ...
   double alpha = 0.9;                              ///< KD weight α (β = 1 − α on NLL)
   double temperature = 1.0;                        ///< τ, applied to teacher and student logits
   int64_t top_k = 128;                             ///< teacher logits kept (paper: 128); k = vocab: full
@@ -157,7 +158,7 @@ struct ExperimentConfig {
   std::string merged_yaml;    ///< the YAML as given, after includes and overrides (older run folders'
                               ///< fingerprints were computed from it)
 
-  bool needs_teacher() const { return objective.name != Objective::kNll; }
+  bool needs_teacher() const { return spec::of(objective.name).reads_teacher(); }
   /// Student hint layer after defaults (D_S/2).
   int64_t student_hint_layer() const;
   /// Teacher hint layer after defaults (D_T/2) for a teacher of shape `teacher` (its config or
@@ -166,6 +167,10 @@ struct ExperimentConfig {
   /// The hint regressor after defaults (objective.regressor, else the objective's registered one).
   RegressorKind regressor_kind() const;
 };
+
+/// The hint regressor of objective `which` under `o`: objective.regressor when set, else the
+/// objective's registered default (spec/objective.h). The one place that default is applied.
+RegressorKind regressor_kind_for(const ObjectiveConfig& o, Objective which);
 
 const char* to_string(Objective o);
 const char* to_string(RegressorKind r);

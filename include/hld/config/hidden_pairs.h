@@ -21,6 +21,7 @@ struct ResolvedPair {
   double weight = 1.0;  ///< weight of the pair's loss in the hidden term
   HiddenLoss loss = HiddenLoss::kNmse;
   RegressorKind regressor = RegressorKind::kLinear;
+  std::string key;  ///< where the teacher layer comes from, for messages ("objective.hidden_pairs[1].teacher")
 };
 
 /// The pairs of `cfg` for objective `which` (its default regressor) and a teacher of
@@ -31,9 +32,6 @@ struct ResolvedPair {
 std::vector<ResolvedPair> resolve_hidden_pairs(const ExperimentConfig& cfg, Objective which, int64_t teacher_layers);
 /// resolve_hidden_pairs for cfg.objective.name.
 std::vector<ResolvedPair> resolve_hidden_pairs(const ExperimentConfig& cfg, int64_t teacher_layers);
-
-/// True when the config describes more than the paper's single default pair (pairs or a map).
-bool has_custom_pairs(const ObjectiveConfig& o);
 
 /// The deepest student layer any pair reads: what HLDF's phase 1 trains (m_S) and runs.
 int64_t deepest_student_layer(const ExperimentConfig& cfg);

@@ -58,6 +58,11 @@ ChoiceTask read_arc(const std::string& path, int64_t max_docs = 0, const std::st
 /// continuation = " " + (sentence after the "_").strip(), the same for both options.
 ChoiceTask read_winogrande(const std::string& path, int64_t max_docs = 0);
 
+/// The documents of the multiple-choice task `name` (spec/eval_task.h, kind kChoice) from `path`
+/// (PIQA's labels from `piqa_labels`). The one place a task name meets its reader.
+ChoiceTask read_choice_task(std::string_view name, const std::string& path, const std::string& piqa_labels,
+                            int64_t max_docs = 0);
+
 /// One LAMBADA passage: context = every space-separated word but the last joined by " ",
 /// continuation = " " + last word (lambada_openai.yaml; `text.split(' ')`).
 struct LambadaDoc {

@@ -31,12 +31,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace hld::io {
 
 enum class LogitsEncoding { kBf16, kLogQ8 };
 enum class HiddenEncoding { kBf16, kDir8 };
 
+/// The encodings' names, in enum order: what teacher.logits_encoding / teacher.hidden_encoding
+/// accept and cache headers store.
+const std::vector<std::string>& logits_encoding_names();
+const std::vector<std::string>& hidden_encoding_names();
 const char* to_string(LogitsEncoding e);
 const char* to_string(HiddenEncoding e);
 /// "bf16" | "logq8"; InputError naming `what` otherwise.

@@ -1,10 +1,11 @@
 // hld-train model directories: model.yaml (the shape) + model.safetensors (our parameter names) +
 // data_layout.json (whether the model was trained on `BOS text EOS` documents; what
 // `eval.add_bos: auto` reads). Training checkpoints are such directories plus optimizer and loop
-// state; a run folder holds them under checkpoints/. load_model_any() accepts all of these and
-// Hugging Face directories.
+// state; a run folder holds them under checkpoints/. hf::load_model_any() (hf/any_model.h) loads
+// all of these and Hugging Face directories.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,8 +37,10 @@ std::vector<std::string> checkpoint_dirs(const std::string& run_dir, bool comple
 /// Copies the tensors of the safetensors file `path` into `m`'s parameters by name, one tensor at
 /// a time from the file's mapping (the extra memory is one tensor, not the file: a 13 GB teacher
 /// loads in its own size). InputError naming the file and the tensor when one is missing or has
-/// another shape.
-void load_named_parameters(torch::nn::Module& m, const std::string& path);
+/// another shape. `legacy_name`, when given, names where older files kept a parameter that the
+/// file lacks under its own name ("" for none).
+void load_named_parameters(torch::nn::Module& m, const std::string& path,
+                           const std::function<std::string(const std::string&)>& legacy_name = {});
 
 /// The newest complete checkpoint directory inside a run folder ("" when none).
 std::string latest_checkpoint(const std::string& run_dir);
@@ -45,8 +48,5 @@ std::string latest_checkpoint(const std::string& run_dir);
 /// Resolves PATH to a directory holding a model: itself (model.yaml or config.json), or a run
 /// folder's latest checkpoint. Throws InputError when nothing loadable is there.
 std::string resolve_model_dir(const std::string& path);
-
-/// Loads a model from an hld-train model/checkpoint/run directory or a Hugging Face directory.
-Transformer load_model_any(const std::string& path);
 
 }  // namespace hld::model

@@ -29,7 +29,7 @@ torch::Tensor hidden_pair_loss(config::HiddenLoss loss, const torch::Tensor& tea
                                const torch::Tensor& student_NxD, const std::string& reduction = "mean");
 
 /// The hidden term of several pairs: Σ_p w_p · loss_p(h_T,p, f_reg,p(h_S,p)), with h_S,p =
-/// `student_hidden`[pairs[p].student] (B, T, d_S) and h_T,p = teacher.hidden_pairs_NxD[p].
+/// `student_hidden`[pairs[p].student] (B, T, d_S) and h_T,p = teacher.hidden_NxD[p].
 /// InputError when the teacher's or the regressor's pair count differs from `pairs`.
 torch::Tensor hidden_pairs_loss(const config::ExperimentConfig& cfg, const std::vector<config::ResolvedPair>& pairs,
                                 const std::map<int64_t, torch::Tensor>& student_hidden, Regressor& reg,

@@ -1,6 +1,9 @@
-// The hint regressor f_reg mapping student hidden states (d_S) to the teacher's width (d_T):
-// linear W_R (HLDC), a one-hidden-layer MLP with expansion e·d_S (HLDF, the paper's choice), or a
-// gated MLP. No biases, like the student's own projections.
+// The hint regressors f_reg,p mapping student hidden states (d_S) to the teacher's width (d_T), one
+// per hidden pair (config/hidden_pairs.h; the paper's single pair is a list of one): linear W_R
+// (HLDC), a one-hidden-layer MLP with expansion e·d_S (HLDF, the paper's choice), or a gated MLP.
+// No biases, like the student's own projections. Parameters are named "pair<p>.<layer>.weight";
+// checkpoints written before pairs existed name pair 0's without the prefix (train/checkpoint.cpp
+// maps them on load).
 #pragma once
 
 #include <torch/torch.h>
@@ -12,32 +15,34 @@
 
 namespace hld::objectives {
 
-class RegressorImpl : public torch::nn::Module {
+/// One pair's regressor d_S → d_T.
+class PairRegressorImpl : public torch::nn::Module {
  public:
-  RegressorImpl(config::RegressorKind kind, int64_t d_student, int64_t d_teacher, double expansion);
-  /// One regressor per hidden-layer pair (objective.hidden_pairs). A single kind is exactly the
-  /// one-pair regressor above (same parameter names: old checkpoints load); several register
-  /// sub-modules "pair0", "pair1", … (parameters "pair0.proj.weight", …).
-  RegressorImpl(const std::vector<config::RegressorKind>& kinds, int64_t d_student, int64_t d_teacher,
-                double expansion);
-  /// The single pair's regressor (pair 0 when there are several).
+  PairRegressorImpl(config::RegressorKind kind, int64_t d_student, int64_t d_teacher, double expansion);
   torch::Tensor forward(const torch::Tensor& h_NxDs);
-  /// Pair p's regressor.
-  torch::Tensor forward_pair(size_t p, const torch::Tensor& h_NxDs);
-  /// Number of pairs it serves (≥ 1).
-  size_t num_pairs() const { return pairs_.empty() ? 1 : pairs_.size(); }
-  int64_t num_params() const;
 
  private:
-  void build(int64_t d_student, int64_t d_teacher, double expansion);
   config::RegressorKind kind_;
   torch::nn::Linear proj{nullptr}, up{nullptr}, gate{nullptr}, down{nullptr};
-  std::vector<std::shared_ptr<RegressorImpl>> pairs_;  // several pairs: one regressor each
+};
+TORCH_MODULE(PairRegressor);
+
+/// The regressors of every hidden pair: sub-modules "pair0", "pair1", … in pair order.
+class RegressorImpl : public torch::nn::Module {
+ public:
+  RegressorImpl(const std::vector<config::RegressorKind>& kinds, int64_t d_student, int64_t d_teacher,
+                double expansion);
+  /// Pair p's regressor applied to (N, d_S) states.
+  torch::Tensor forward_pair(size_t p, const torch::Tensor& h_NxDs);
+  size_t num_pairs() const { return pairs_.size(); }
+
+ private:
+  std::vector<PairRegressor> pairs_;
 };
 TORCH_MODULE(Regressor);
 
-/// The regressor(s) of `cfg`'s hidden pairs (objectives/hidden_pairs.h) for a teacher of shape
-/// `teacher`: one per pair, each of its resolved kind, d_S → d_T.
+/// The regressors of `cfg`'s hidden pairs for a teacher of shape `teacher`: one per pair, each of
+/// its resolved kind, d_S → d_T.
 Regressor make_regressor(const config::ExperimentConfig& cfg, const config::ModelConfig& teacher);
 
 }  // namespace hld::objectives

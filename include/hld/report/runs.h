@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "hld/spec/objective.h"
+
 namespace hld::report {
 
 /// One training run.
@@ -43,10 +45,19 @@ RunRecord load_run(const std::string& dir);
 /// subfolders are searched (4 levels deep). A missing root, or one without any run: InputError.
 std::vector<std::string> find_run_dirs(const std::vector<std::string>& roots);
 
-/// Display name of a method ("NLL", "KD", "HLDC", "HLDF", "Teacher").
+/// The method of a teacher's own evaluation row (not an objective).
+inline constexpr const char* kTeacherMethod = "teacher";
+
+/// Display name of a method: the objective's label (spec/objective.h), "Teacher".
 std::string method_label(const std::string& method);
-/// Sort rank of a method in tables (teacher, nll, kd, hldc, hldf).
+/// Sort rank of a method in tables: the teacher, then the registry's order.
 int method_rank(const std::string& method);
+/// Whether `method`'s comparison points are defined by hyper-parameter `h` (besides η).
+bool has_hparam(const std::string& method, spec::Hparam h);
+/// Whether `method` learns from a teacher (its cost includes the teacher's).
+bool distills(const std::string& method);
+/// Whether `method` is the reference that has none of its own (NLL): its comparisons come first.
+bool is_baseline_reference(const std::string& method);
 
 /// A hyper-parameter point: method + model + the hyper-parameters that apply to the method
 /// (the others are 0), values rounded to 6 significant digits.
@@ -58,10 +69,15 @@ struct PointKey {
   bool operator==(const PointKey& o) const;
 };
 
-/// Whether `method`'s point shares KD point `kd`'s hyper-parameters (paper §4 "Shared
-/// hyperparameters"): same model and η, and for every method but NLL the same τ and α
-/// (γ and P1 are the method's own). Only the paper's KD (no variant) is a reference.
-bool shares_hparams(const PointKey& method, const PointKey& kd);
+/// Whether `method`'s point shares reference point `ref`'s hyper-parameters (paper §4 "Shared
+/// hyperparameters"): same model and η, and the same value of every hyper-parameter both methods
+/// have (τ and α between KD and HLDC/HLDF; γ and P1 are the method's own). Only a point without a
+/// variant is a reference.
+bool shares_hparams(const PointKey& method, const PointKey& ref);
+
+/// The method a point is compared against (spec/objective.h: its reference, or for a variant its
+/// variant reference), or nullopt (NLL, the teacher).
+std::optional<std::string> reference_of(const PointKey& k);
 
 PointKey point_key(const RunRecord& r);
 

@@ -1,6 +1,6 @@
 // The machine a command runs on: devices, CPU threads, the host allocator, CUDA memory statistics.
 // CUDA calls compile only into a CUDA build (HLD_WITH_CUDA); elsewhere they are stubs (0, no-op).
-// Version differences of LibTorch itself live in hld/util/compat.h, not here.
+// Version differences of LibTorch itself live in hld/compat/torch.h, not here.
 #pragma once
 
 #include <torch/torch.h>

@@ -18,16 +18,15 @@ class TeacherSource {
   virtual ~TeacherSource() = default;
   /// Signals for `input_BxT` whose rows are the stream's sequences `seq_ids`.
   virtual objectives::TeacherSignals signals(const torch::Tensor& input_BxT, const std::vector<int64_t>& seq_ids,
-                                             const objectives::Needs& needs) = 0;
+                                             const spec::Needs& needs) = 0;
   virtual const config::ModelConfig& model_config() const = 0;
 };
 
 /// What forward_signals computes besides what `needs` asks for.
 struct SignalRequest {
-  int64_t top_k = 0;                 ///< k of vals_NxK / idx_NxK
-  int64_t hint_layer = 0;            ///< the layer of hidden_NxD
-  std::vector<int64_t> pair_layers;  ///< layers of hidden_pairs_NxD, one entry each (empty: none)
-  bool logz = false;                 ///< logz_N = log Σ_v exp(z_v / logz_temperature) per token
+  int64_t top_k = 0;                   ///< k of vals_NxK / idx_NxK
+  std::vector<int64_t> hidden_layers;  ///< the teacher layer of each hidden_NxD entry (one per hidden pair)
+  bool logz = false;                   ///< logz_N = log Σ_v exp(z_v / logz_temperature) per token
   double logz_temperature = 1.0;
   bool bf16_order = false;   ///< top-k by bf16-rounded value, lower id first (cache_top_k)
   bool sampled = false;      ///< teacher.logits: sampled — top_k draws at logz_temperature with counts
@@ -53,7 +52,7 @@ class OnlineTeacher : public TeacherSource {
   OnlineTeacher(model::Transformer teacher, int64_t top_k, int64_t hint_layer);
   OnlineTeacher(model::Transformer teacher, SignalRequest request);
   objectives::TeacherSignals signals(const torch::Tensor& input_BxT, const std::vector<int64_t>& seq_ids,
-                                     const objectives::Needs& needs) override;
+                                     const spec::Needs& needs) override;
   const config::ModelConfig& model_config() const override { return teacher_->config(); }
   model::Transformer& model() { return teacher_; }
 
@@ -66,13 +65,13 @@ class OnlineTeacher : public TeacherSource {
 /// run: the hint-layer state and/or the top-k logits (de-embedded in row chunks, so the (N, V)
 /// logits of a whole batch never exist). Stops after the hint layer when no logits are needed.
 objectives::TeacherSignals forward_signals(model::Transformer& teacher, const torch::Tensor& input_BxT,
-                                           const objectives::Needs& needs, int64_t top_k, int64_t hint_layer);
-/// The same with several layers (hidden_pairs_NxD, when needs.teacher_hidden), the
+                                           const spec::Needs& needs, int64_t top_k, int64_t hint_layer);
+/// The same with req.hidden_layers (hidden_NxD, when needs.teacher_hidden), the
 /// full-vocabulary log-sum-exp (logz_N float32, when needs.teacher_logits and req.logz) and, for
 /// req.sampled, draws with counts instead of the top-k; `seq_ids` (the rows' sequence ids) seed
 /// them (empty: 0, 1, …, as for bench's stand-in batches).
 objectives::TeacherSignals forward_signals(model::Transformer& teacher, const torch::Tensor& input_BxT,
-                                           const objectives::Needs& needs, const SignalRequest& req,
+                                           const spec::Needs& needs, const SignalRequest& req,
                                            const std::vector<int64_t>& seq_ids = {});
 
 /// Loads the teacher named by cfg.teacher (checkpoint, run folder or Hugging Face dir), checks it

@@ -41,8 +41,7 @@ class Prefetcher {
   /// prefetcher lives it alone uses `stream` and `cache`. depth 0: each batch is made on the
   /// caller's thread when asked for. `pin`: page-locked host tensors (for asynchronous copies to
   /// a CUDA device).
-  Prefetcher(data::BatchStream& stream, teacher::TeacherSource* cache, objectives::Needs needs, int64_t depth,
-             bool pin);
+  Prefetcher(data::BatchStream& stream, teacher::TeacherSource* cache, spec::Needs needs, int64_t depth, bool pin);
   ~Prefetcher();
   Prefetcher(const Prefetcher&) = delete;
   Prefetcher& operator=(const Prefetcher&) = delete;
@@ -58,7 +57,7 @@ class Prefetcher {
 
   data::BatchStream& stream_;
   teacher::TeacherSource* cache_;
-  objectives::Needs needs_;
+  spec::Needs needs_;
   size_t depth_;
   bool pin_;
   nlohmann::json consumed_;  ///< stream position after the last batch handed out

@@ -28,7 +28,4 @@ class Progress {
   double last_flops_ = 0;
 };
 
-/// "1h02m", "3m05s", "12s".
-std::string format_duration(double seconds);
-
 }  // namespace hld::train

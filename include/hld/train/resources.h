@@ -80,4 +80,10 @@ void check_training_resources(const config::ExperimentConfig& cfg, const config:
                               bool fused_attention, uint64_t limit_bytes, const std::string& where, int processes = 1,
                               int world = 1);
 
+/// The up-front check of a training run on `device` ("cpu", "cuda:1"): its free memory (the GPU's,
+/// or the host's shared by this host's ranks), the per-rank estimate with its alternatives logged
+/// when `log`, then check_training_resources.
+void check_run_resources(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher,
+                         const std::string& device, int world, bool log);
+
 }  // namespace hld::train

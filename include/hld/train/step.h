@@ -27,7 +27,7 @@ namespace hld::train {
 /// What a step needs besides its batches; fixed for one phase.
 struct StepContext {
   const config::ExperimentConfig& cfg;
-  const objectives::PhaseSpec& phase;
+  const spec::PhaseSpec& phase;
   model::Transformer& student;
   objectives::Regressor* reg;       ///< the phase's regressor (null when it has none)
   teacher::TeacherSource* teacher;  ///< signals for batches that arrive without them (online)

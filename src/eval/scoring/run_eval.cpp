@@ -9,6 +9,7 @@
 #include "hld/eval/scoring.h"
 #include "hld/eval/tokenizer_encoder.h"
 #include "hld/util/error.h"
+#include "hld/spec/eval_task.h"
 
 namespace hld::eval {
 
@@ -74,10 +75,8 @@ nlohmann::json run_eval(model::Transformer& model, const data::Tokenizer& tok, c
 
 nlohmann::json table2_summary(const nlohmann::json& tasks) {
   nlohmann::json s = nlohmann::json::object();
-  for (const char* k : {"c4", "valid_shards", "wikitext"})
-    if (tasks.contains(k)) s[std::string(k) + "/log_perplexity"] = tasks[k]["log_perplexity"];
-  for (const char* k : {"hellaswag", "piqa", "arc_easy", "winogrande", "lambada"})
-    if (tasks.contains(k)) s[std::string(k) + "/error"] = tasks[k]["error"];
+  for (const auto& t : spec::eval_tasks())
+    if (tasks.contains(t.name)) s[std::string(t.name) + "/" + t.summary_metric] = tasks[t.name][t.summary_metric];
   return s;
 }
 

@@ -8,7 +8,7 @@
 #include <numeric>
 
 #include "hld/objectives/chunked_lm_loss.h"
-#include "hld/util/compat.h"
+#include "hld/compat/torch.h"
 
 namespace hld::eval {
 

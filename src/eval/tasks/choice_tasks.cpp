@@ -1,6 +1,7 @@
 // Multiple-choice task readers: HellaSwag, PIQA, ARC, WinoGrande, built as lm-evaluation-harness
 // builds them (the rules are quoted next to each reader; see hld/eval/tasks.h).
 #include <algorithm>
+#include <stdexcept>
 
 #include "hld/eval/pytext.h"
 #include "hld/eval/tasks.h"
@@ -220,6 +221,16 @@ std::vector<LambadaDoc> read_lambada(const std::string& path, int64_t max_docs) 
   while ((max_docs <= 0 || int64_t(out.size()) < max_docs) && in.next(r, line))
     out.push_back({lambada_request(get_string(r, "text", in.where(line))), line});
   return out;
+}
+
+ChoiceTask read_choice_task(std::string_view name, const std::string& path, const std::string& piqa_labels,
+                            int64_t max_docs) {
+  // The reader of each multiple-choice task of spec/eval_task.h (a test checks that none is missing).
+  if (name == "hellaswag") return read_hellaswag(path, max_docs);
+  if (name == "piqa") return read_piqa(path, piqa_labels, max_docs);
+  if (name == "arc_easy") return read_arc(path, max_docs, "arc_easy");
+  if (name == "winogrande") return read_winogrande(path, max_docs);
+  throw std::logic_error("no reader for the multiple-choice task '" + std::string(name) + "'");
 }
 
 }  // namespace hld::eval

@@ -12,6 +12,7 @@
 #include "hld/data/corpus_reader.h"
 #include "hld/eval/pytext.h"
 #include "hld/util/error.h"
+#include "hld/spec/eval_task.h"
 
 namespace hld::eval {
 
@@ -211,30 +212,36 @@ TaskSuite load_tasks(const config::EvalConfig& cfg) {
     return it == cfg.tasks.end() ? std::string() : it->second;
   };
   const int64_t m = cfg.max_examples;
-  if (auto p = get("c4"); !p.empty()) {
-    data::CorpusReader check({p});  // exists and has a supported name
-    s.c4 = p;
-  }
-  if (auto p = get("valid_shards"); !p.empty()) {
-    s.valid_shards = shard_split_dir(p);
-  }
-  if (auto p = get("wikitext"); !p.empty()) {
-    s.wikitext = read_wikitext(p, m);
-    s.wikitext_path = p;
-  }
-  if (auto p = get("hellaswag"); !p.empty()) s.choice.push_back(read_hellaswag(p, m));
-  if (auto p = get("piqa"); !p.empty()) s.choice.push_back(read_piqa(p, cfg.piqa_labels, m));
-  if (auto p = get("arc_easy"); !p.empty()) s.choice.push_back(read_arc(p, m, "arc_easy"));
-  if (auto p = get("winogrande"); !p.empty()) s.choice.push_back(read_winogrande(p, m));
-  if (auto p = get("lambada"); !p.empty()) {
-    s.lambada = read_lambada(p, m);
-    s.lambada_path = p;
+  std::string names;  // for the message below
+  for (const auto& task : spec::eval_tasks()) {
+    names += (names.empty() ? "" : ", ") + std::string(task.name);
+    const std::string p = get(task.name);
+    if (p.empty()) continue;
+    switch (task.kind) {
+      case spec::TaskKind::kC4: {
+        data::CorpusReader check({p});  // exists and has a supported name
+        s.c4 = p;
+        break;
+      }
+      case spec::TaskKind::kShards:
+        s.valid_shards = shard_split_dir(p);
+        break;
+      case spec::TaskKind::kWikitext:
+        s.wikitext = read_wikitext(p, m);
+        s.wikitext_path = p;
+        break;
+      case spec::TaskKind::kChoice:
+        s.choice.push_back(read_choice_task(task.name, p, cfg.piqa_labels, m));
+        break;
+      case spec::TaskKind::kLambada:
+        s.lambada = read_lambada(p, m);
+        s.lambada_path = p;
+        break;
+    }
   }
   for (const auto& t : s.choice) HLD_INPUT_CHECK(!t.docs.empty(), t.path + ": no examples for " + t.name);
   if (!s.lambada_path.empty()) HLD_INPUT_CHECK(!s.lambada.empty(), s.lambada_path + ": no examples for lambada");
-  HLD_INPUT_CHECK(!cfg.tasks.empty(),
-                  "eval.tasks: no task configured (expected file paths for any of c4, "
-                  "valid_shards, wikitext, hellaswag, piqa, arc_easy, winogrande, lambada)");
+  HLD_INPUT_CHECK(!cfg.tasks.empty(), "eval.tasks: no task configured (expected file paths for any of " + names + ")");
   return s;
 }
 

@@ -15,6 +15,7 @@
 #include <iomanip>
 #include <iostream>
 
+#include "hld/hf/any_model.h"
 #include "hld/model/model_io.h"
 #include "hld/train/trainer.h"
 #include "hld/util/fs.h"
@@ -146,7 +147,7 @@ TEST(LmEvalParity, TrainedStudentScoresAlikeInBothConventions) {
   compare(hld_eval(dir, run, "trained"), lm_eval(dir, dir / "hf", tasks, "trained"), "no-BOS", true);
 
   // The same weights recorded as trained on `BOS text EOS`: BOS before every context, BOS prefix.
-  auto m = model::load_model_any(run);
+  auto m = hf::load_model_any(run);
   model::save_model_dir(m, dir / "bos_model", {/*bos=*/true, "train"});
   auto exp_bos = test::run_hld("export-hf " + dir / "bos_model" + " --out " + dir / "hf_bos" + " --tokenizer " +
                                test::small_corpus() + "/tok.model");

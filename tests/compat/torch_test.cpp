@@ -1,4 +1,4 @@
-// The LibTorch 2.x wrappers (hld/util/compat.h) on the CPU, against formulas written here: fused
+// The LibTorch 2.x wrappers (hld/compat/torch.h) on the CPU, against formulas written here: fused
 // attention (SDPA) with a mask and causal, at::rms_norm, the fused AdamW kernel and the CUDA
 // autocast guard's state handling. The flash sliding window and NCCL have no CPU kernel: they run in
 // the `cuda` label (CudaWindowedAttention, DataParallel on the GPU machine).
@@ -11,7 +11,7 @@
 
 #include "hld/model/rms_norm.h"
 #include "hld/train/adamw.h"
-#include "hld/util/compat.h"
+#include "hld/compat/torch.h"
 
 namespace hld::compat {
 namespace {

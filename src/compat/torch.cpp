@@ -1,5 +1,5 @@
-// The LibTorch 2.x wrappers of hld/util/compat.h.
-#include "hld/util/compat.h"
+// The LibTorch 2.x wrappers of hld/compat/torch.h.
+#include "hld/compat/torch.h"
 
 #include <algorithm>
 
