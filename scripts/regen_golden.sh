@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rewrites the golden loss curves tests/golden/{nll,kd,hldc,hldf}.jsonl from this tree's code: the
+# Rewrites the golden loss curves tests/golden/<objective>.jsonl from this tree's code: the
 # Golden tests (tests/train/golden_test.cpp) train each objective for 20 CPU steps and, with
 # HLD_REGEN_GOLDEN=1, write the files instead of comparing. Each runs in its golden environment
 # (one thread, ATen's AVX2 kernels, MKL_CBWR=COMPATIBLE: the test sets it up itself).

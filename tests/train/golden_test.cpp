@@ -251,6 +251,11 @@ TEST(Golden, Hldc) {
   HLD_GOLDEN_ENV();
   check_golden("hldc", {});
 }
+// Loss-balanced HLDC (docs/objectives.md): the objective added through spec/objective.h alone.
+TEST(Golden, HldcBalanced) {
+  HLD_GOLDEN_ENV();
+  check_golden("hldc_balanced", {});
+}
 TEST(Golden, NllDetectsAHalfPercentChange) {
   HLD_GOLDEN_ENV();
   check_detects("nll", {}, 0);
