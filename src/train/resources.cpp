@@ -11,9 +11,11 @@
 #include <cmath>
 
 #include "hld/budget/costs.h"
+#include "hld/config/hidden_pairs.h"
 #include "hld/budget/pair_costs.h"
 #include "hld/dist/launch_env.h"
 #include "hld/model/activation_checkpoint.h"
+#include "hld/model/attention.h"
 #include "hld/model/model_io.h"
 #include "hld/objectives/chunked_lm_loss.h"
 #include "hld/runtime/runtime.h"
@@ -72,43 +74,83 @@ std::string MemoryEstimate::describe() const {
   return s.str();
 }
 
-MemoryEstimate estimate_training_memory(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher,
-                                        bool fused_attention, int world) {
+namespace {
+
+MemoryEstimate estimate_phase(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher,
+                              bool fused_attention, int world, const spec::PhaseSpec& phase) {
   const auto& m = cfg.model;
   const double act_bytes = cfg.run.dtype == "bfloat16" ? 2 : 4;
   const double micro = double(cfg.data.batch_size / std::max<int64_t>(1, cfg.data.grad_accum));
   const double T = double(cfg.data.context), tokens = micro * T, V = double(m.vocab_size);
-  const double params = model_params(m) + regressor_params(cfg, teacher);
+  const double regressors = regressor_params(cfg, teacher);  // built once, held all run
+  // The blocks the phase runs and the parameters it trains (HLDF's hint phase: the embedding and
+  // blocks 1..m_S, and the regressors).
+  const bool first_blocks = phase.trains == spec::Trains::kFirstBlocks;
+  const double blocks_run = first_blocks ? double(config::deepest_student_layer(cfg)) : double(m.num_layers);
+  const auto counts = config::count_params(m);
+  const double trained =
+      (first_blocks ? double(counts.embedding + counts.per_layer * int64_t(blocks_run)) : model_params(m)) +
+      (phase.regressor ? regressors : 0);
   MemoryEstimate e;
+  e.phase = phase.name;
   e.world = std::max(1, world);
   e.zero = cfg.run.zero;
   e.checkpointing = cfg.run.activation_checkpointing;
   e.checkpointing_k = cfg.run.activation_checkpointing_k;
-  e.weights = 4 * params + (cfg.run.dtype == "bfloat16" ? 2 * params : 0);  // + autocast's bf16 copies
-  e.gradients = 4 * params;
+  e.weights =
+      4 * (model_params(m) + regressors) + (cfg.run.dtype == "bfloat16" ? 2 * trained : 0);  // + autocast's bf16 copies
+  e.gradients = 4 * trained;
   // ZeRO-1: this rank's slices of the two moments (+ the all-gather's padded bucket pieces).
-  e.moments = e.zero == 1 && e.world > 1 ? 8 * params / e.world + 2.0 * double(25 << 20) : 8 * params;
+  e.moments = e.zero == 1 && e.world > 1 ? 8 * trained / e.world + 2.0 * double(25 << 20) : 8 * trained;
   e.optimizer = e.gradients + e.moments;
   // Blocks recomputed in backward keep only their input (d values per token); while one of them
   // is recomputed its full set of values exists once more.
-  const double L = double(m.num_layers);
   const int64_t every = model::checkpoint_every(cfg.run.activation_checkpointing, cfg.run.activation_checkpointing_k);
-  const double ck = every > 0 ? std::floor(L / double(every)) : 0;
-  const double full_blocks = L - ck + (ck > 0 ? 1 : 0);
+  const double ck = every > 0 ? std::floor(blocks_run / double(every)) : 0;
+  const double full_blocks = blocks_run - ck + (ck > 0 ? 1 : 0);
   // 25 % over the per-block count for the allocator's slack and smaller saved tensors.
   double per_token =
       1.25 * (full_blocks * block_values_per_token(m) + ck * double(m.hidden_size) + 2.0 * double(m.hidden_size));
   e.activations = per_token * tokens * act_bytes;
-  if (!fused_attention)  // eager attention keeps scores and probabilities [B, H, T, T] per block
-    e.activations += full_blocks * micro * double(m.num_heads) * T * T * 4 * 2;
-  // chunked_lm_loss: logits, probabilities and their gradient for one chunk of rows (float32).
-  e.logits = 3 * std::min(tokens, double(objectives::default_chunk_rows(m.vocab_size))) * V * 4;
+  // Attention scores and probabilities (float32) kept for backward, as model/attention decides per
+  // layer: none with CUDA's fused kernels; [B, H, T, T] where the eager path reads its mask (CPU
+  // global layers, short sequences); [B, H, T, 2W] on the banded path (CPU sliding layers, T ≥ 4W).
+  double scores = 0;
+  const auto device = torch::Device(fused_attention ? torch::kCUDA : torch::kCPU);
+  for (int64_t i = 0; i < int64_t(blocks_run) && !fused_attention; ++i) {
+    const bool global = (i + 1) % std::max<int64_t>(1, m.sliding_window_pattern) == 0;
+    const int64_t window = global ? 0 : m.sliding_window;
+    const double keys = model::attention_reads_mask(device, window, int64_t(T)) ? T : 2.0 * double(window);
+    scores += micro * double(m.num_heads) * T * keys * 4 * 2;
+  }
+  e.activations += blocks_run > 0 ? scores * full_blocks / blocks_run : 0;
+  // chunked_lm_loss (main phases): logits, probabilities and their gradient for one chunk of rows.
+  const double chunk_logits = std::min(tokens, double(objectives::default_chunk_rows(m.vocab_size))) * V * 4;
+  e.logits = phase.loss == spec::Phase::kMain ? 3 * chunk_logits : 0;
   // Held-out loss: a forward without saved tensors keeps about one block's values per token at a
   // time (twice, for the block's input and output) and the loss chunk's logits (no gradient).
-  e.validation = 2 * block_values_per_token(m) * tokens * act_bytes + e.logits / 3;
-  if (teacher && cfg.teacher.source == "online")
-    e.teacher = model_params(*teacher) * act_bytes + 2 * tokens * double(teacher->vocab_size) * 4;
+  e.validation = 2 * block_values_per_token(m) * tokens * act_bytes + chunk_logits;
+  // An online teacher: its weights, and (logits asked for) one chunk of its logits at a time
+  // (teacher::forward_signals de-embeds in default_chunk_rows row chunks).
+  if (teacher && cfg.teacher.source == "online" && phase.needs.any()) {
+    e.teacher = model_params(*teacher) * act_bytes;
+    if (phase.needs.teacher_logits)
+      e.teacher += 2 * std::min(tokens, double(objectives::default_chunk_rows(teacher->vocab_size))) *
+                   double(teacher->vocab_size) * 4;
+  }
   return e;
+}
+
+}  // namespace
+
+MemoryEstimate estimate_training_memory(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher,
+                                        bool fused_attention, int world) {
+  std::optional<MemoryEstimate> most;
+  for (const auto& phase : spec::of(cfg.objective.name).phases) {
+    MemoryEstimate e = estimate_phase(cfg, teacher, fused_attention, world, phase);
+    if (!most || e.total() > most->total()) most = e;
+  }
+  return *most;
 }
 
 std::vector<MemoryEstimate> memory_alternatives(const config::ExperimentConfig& cfg, const config::ModelConfig* teacher,
@@ -151,7 +193,8 @@ std::string describe_alternatives(const std::vector<MemoryEstimate>& alts, doubl
 }
 
 nlohmann::json to_json(const MemoryEstimate& e) {
-  return {{"weights", e.weights},
+  return {{"phase", e.phase},
+          {"weights", e.weights},
           {"optimizer", e.optimizer},
           {"gradients", e.gradients},
           {"moments", e.moments},

@@ -2,6 +2,7 @@
 // that cannot fit refused with exit code 2 naming the estimate, the limit and what to change.
 #include <gtest/gtest.h>
 
+#include "hld/budget/costs.h"
 #include "hld/config/loader.h"
 #include "hld/train/resources.h"
 #include "hld/util/error.h"
@@ -27,15 +28,33 @@ TEST(Resources, EstimateHasThePaperShapesMagnitudes) {
   const auto big = estimate_training_memory(paper_123m({}), nullptr, true);
   EXPECT_GT(big.total() / kGiB, 139);
   EXPECT_NEAR(big.activations / small.activations, 16, 1e-9);
-  // Eager attention keeps [B, H, T, T] scores: far more than the fused kernel's activations.
+  // On the CPU, attention keeps float32 scores and probabilities as model/attention computes them:
+  // [B, H, T, T] on the 3 global layers (eager), [B, H, T, 2W] on the 15 sliding ones (banded,
+  // T = 2048 ≥ 4W = 2048); none with the fused kernels.
   const auto eager = estimate_training_memory(paper_123m({"data.grad_accum=16"}), nullptr, false);
-  EXPECT_GT(eager.activations, 2 * small.activations);
-  // An online teacher adds its weights and logits; a cached one adds nothing.
+  EXPECT_NEAR(eager.activations - small.activations, 16.0 * 4 * 2048 * (3 * 2048 + 15 * 1024) * 4 * 2, 1.0);
+  // An online teacher adds its weights (bf16 here) and one row chunk of its logits at a time
+  // (teacher::forward_signals); a cached one adds nothing.
   auto kd = paper_123m({"data.grad_accum=16", "objective.name=kd", "teacher.source=online"});
   const auto teacher = config::load_model(test::repo_path("configs/models/teacher_4b.yaml"));
-  EXPECT_GT(estimate_training_memory(kd, &teacher, true).teacher, 3.8e9 * 2);
+  EXPECT_NEAR(estimate_training_memory(kd, &teacher, true).teacher,
+              double(budget::forward_cost(teacher)) / 2 * 2 + 2.0 * 2097 * 32000 * 4, 1.0);
   kd.teacher.source = "cache";
   EXPECT_EQ(estimate_training_memory(kd, &teacher, true).teacher, 0);
+}
+
+// Per phase: what each phase holds (spec/objective.h), the largest. HLDF's KD phase trains the whole
+// student without the regressor (whose weights stay); HLDC trains both.
+TEST(Resources, EstimateIsThePhaseThatHoldsTheMost) {
+  const auto teacher = config::load_model(test::repo_path("configs/models/teacher_4b.yaml"));
+  const double student = double(budget::forward_cost(paper_123m({}).model)) / 2;
+  const auto hldf = estimate_training_memory(paper_123m({"data.grad_accum=16", "objective.name=hldf"}), &teacher, true);
+  const auto hldc = estimate_training_memory(paper_123m({"data.grad_accum=16", "objective.name=hldc"}), &teacher, true);
+  EXPECT_EQ(hldf.phase, "kd");
+  EXPECT_EQ(hldc.phase, "train");
+  EXPECT_DOUBLE_EQ(hldf.gradients, 4 * student);
+  EXPECT_NEAR(hldc.gradients, 4 * (student + 640.0 * 2560), 1.0);  // + the linear regressor d_S × d_T
+  EXPECT_GT(hldf.weights, 4 * student);                            // the MLP regressor's weights stay
 }
 
 TEST(Resources, RefusesWhatDoesNotFitAndCanBeTurnedOff) {

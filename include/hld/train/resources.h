@@ -19,6 +19,7 @@ namespace hld::train {
 
 /// Estimated peak memory of one training process (one rank), by part, in bytes.
 struct MemoryEstimate {
+  std::string phase;     ///< the objective's phase it is for: the one that holds the most
   double weights = 0;    ///< student (+ regressor) parameters, float32 master copy
   double optimizer = 0;  ///< gradients + AdamW moments held by this rank (= gradients + moments)
   double gradients = 0;  ///< float32 gradients (whole on every rank, ZeRO-1 included)
@@ -40,7 +41,10 @@ struct MemoryEstimate {
 };
 
 /// The estimate for `cfg` (its run.zero and run.activation_checkpointing) on one of `world`
-/// ranks, with a teacher of shape `teacher` (when the objective needs one).
+/// ranks, with a teacher of shape `teacher` (when the objective needs one): of each phase of the
+/// objective (spec/objective.h) from what it holds — the parameters it trains (gradients, a fresh
+/// AdamW's moments), the blocks it runs, the logits it computes, the teacher signals it asks for —
+/// the largest.
 /// `fused_attention`: no [T, T] score matrices are kept (SDPA on CUDA).
 /// Activation checkpointing keeps a checkpointed block's input only (d values per token), plus one
 /// block's full set while it is recomputed in backward.
