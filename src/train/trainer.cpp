@@ -10,12 +10,12 @@
 #include <set>
 
 #include "hld/budget/plan.h"
+#include "hld/compat/torch.h"
 #include "hld/data/batch_stream.h"
 #include "hld/dist/launch_env.h"
 #include "hld/model/activation_checkpoint.h"
 #include "hld/config/hidden_pairs.h"
 #include "hld/model/model_io.h"
-#include "hld/config/loader.h"
 #include "hld/objectives/chunked_lm_loss.h"
 #include "hld/objectives/objective.h"
 #include "hld/runtime/runtime.h"
@@ -29,7 +29,6 @@
 #include "hld/train/schedule.h"
 #include "hld/train/step.h"
 #include "hld/train/stop_policy.h"
-#include "hld/compat/torch.h"
 #include "hld/util/error.h"
 #include "hld/util/fault.h"
 #include "hld/util/fs.h"
