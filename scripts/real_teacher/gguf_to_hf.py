@@ -97,7 +97,6 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     reader = gguf.GGUFReader(str(gguf_path))
     proto, notes = sentencepiece_proto(reader)
-    (out / "tokenizer.model").write_bytes(proto.SerializeToString())
     quant = sorted({t.tensor_type.name for t in reader.tensors})
 
     tok = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
@@ -118,6 +117,7 @@ def main():
     model = plain.eval()
     model.save_pretrained(str(out), safe_serialization=True)
     tok.save_pretrained(str(out))
+    (out / "tokenizer.model").write_bytes(proto.SerializeToString())  # after: save_pretrained writes none
     info = {"gguf": str(gguf_path), "tensor_types": quant, "tokenizer_notes": notes,
             "params": sum(p.numel() for p in model.parameters()), "vocab_size": model.config.vocab_size}
     (out / "gguf_source.json").write_text(json.dumps(info, indent=1) + "\n")
