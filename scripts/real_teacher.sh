@@ -21,7 +21,9 @@
 #              the harness-parity fixtures, tests/data/eval), plus the held-out log-perplexity
 #   cache      the students' teacher caches (one per seed, top-128, V = 262,144), the top-128 mass
 #              per token (cache_stats.py), bytes/token of every logits/hidden encoding, a sampled
-#              cache's --verify (the estimator's error against the full-vocabulary KL)
+#              cache's --verify (the estimator's error against the full-vocabulary KL), and the
+#              teacher padded to Gemma 3 4B's 262,208 rows (pad_vocab.py) cached through the shared
+#              ids, with its extra-id mass, and refused by a tight teacher.max_extra_vocab_mass
 #   distil     NLL, KD, HLDC, HLDF students (configs/real_teacher/student.yaml, the teacher's
 #              tokenizer) under one FLOPs budget (--budget NLL tokens) x --seeds seeds
 #              (scripts/mini_grid.sh), `hld-train eval`, `hld-train report` -> OUT/report/report.md
@@ -129,11 +131,11 @@ if want cache; then
     grep -h "tok/s" "$logs/teacher-cache-s$s.log" | tail -n 1 >> "$sum/cache_rate.txt" || true
   done
   "$py" scripts/real_teacher/cache_stats.py "${caches[@]}" --out "$sum/cache_stats.json"
-  # bytes/token of every encoding: a few sequences each (the plan line states the layout)
+  # bytes/token of every encoding: the plan line states the layout (no chunk written)
   for enc in "bf16 bf16" "logq8 bf16" "bf16 dir8" "logq8 dir8"; do
     set -- $enc
     run cache-encodings.log "$bin" cache-teacher "${student[@]}" --set "teacher.logits_encoding=$1" \
-      --set "teacher.hidden_encoding=$2" --set "teacher.cache=$out/cache-enc-$1-$2" --sequences 4
+      --set "teacher.hidden_encoding=$2" --set "teacher.cache=$out/cache-enc-$1-$2" --sequences 4 --stop-after-chunks 0
   done
   grep -h "B/token (logits" "$logs/cache-encodings.log" | sort -u > "$sum/cache_encodings.txt"
   # the sampled-logits estimator against the full-vocabulary KL (k = 128 draws per token)
@@ -141,6 +143,20 @@ if want cache; then
     --set "teacher.cache=$out/cache-sampled" --sequences 16
   "$bin" cache-teacher "${student[@]}" --set teacher.logits=sampled --set "teacher.cache=$out/cache-sampled" \
     --verify --sample 16 | tee "$sum/cache_sampled_verify.txt"
+  # Gemma 3 4B's layout on the real teacher: the embedding padded to 262,208 rows (zeros) over the
+  # same tokenizer; a cache through the shared ids, its extra-id mass, and the bound refusing it.
+  [ -f "$out/teacher-262208/model.safetensors" ] ||
+    run cache-superset.log "$py" scripts/real_teacher/pad_vocab.py "$out/teacher" "$out/teacher-262208" --rows 262208
+  run cache-superset.log "$bin" cache-teacher "${student[@]}" --set "teacher.checkpoint=$out/teacher-262208" \
+    --set "teacher.cache=$out/cache-262208" --sequences 8
+  grep -h "extra vocabulary" "$logs/cache-superset.log" | tail -n 1 | tee "$sum/cache_superset.txt"
+  rm -rf "$out/cache-262208-tight"
+  if "$bin" cache-teacher "${student[@]}" --set "teacher.checkpoint=$out/teacher-262208" \
+    --set "teacher.cache=$out/cache-262208-tight" --set teacher.max_extra_vocab_mass=1e-8 --sequences 8 \
+    >> "$logs/cache-superset.log" 2>&1; then
+    echo "real_teacher: teacher.max_extra_vocab_mass = 1e-8 did not refuse the padded teacher" >&2; exit 1
+  fi
+  grep -h "teacher.max_extra_vocab_mass = " "$logs/cache-superset.log" | tail -n 1 | tee -a "$sum/cache_superset.txt"
 fi
 
 if want distil; then
@@ -150,11 +166,7 @@ if want distil; then
         --set teacher.source=cache --set "teacher.cache=$out/teacher-cache-s{seed}"
         --set run.eval_every=10 --set run.eval_batches=2)
   HLD_TRAIN=$bin scripts/mini_grid.sh "${grid[@]}" 2>&1 | tee -a "$logs/students.log"
-  for r in "$out"/students/*/; do
-    # held-out loss on the first 64 windows of the valid split (8k tokens; the same for every run)
-    [ -f "$r/eval.json" ] || run eval-students.log "$bin" eval "$r/config.yaml" --set eval.max_examples=64 \
-      --out "$r/eval.json"
-  done
+  # (the trainer writes each run's eval.json, its held-out loss, at the end; mini_grid skips finished runs)
   "$bin" report "$out"/students/*/ --out "$out/report" > "$sum/report.txt" 2> "$logs/report.log"
   sed '/^[0-9]* runs ([0-9]* evaluated)\. Wrote:$/,$d' "$sum/report.txt"
   echo "report: $out/report/report.md"
