@@ -1,6 +1,8 @@
 // Teacher sources: the online teacher, and the factory that validates a teacher against the run.
 #include "hld/teacher/teacher.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -14,7 +16,6 @@
 #include "hld/teacher/sampled_logits.h"
 #include "hld/util/error.h"
 #include "hld/util/fs.h"
-#include <spdlog/spdlog.h>
 
 namespace fs = std::filesystem;
 
