@@ -72,6 +72,8 @@ void expect_records(const std::vector<std::string>& lines, size_t n, const Scala
 
 TEST(TensorBoardExport, MetricsReadBackWithTensorBoardsOwnReader) {
   HLD_REQUIRE_VENV_PYTHON();
+  ASSERT_EQ(test::run_command(test::venv_python() + " -c 'import tensorboard'").exit_code, 0)
+      << test::venv_python() << " has no tensorboard: run scripts/setup.sh (requirements.txt pins it)";
   test::TempDir dir;
   const std::string cfg = dir / "nll.yaml", run = dir / "run";
   std::ofstream(cfg) << test::tiny_experiment_yaml();
