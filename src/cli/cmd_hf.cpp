@@ -117,6 +117,9 @@ int run_verify(const HfArgs& a) {
     bad += !ok;
     std::printf("%-*s %14.3e%s\n", width, t.name.c_str(), t.max_rel_error, ok ? "" : "  FAIL");
   }
+  if (res.top1_agreement >= 0)
+    std::printf("top-1 agreement of the logits: %.6f (%lld positions)\n", res.top1_agreement,
+                static_cast<long long>(res.top1_positions));
   std::printf("worst %.3e over %d tensors (tolerance %.1e): %s\n", res.worst, compared, a.tolerance,
               bad || compared == 0 ? "FAIL" : "ok");
   return bad || compared == 0 ? kExitFailure : kExitOk;

@@ -257,6 +257,7 @@ void fields(V& v, TeacherConfig& c) {
   v("cache_tokens", c.cache_tokens);
   v.named("logits", c.logits, kTeacherLogits);
   v("sample_seed", c.sample_seed);
+  v("max_extra_vocab_mass", c.max_extra_vocab_mass);
 }
 
 template <class V>
@@ -506,10 +507,12 @@ std::string range_errors(const ExperimentConfig& c) {
   if (c.teacher.model) {
     need(o.teacher_layer == -1 || (o.teacher_layer >= 1 && o.teacher_layer <= c.teacher.model->num_layers),
          "objective.teacher_layer", double(o.teacher_layer), "-1 or a block index in [1, teacher.model.num_layers]");
-    if (c.teacher.model->vocab_size != c.model.vocab_size)
+    if (c.teacher.model->vocab_size < c.model.vocab_size)  // larger: teacher/shared_vocab.h
       e << "teacher.model.vocab_size = " << c.teacher.model->vocab_size
-        << ": expected the student's vocabulary size (model.vocab_size = " << c.model.vocab_size << ")\n";
+        << ": expected at least the student's vocabulary size (model.vocab_size = " << c.model.vocab_size << ")\n";
   }
+  need(c.teacher.max_extra_vocab_mass >= 0 && c.teacher.max_extra_vocab_mass <= 1, "teacher.max_extra_vocab_mass",
+       c.teacher.max_extra_vocab_mass, "a probability in [0, 1]");
   const auto& p = c.optimizer;
   need(p.lr > 0, "optimizer.lr", p.lr, "a positive learning rate");
   need(p.beta1 >= 0 && p.beta1 < 1, "optimizer.beta1", p.beta1, "a value in [0, 1)");

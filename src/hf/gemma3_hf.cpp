@@ -193,6 +193,11 @@ VerifyResult verify_hf_dir(const std::string& dir, torch::ScalarType dtype) {
       res.tensors.push_back({name, 0.0, false});
       continue;
     }
+    if (name == "logits") {  // the next-token choice: arg-max agreement per position
+      auto same = ours.detach().argmax(-1).eq(r.argmax(-1));
+      res.top1_positions = same.numel();
+      res.top1_agreement = same.to(torch::kFloat64).mean().item<double>();
+    }
     auto rf = r.to(torch::kFloat64), of = ours.detach().to(torch::kFloat64);
     const double denom = std::max(rf.abs().max().item<double>(), 1e-30);
     const double err = (of - rf).abs().max().item<double>() / denom;

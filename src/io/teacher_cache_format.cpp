@@ -301,6 +301,12 @@ nlohmann::json to_json(const CacheIndex& ix) {
     j["records"]["logits_record_bytes"] = ix.logits_record_bytes();
     j["records"]["hidden_record_bytes"] = ix.hidden_record_bytes();
   }
+  if (ix.teacher_vocab_size > l.vocab_size) {
+    j["teacher"]["vocab_size"] = ix.teacher_vocab_size;
+    const double mean = ix.extra_mass_tokens > 0 ? ix.extra_mass_sum / double(ix.extra_mass_tokens) : 0.0;
+    j["extra_vocab_mass"] = {
+        {"mean", mean}, {"max", ix.extra_mass_max}, {"sum", ix.extra_mass_sum}, {"tokens", ix.extra_mass_tokens}};
+  }
   return j;
 }
 
@@ -370,6 +376,17 @@ CacheIndex parse_cache_index(const std::string& text, const std::string& what) {
                     what + ": a sampled cache must store the log-sum-exp (field 'logz')");
   }
   const int64_t vocab = f.i64("vocab_size", 1, int64_t{1} << 31);
+  if (const auto tv = j.at("teacher").find("vocab_size"); tv != j.at("teacher").end()) {
+    HLD_INPUT_CHECK(tv->is_number_integer() && tv->get<int64_t>() > vocab && tv->get<int64_t>() <= (int64_t{1} << 31),
+                    what + ": teacher.vocab_size must be an integer above vocab_size");
+    ix.teacher_vocab_size = tv->get<int64_t>();
+    const Fields m = f.child("extra_vocab_mass");
+    HLD_INPUT_CHECK(m.at("sum").is_number() && m.at("max").is_number() && m.at("sum").get<double>() >= 0,
+                    what + ": extra_vocab_mass needs numeric 'sum' and 'max'");
+    ix.extra_mass_sum = m.at("sum").get<double>();
+    ix.extra_mass_max = m.at("max").get<double>();
+    ix.extra_mass_tokens = m.i64("tokens", 0, int64_t{1} << 62);
+  }
   ix.layout = make_layout(vocab, f.i64("top_k", 1, vocab), f.i64("hidden_size", 1, int64_t{1} << 20),
                           parse_logits_encoding(f.str("logits_encoding"), what + ": logits_encoding"),
                           parse_hidden_encoding(f.str("hidden_encoding"), what + ": hidden_encoding"),

@@ -87,14 +87,16 @@ io::CacheIndex plan_cache(const config::ExperimentConfig& cfg, const CachePlanOp
   HLD_INPUT_CHECK(layer >= 1 && layer <= shape.num_layers,
                   "objective.teacher_layer = " + std::to_string(layer) + ": expected a block index in [1, " +
                       std::to_string(shape.num_layers) + "] (the teacher's depth)");
-  HLD_INPUT_CHECK(cfg.objective.top_k >= 1 && cfg.objective.top_k <= shape.vocab_size,
+  // A cache stores the ids the teacher shares with the student (shared_vocab.h): V_S-ids.
+  const SharedVocab vocab = shared_vocab(cfg, shape);
+  HLD_INPUT_CHECK(cfg.objective.top_k >= 1 && cfg.objective.top_k <= vocab.shared,
                   "objective.top_k = " + std::to_string(cfg.objective.top_k) + ": expected [1, " +
-                      std::to_string(shape.vocab_size) + "] (the teacher's vocabulary)");
+                      std::to_string(vocab.shared) + "] (the teacher's vocabulary)");
 
   data::BatchStream order(cfg.data.train, 1, cfg.data.context, cfg.run.seed);
-  HLD_INPUT_CHECK(order.vocab_size() <= shape.vocab_size,
+  HLD_INPUT_CHECK(order.vocab_size() <= vocab.shared,
                   "data.train: shards use a vocabulary of " + std::to_string(order.vocab_size()) +
-                      " tokens, more than the teacher's " + std::to_string(shape.vocab_size));
+                      " tokens, more than the teacher's " + std::to_string(vocab.shared));
   int64_t positions = opts.sequences;
   if (positions <= 0 && cfg.teacher.cache_tokens > 0)
     positions = (cfg.teacher.cache_tokens + cfg.data.context - 1) / cfg.data.context;
@@ -136,7 +138,8 @@ io::CacheIndex plan_cache(const config::ExperimentConfig& cfg, const CachePlanOp
   ix.logz_temperature = sampled ? cfg.objective.temperature : 1.0;
   ix.logits_kind = sampled ? "sampled" : "topk";
   ix.sample_seed = sampled ? cfg.teacher.sample_seed : 0;
-  ix.layout = io::make_layout(shape.vocab_size, cfg.objective.top_k, shape.hidden_size,
+  ix.teacher_vocab_size = vocab.extra() > 0 ? vocab.teacher : 0;
+  ix.layout = io::make_layout(vocab.shared, cfg.objective.top_k, shape.hidden_size,
                               io::parse_logits_encoding(cfg.teacher.logits_encoding, "teacher.logits_encoding"),
                               io::parse_hidden_encoding(cfg.teacher.hidden_encoding, "teacher.hidden_encoding"),
                               /*multiset=*/sampled);

@@ -13,6 +13,7 @@
 #include "hld/config/hidden_pairs.h"
 #include "hld/teacher/cache_plan.h"
 #include "hld/teacher/sampled_logits.h"
+#include "hld/teacher/shared_vocab.h"
 #include "hld/util/error.h"
 #include "hld/util/hash.h"
 
@@ -161,9 +162,10 @@ void check_cache_matches(const CacheReader& reader, const config::ExperimentConf
                                                                   num(shape.num_layers), "the teacher's depth"));
   HLD_INPUT_CHECK(ix.layout.hidden_size == shape.hidden_size, mismatch(dir, "hidden_size", num(ix.layout.hidden_size),
                                                                        num(shape.hidden_size), "the teacher's width"));
-  HLD_INPUT_CHECK(
-      ix.layout.vocab_size == shape.vocab_size,
-      mismatch(dir, "vocab_size", num(ix.layout.vocab_size), num(shape.vocab_size), "the teacher's vocabulary"));
+  const SharedVocab vocab = shared_vocab(cfg, shape);  // a cache holds the shared ids
+  HLD_INPUT_CHECK(ix.layout.vocab_size == vocab.shared,
+                  mismatch(dir, "vocab_size", num(ix.layout.vocab_size), num(vocab.shared),
+                           "the vocabulary the teacher shares with the student"));
   HLD_INPUT_CHECK(ix.tokenizer_hash == order.tokenizer_hash(),
                   mismatch(dir, "tokenizer_hash", ix.tokenizer_hash, order.tokenizer_hash(),
                            "the tokenizer of data.train '" + cfg.data.train + "'"));

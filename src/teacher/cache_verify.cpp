@@ -72,7 +72,8 @@ void sample_error(const config::ExperimentConfig& cfg, CacheReader& reader, cons
     model::ForwardOptions fo;
     fo.hidden_layers = ix.layers;
     auto out = teacher->forward(input, fo);
-    auto t_logits = out.logits_BxTxV.reshape({-1, V}).to(torch::kCPU, torch::kFloat32);
+    // A teacher vocabulary beyond the student's: the cache holds the shared ids (shared_vocab.h).
+    auto t_logits = out.logits_BxTxV.narrow(-1, 0, V).reshape({-1, V}).to(torch::kCPU, torch::kFloat32);
     std::vector<torch::Tensor> hs;
     for (int64_t m : ix.layers) hs.push_back(out.hidden.at(m).reshape({-1, D}).to(torch::kCPU, torch::kFloat32));
     auto h_f = torch::stack(hs, 1).reshape({-1, D});  // (T·L, D), the cache's order

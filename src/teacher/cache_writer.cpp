@@ -83,6 +83,7 @@ struct Writer {
   torch::Device dev;
   int64_t batch;
   std::string ix_dir;
+  std::shared_ptr<ExtraVocabMass> extra = nullptr;  ///< a teacher vocabulary beyond the cache's (shared_vocab.h)
 
   /// Runs the teacher over chunk c's rows and writes the chunk; returns its index entry.
   io::CacheChunkEntry write_chunk(int64_t c, const std::function<void(int64_t)>& on_rows) {
@@ -132,6 +133,7 @@ struct Writer {
                             ix.logz_temperature, /*bf16_order=*/true};
           req.sampled = ix.logits_kind == "sampled";
           req.sample_seed = ix.sample_seed;
+          req.extra = extra;
           const auto sig = forward_signals(teacher, input, {true, true}, req, seq_ids);
           vals = sig.vals_NxK, idx = sig.idx_NxK, logz = sig.logz_N;
           // logq8 decodes z − z_max: store the log-sum-exp on the same footing (format header).
@@ -244,6 +246,8 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
       try {
         check.entry(check.index().chunk_first_row(e.index));  // size, header, table checksum
         ix.chunks.push_back(e);
+        ix.extra_mass_sum = old.extra_mass_sum, ix.extra_mass_max = old.extra_mass_max;
+        ix.extra_mass_tokens = old.extra_mass_tokens;
       } catch (const InputError& err) {
         spdlog::warn("cache-teacher: rewriting chunk {}: {}", e.index, err.what());
       }
@@ -292,7 +296,7 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
   if (cfg.run.threads > 0) torch::set_num_threads(static_cast<int>(cfg.run.threads));
   model::Transformer teacher = hf::load_model_any(cfg.teacher.checkpoint);
   HLD_INPUT_CHECK(teacher->config().num_layers == ix.teacher_layers && teacher->config().hidden_size == l.hidden_size &&
-                      teacher->config().vocab_size == l.vocab_size,
+                      teacher->config().vocab_size == std::max(ix.teacher_vocab_size, l.vocab_size),
                   "teacher.model does not match the shape of teacher.checkpoint '" + cfg.teacher.checkpoint + "'");
   teacher->to(dev);
   teacher->eval();
@@ -309,6 +313,10 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
   for (int64_t c = 0; c < ix.num_chunks(); ++c)
     if (!done[static_cast<size_t>(c)]) todo_rows += ix.chunk_num_rows(c);
   Writer w{cfg, ix, teacher, order, rows, dev, batch, dir};
+  if (ix.teacher_vocab_size > l.vocab_size) {  // measured on every token written, kept chunks included
+    w.extra = std::make_shared<ExtraVocabMass>(l.vocab_size, ix.teacher_vocab_size, cfg.teacher.max_extra_vocab_mass);
+    w.extra->resume(ix.extra_mass_sum, ix.extra_mass_max, ix.extra_mass_tokens);
+  }
   const auto start = Clock::now();
   auto last_print = start;
   int64_t done_rows = 0;
@@ -341,6 +349,8 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
     res.bytes_written += e.bytes;
     ix.chunks.push_back(e);
     std::sort(ix.chunks.begin(), ix.chunks.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+    if (w.extra)
+      ix.extra_mass_sum = w.extra->sum(), ix.extra_mass_max = w.extra->max(), ix.extra_mass_tokens = w.extra->tokens();
     write_index(dir, ix);
     ++res.chunks_written;
     chunk_s = std::chrono::duration<double>(Clock::now() - t_chunk).count();
@@ -350,6 +360,8 @@ CacheWriteResult write_teacher_cache(const config::ExperimentConfig& cfg, const 
   spdlog::info("cache-teacher: {} chunks written, {} kept, {} of {} finished; {} in {:.1f}s{}", res.chunks_written,
                res.chunks_kept, ix.chunks.size(), ix.num_chunks(), util::human_bytes(double(res.bytes_written)),
                res.seconds, ix.complete() ? "" : " (incomplete: run again to continue)");
+  if (w.extra)
+    std::printf("cache-teacher: teacher probability on the extra vocabulary: %s\n", w.extra->summary().c_str());
   if (!res.stopped.empty())
     spdlog::warn("cache-teacher: stopped by {} after {} chunks; run the same command to continue (exit code {})",
                  res.stopped, ix.chunks.size(), int(kExitRequeue));

@@ -2,6 +2,8 @@
 #include "hld/teacher/teacher.h"
 #include "hld/hf/any_model.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -34,8 +36,16 @@ objectives::TeacherSignals OnlineTeacher::signals(const torch::Tensor& input, co
   return forward_signals(teacher_, input, needs, req_, seq_ids);
 }
 
+OnlineTeacher::~OnlineTeacher() {
+  if (req_.extra && req_.extra->tokens() > 0)
+    spdlog::info("teacher: probability on the extra vocabulary: {}", req_.extra->summary());
+}
+
 SignalRequest signal_request(const config::ExperimentConfig& cfg, const config::ModelConfig& teacher) {
   SignalRequest r;
+  const SharedVocab sv = shared_vocab(cfg, teacher);
+  if (sv.extra() > 0)
+    r.extra = std::make_shared<ExtraVocabMass>(sv.shared, sv.teacher, cfg.teacher.max_extra_vocab_mass);
   r.top_k = cfg.objective.top_k;
   const std::string bad = config::check_hidden_pairs(cfg, teacher.num_layers);
   HLD_INPUT_CHECK(bad.empty(), bad.substr(0, bad.size() - 1));
@@ -101,6 +111,7 @@ objectives::TeacherSignals forward_signals(model::Transformer& teacher, const to
     for (int64_t r0 = 0; r0 < n; r0 += rows) {
       const int64_t nr = std::min(rows, n - r0);
       auto logits_RxV = teacher->logits(normed_NxD.narrow(0, r0, nr));
+      if (req.extra) logits_RxV = req.extra->restrict(logits_RxV);  // the shared ids only
       if (req.sampled) {
         auto d = sample_logits(logits_RxV, uniforms_NxK.narrow(0, r0, nr), req.logz_temperature);
         vals.push_back(d.vals_NxK);
@@ -143,10 +154,7 @@ config::ModelConfig teacher_shape(const config::ExperimentConfig& cfg) {
 
 std::unique_ptr<TeacherSource> make_teacher(const config::ExperimentConfig& cfg, torch::Device device,
                                             bool parallel_decode, int64_t positions) {
-  const config::ModelConfig shape = teacher_shape(cfg);
-  HLD_INPUT_CHECK(shape.vocab_size == cfg.model.vocab_size,
-                  "teacher.checkpoint: the teacher's vocabulary (" + std::to_string(shape.vocab_size) +
-                      ") differs from the student's (model.vocab_size = " + std::to_string(cfg.model.vocab_size) + ")");
+  const config::ModelConfig shape = teacher_shape(cfg);  // its vocabulary: signal_request's shared_vocab rule
   const int64_t hint = cfg.teacher_hint_layer(shape);
   HLD_INPUT_CHECK(hint >= 1 && hint <= shape.num_layers,
                   "objective.teacher_layer = " + std::to_string(hint) + ": expected a block index in [1, " +

@@ -127,6 +127,8 @@ struct TeacherConfig {
   TeacherLogits logits = TeacherLogits::kTopk;  ///< topk (paper) | sampled (objective.top_k draws from the teacher's
                                                 ///< softmax at objective.temperature, with counts: unbiased KD)
   uint64_t sample_seed = 0;  ///< sampled: seed of the draws (each sequence's draws depend on it and its id only)
+  double max_extra_vocab_mass = 0.01;  ///< a teacher vocabulary beyond the student's: the largest mean probability
+                                       ///< on the extra ids a forward may have (teacher/shared_vocab.h)
 };
 
 struct EvalConfig {

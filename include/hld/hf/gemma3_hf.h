@@ -61,6 +61,10 @@ struct TensorError {
 struct VerifyResult {
   std::vector<TensorError> tensors;
   double worst = 0;
+  /// Share of the reference's positions whose arg-max over the vocabulary is the same in our
+  /// logits (−1 when the reference holds no logits).
+  double top1_agreement = -1;
+  int64_t top1_positions = 0;
 };
 
 /// Runs DIR's reference input_ids through the model in `dtype` and compares every reference tensor

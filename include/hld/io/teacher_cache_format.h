@@ -136,6 +136,12 @@ struct CacheIndex {
   int64_t chunk_rows = 0;               ///< rows per chunk (the last one may have fewer)
   std::vector<CacheChunkEntry> chunks;  ///< finished chunks, ascending index
   std::string created_by;
+  /// A teacher whose vocabulary extends the student's (teacher/shared_vocab.h): its embedding rows
+  /// (0: layout.vocab_size, the usual case) and its probability on the ids beyond layout.vocab_size,
+  /// summed over the tokens of the finished chunks ("extra_vocab_mass"; informative, not identity).
+  int64_t teacher_vocab_size = 0;
+  double extra_mass_sum = 0, extra_mass_max = 0;
+  int64_t extra_mass_tokens = 0;
 
   /// Bytes of one token's logits record (layout's, + 4 with the log-sum-exp) and hidden record
   /// (layout's × number of layers): the chunk header's record sizes.

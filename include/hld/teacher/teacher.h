@@ -10,6 +10,7 @@
 #include "hld/config/experiment.h"
 #include "hld/model/transformer.h"
 #include "hld/objectives/objective.h"
+#include "hld/teacher/shared_vocab.h"
 
 namespace hld::teacher {
 
@@ -31,6 +32,9 @@ struct SignalRequest {
   bool bf16_order = false;   ///< top-k by bf16-rounded value, lower id first (cache_top_k)
   bool sampled = false;      ///< teacher.logits: sampled — top_k draws at logz_temperature with counts
   uint64_t sample_seed = 0;  ///< teacher.sample_seed (with each row's sequence id: sampled_logits.h)
+  /// A teacher vocabulary beyond the student's (shared_vocab.h): its logits are cut to the shared
+  /// ids, and the mass beyond them measured, before anything reads them (null: same vocabulary).
+  std::shared_ptr<ExtraVocabMass> extra = nullptr;
 };
 
 /// The top-k a cache stores: the k largest logits by their bf16 rounding, equal roundings broken
@@ -39,7 +43,8 @@ struct SignalRequest {
 /// bitwise; it differs from a plain top-k only where logits round to the same bf16 at the k-th.
 std::pair<torch::Tensor, torch::Tensor> cache_top_k(const torch::Tensor& logits_NxV, int64_t k);
 
-/// The request of an online teacher of shape `teacher` for `cfg`: objective.top_k, the hint
+/// The request of an online teacher of shape `teacher` for `cfg` (the shared-vocabulary rule
+/// checked, and a measure of the extra ids' mass when the teacher's vocabulary is larger): objective.top_k, the hint
 /// layer, each hidden pair's teacher layer when objective.hidden_pairs / hidden_map is set
 /// (InputError naming the key when a pair lies beyond the teacher's depth), the log-sum-exp at
 /// objective.temperature for objective.tail = bucket; teacher.logits = sampled: draws (with the
@@ -51,6 +56,7 @@ class OnlineTeacher : public TeacherSource {
  public:
   OnlineTeacher(model::Transformer teacher, int64_t top_k, int64_t hint_layer);
   OnlineTeacher(model::Transformer teacher, SignalRequest request);
+  ~OnlineTeacher() override;  ///< logs the extra-vocabulary mass it measured, if any
   objectives::TeacherSignals signals(const torch::Tensor& input_BxT, const std::vector<int64_t>& seq_ids,
                                      const spec::Needs& needs) override;
   const config::ModelConfig& model_config() const override { return teacher_->config(); }
