@@ -81,7 +81,8 @@ TEST(TeacherVocabSuperset, SignalsAreTheUnpaddedTeachersAndTheMassIsMeasured) {
   EXPECT_TRUE(torch::equal(s.idx_NxK, s0.idx_NxK));
   EXPECT_LT((s.vals_NxK - s0.vals_NxK).abs().max().item<double>(), 1e-5);
   EXPECT_LT((s.logz_N - s0.logz_N).abs().max().item<double>(), 1e-5);  // the shared ids' normaliser
-  EXPECT_TRUE(torch::equal(s.hidden_NxD, s0.hidden_NxD));
+  ASSERT_EQ(s.hidden_NxD.size(), s0.hidden_NxD.size());
+  for (size_t p = 0; p < s.hidden_NxD.size(); ++p) EXPECT_TRUE(torch::equal(s.hidden_NxD[p], s0.hidden_NxD[p]));
   // The mass on ids >= 1024, from the padded teacher's full logits in float64.
   torch::NoGradGuard ng;
   auto z_NxV =
