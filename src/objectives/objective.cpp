@@ -38,8 +38,8 @@ LossOutput compute_loss(const config::ExperimentConfig& cfg, const spec::PhaseSp
   model::ForwardOptions fo;
   for (const auto& p : pairs) fo.hidden_layers.push_back(p.student);
   fo.logits = false;  // the de-embedding happens inside chunked_lm_loss
-  if (hint_only)
-    fo.stop_after = config::deepest_student_layer(cfg);  // phase 1 runs only the first m_S blocks
+  if (hint_only)      // phase 1 runs only the first m_S blocks: the deepest any pair reads
+    for (const auto& p : pairs) fo.stop_after = std::max(fo.stop_after, p.student);
   else
     fo.final_normed = true;
   auto out = student->forward(input, fo);

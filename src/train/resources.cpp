@@ -88,9 +88,8 @@ MemoryEstimate estimate_phase(const config::ExperimentConfig& cfg, const config:
   const bool first_blocks = phase.trains == spec::Trains::kFirstBlocks;
   const double blocks_run = first_blocks ? double(config::deepest_student_layer(cfg)) : double(m.num_layers);
   const auto counts = config::count_params(m);
-  const double trained =
-      (first_blocks ? double(counts.embedding + counts.per_layer * int64_t(blocks_run)) : model_params(m)) +
-      (phase.regressor ? regressors : 0);
+  const double trained = (first_blocks ? double(counts.first_blocks(int64_t(blocks_run))) : model_params(m)) +
+                         (phase.regressor ? regressors : 0);
   MemoryEstimate e;
   e.phase = phase.name;
   e.world = std::max(1, world);
@@ -118,8 +117,7 @@ MemoryEstimate estimate_phase(const config::ExperimentConfig& cfg, const config:
   double scores = 0;
   const auto device = torch::Device(fused_attention ? torch::kCUDA : torch::kCPU);
   for (int64_t i = 0; i < int64_t(blocks_run) && !fused_attention; ++i) {
-    const bool global = (i + 1) % std::max<int64_t>(1, m.sliding_window_pattern) == 0;
-    const int64_t window = global ? 0 : m.sliding_window;
+    const int64_t window = m.layer_type(i) == config::AttentionType::kGlobal ? 0 : m.sliding_window;
     const double keys = model::attention_reads_mask(device, window, int64_t(T)) ? T : 2.0 * double(window);
     scores += micro * double(m.num_heads) * T * keys * 4 * 2;
   }
